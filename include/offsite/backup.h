@@ -1,0 +1,45 @@
+/*
+ * backup.h - make one backup of one set and commit it to a store (staging).
+ *
+ * Pipeline (docs/format.md, DESIGN.md): walk the set's paths in sorted order with excludes ->
+ * cut the list into volumes near volume_size at file boundaries -> `parallel` workers each pack
+ * a volume: pax tar (libarchive) -> zstd -> seal -> SHA-256 -> store put -> then the catalog
+ * (JSON lines -> zstd -> seal -> put) -> then backup.json (the commit point) -> then the
+ * manifest. A failure at any step commits nothing: written objects stay as orphans with no
+ * record (removed by the next run or prune), and no record is ever written for a partial
+ * backup.
+ */
+#ifndef OFFSITE_BACKUP_H
+#define OFFSITE_BACKUP_H
+
+#include "offsite/config.h"
+#include "offsite/keyring.h"
+#include "offsite/record.h"
+#include "offsite/store.h"
+
+typedef struct ofs_backup_options {
+    const char *description; /* or NULL */
+    int full;                /* --full: never a differential (issue 5) */
+    int parallel;            /* volume workers; 0 = cfg->parallel */
+    int show_progress;       /* progress bar / periodic log lines */
+} ofs_backup_options;
+
+typedef struct ofs_backup_stats {
+    uint64_t files, dirs, symlinks, hardlinks, bytes, stored_bytes;
+    uint32_t volumes;
+    uint64_t changed_while_read; /* files that moved under us (reported, backup fails) */
+    double seconds;
+} ofs_backup_stats;
+
+/*
+ * ofs_backup_run(cfg, set, staging, ring, opts, &rec, &stats): make and commit one backup of
+ * set to staging. *rec (caller frees) is the committed record. A file that changes while it is
+ * read (size or mtime moved) makes the backup fail with OFS_ECORRUPT naming the file, so a torn
+ * copy is never committed silently. A path that vanished between scan and read is skipped
+ * with a warning.
+ */
+int ofs_backup_run(const ofs_config *cfg, const ofs_config_set *set, ofs_store *staging,
+                   const ofs_keyring *ring, const ofs_backup_options *opts, ofs_record **rec,
+                   ofs_backup_stats *stats);
+
+#endif

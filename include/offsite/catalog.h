@@ -1,0 +1,78 @@
+/*
+ * catalog.h - the file catalog of a backup: every file present at backup time, in sorted
+ * path order (byte-wise strcmp), with its metadata, SHA-256 and where its content lives.
+ *
+ * Stored as catalog.ofs: JSON lines (one object per entry, docs/format.md "Catalog"),
+ * zstd-compressed, sealed. The writer and reader are streaming: memory does not grow with the
+ * number of files. Entries must be added in strictly increasing path order.
+ */
+#ifndef OFFSITE_CATALOG_H
+#define OFFSITE_CATALOG_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "offsite/hash.h"
+#include "offsite/stream.h"
+
+typedef enum ofs_entry_type {
+    OFS_ENTRY_FILE = 0,
+    OFS_ENTRY_DIR,
+    OFS_ENTRY_SYMLINK,
+    OFS_ENTRY_HARDLINK, /* link_target = path of the first entry with the same inode */
+    OFS_ENTRY_FIFO
+} ofs_entry_type;
+
+typedef struct ofs_catalog_entry {
+    char *path;          /* relative to the set root, no leading '/'; may be non-UTF-8 bytes */
+    ofs_entry_type type;
+    uint32_t mode;       /* permission bits incl. setuid/setgid/sticky (st_mode & 07777) */
+    uint32_t uid, gid;
+    char *user, *group;  /* names at backup time, or NULL */
+    uint64_t size;       /* content bytes (regular files) */
+    int64_t mtime_sec;
+    int32_t mtime_nsec;
+    int64_t ctime_sec;   /* change detection (differentials) */
+    int32_t ctime_nsec;
+    uint64_t ino, dev;
+    char *link_target;   /* symlink or hard link target, else NULL */
+    int has_sha256;      /* regular files */
+    uint8_t sha256[OFS_SHA256_BYTES];
+    char *backup_id;     /* backup holding the content (this backup, or a base) */
+    uint32_t volume;     /* volume number, 1-based; 0 for entries without content in a volume */
+    uint64_t offset;     /* offset of the entry's tar header in the volume's uncompressed tar */
+} ofs_catalog_entry;
+
+/* ofs_catalog_entry_clear(e): free the strings inside e and zero it. */
+void ofs_catalog_entry_clear(ofs_catalog_entry *e);
+
+/* ofs_catalog_entry_copy(dst, src): deep copy. */
+int ofs_catalog_entry_copy(ofs_catalog_entry *dst, const ofs_catalog_entry *src);
+
+typedef struct ofs_catalog_writer ofs_catalog_writer;
+typedef struct ofs_catalog_reader ofs_catalog_reader;
+
+/*
+ * ofs_catalog_writer_new(&cw, next): write entries as JSON lines into next (owned; the caller
+ * builds next as zstd -> seal -> store). finish finishes next; free without finish aborts.
+ */
+int ofs_catalog_writer_new(ofs_catalog_writer **out, ofs_writer *next);
+/* ofs_catalog_writer_add(cw, e): OFS_ERROR if e->path is not greater than the previous path. */
+int ofs_catalog_writer_add(ofs_catalog_writer *cw, const ofs_catalog_entry *e);
+int ofs_catalog_writer_finish(ofs_catalog_writer *cw);
+void ofs_catalog_writer_free(ofs_catalog_writer *cw);
+
+/*
+ * ofs_catalog_reader_new(&cr, source): parse JSON lines from source (owned; already decrypted
+ * and decompressed). ofs_catalog_reader_next(cr, &e) returns 1 and points e at the next entry
+ * (owned by the reader, valid until the next call), 0 at the end, or a negative code
+ * (OFS_ECORRUPT "catalog line N: ..." for a malformed or out-of-order line).
+ */
+int ofs_catalog_reader_new(ofs_catalog_reader **out, ofs_reader *source);
+int ofs_catalog_reader_next(ofs_catalog_reader *cr, const ofs_catalog_entry **e);
+void ofs_catalog_reader_free(ofs_catalog_reader *cr);
+
+/* ofs_entry_type_name(type): "file", "dir", "symlink", "hardlink", "fifo". */
+const char *ofs_entry_type_name(ofs_entry_type type);
+
+#endif

@@ -1,0 +1,98 @@
+/*
+ * config.h - the INI configuration (parsed with inih), validated completely at load.
+ *
+ * Sections: [agent], [set NAME] (one or more), [target NAME] (zero or more), [retention].
+ * Every error names the file and line: "FILE:LINE: message" (OFS_ECONFIG). Unknown sections
+ * and keys, missing required keys, and bad values are errors. Relative paths in the file are
+ * resolved against the directory holding the config file. List keys (`paths`, `exclude`) take
+ * one value per line: repeat the key, or continue on indented lines, so paths may hold spaces.
+ * Sizes take K, M, G, T suffixes (powers of 1024): "128M". Durations take s, m, h, d, w:
+ * "26h", "7d". See docs/configuration.md for every key and its default.
+ */
+#ifndef OFFSITE_CONFIG_H
+#define OFFSITE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ofs_config_set {
+    char *name;
+    int line;                  /* line of the [set NAME] header */
+    char **paths;              /* absolute, at least one */
+    size_t path_count;
+    char **excludes;           /* fnmatch(3) patterns, matched against the path relative to
+                                  its set path and against the basename */
+    size_t exclude_count;
+    char *pre_hook, *post_hook;/* shell commands, or NULL */
+    int64_t full_every;        /* seconds; default 7d */
+    uint64_t volume_size;      /* bytes; default 128M */
+    int compression_level;     /* default 3 */
+    int64_t warn_after;        /* seconds; default 26h */
+    int64_t critical_after;    /* seconds; default 50h */
+} ofs_config_set;
+
+typedef struct ofs_config_target {
+    char *name;
+    int line;
+    char *type;                /* "file", "s3", "gcs" or "rsync" */
+    /* file */
+    char *path;
+    /* s3 */
+    char *endpoint, *region, *bucket, *prefix, *url_style, *storage_class, *object_lock,
+        *credentials_file, *profile, *ca_file;
+    uint64_t part_size;        /* 0 = driver default */
+    /* rsync */
+    char *url, *ssh_command, *password_file;
+    /* all */
+    char *retention;           /* name of a retention override, or NULL */
+    char *bwlimit;             /* as written; parsed by the transport */
+    int parallel;              /* 0 = agent default */
+} ofs_config_target;
+
+typedef struct ofs_config_retention {
+    int daily, weekly, monthly; /* days, weeks, months to keep; defaults 30, 12, 12 */
+    int keep_last;              /* always keep the newest N backups per set; default 1 */
+    int auto_prune;             /* `auto = true`: prune after backup; default false */
+    char *lifecycle;            /* "sync" or "off"; default "sync" */
+} ofs_config_retention;
+
+typedef struct ofs_config {
+    char *path;                 /* the file it was read from */
+    /* [agent] */
+    char *state_dir;            /* default /var/lib/offsite */
+    char *staging_dir;          /* default STATE_DIR/staging */
+    char *key_file;             /* default STATE_DIR/offsite.key */
+    char *host;                 /* default: gethostname() */
+    char *time_zone;            /* IANA name; default "UTC" */
+    int parallel;               /* default: number of online CPUs (at most 8) */
+    char *bwlimit;
+    ofs_config_set *sets;
+    size_t set_count;
+    ofs_config_target *targets;
+    size_t target_count;
+    ofs_config_retention retention;
+} ofs_config;
+
+/*
+ * ofs_config_load(&cfg, path): read and validate path. OFS_ENOTFOUND if it cannot be opened
+ * (naming it), OFS_ECONFIG "PATH:LINE: ..." for anything wrong inside.
+ */
+int ofs_config_load(ofs_config **out, const char *path);
+
+/* ofs_config_free(cfg): NULL is a no-op. */
+void ofs_config_free(ofs_config *cfg);
+
+/* ofs_config_find_set / ofs_config_find_target: by name, or NULL. */
+const ofs_config_set *ofs_config_find_set(const ofs_config *cfg, const char *name);
+const ofs_config_target *ofs_config_find_target(const ofs_config *cfg, const char *name);
+
+/* ofs_parse_size("128M", &bytes): OFS_ECONFIG with a message naming the value if malformed. */
+int ofs_parse_size(const char *text, uint64_t *bytes);
+
+/* ofs_parse_duration("7d", &seconds): units s, m, h, d, w; a bare number is seconds. */
+int ofs_parse_duration(const char *text, int64_t *seconds);
+
+/* ofs_format_duration(seconds, buf, size): "3d 4h", "12m 5s", "45s". */
+void ofs_format_duration(int64_t seconds, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,75 @@
+/*
+ * error.h - error codes and per-thread error messages (the libgit2 model).
+ *
+ * Every function that can fail returns int: 0 on success or one of the negative OFS_E* codes.
+ * The code says what kind of failure it was, so callers can act on it ("missing" and
+ * "not authentic" are never folded into a generic error); the message says what happened to
+ * which thing, and is read with ofs_error_last().
+ *
+ * Messages follow pgBackRest's rules: lowercase, no final period, names in quotes, advice on a
+ * separate line starting with "HINT: ". Config errors start with "FILE:LINE: ".
+ */
+#ifndef OFFSITE_ERROR_H
+#define OFFSITE_ERROR_H
+
+#include <stdarg.h>
+
+enum {
+    OFS_OK = 0,
+    OFS_ERROR = -1,        /* generic failure (I/O error, out of memory, bug) */
+    OFS_ENOTFOUND = -2,    /* a backup, object, key or file does not exist */
+    OFS_EEXISTS = -3,      /* the thing to create exists already */
+    OFS_EAUTH = -4,        /* authentication tag or MAC failed: wrong key or corrupted data */
+    OFS_ECORRUPT = -5,     /* bad format, size or hash mismatch */
+    OFS_ECONFIG = -6,      /* bad configuration or usage */
+    OFS_EDENIED = -7,      /* credentials or permission refused */
+    OFS_ETRANSIENT = -8,   /* timeout, 5xx, 429, reset connection: may be retried */
+    OFS_ENOSPC = -9,       /* no space left on a device */
+    OFS_ECANCELED = -10,   /* interrupted by a signal or the user */
+    OFS_EUNSUPPORTED = -11 /* the store or platform cannot do this */
+};
+
+/*
+ * ofs_error_set(code, fmt, ...): record a printf-style message for this thread and return
+ * code, so a failure is one line: return ofs_error_set(OFS_ENOTFOUND, "backup '%s' not found", id);
+ */
+int ofs_error_set(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ofs_error_setv(code, fmt, ap): as ofs_error_set with a va_list. */
+int ofs_error_setv(int code, const char *fmt, va_list ap);
+
+/*
+ * ofs_error_from_errno(err, fmt, ...): record "MESSAGE: strerror(err)" and return the code that
+ * matches err (ENOENT -> OFS_ENOTFOUND, ENOSPC/EDQUOT -> OFS_ENOSPC, EACCES/EPERM ->
+ * OFS_EDENIED, EEXIST -> OFS_EEXISTS, EINTR -> OFS_ECANCELED, anything else -> OFS_ERROR).
+ */
+int ofs_error_from_errno(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * ofs_error_wrap(code, fmt, ...): put "CONTEXT: " in front of this thread's message and return
+ * code unchanged, to add context on the way up: return ofs_error_wrap(rc, "volume %u", n);
+ * A message that already starts with a "HINT:" line keeps it at the end.
+ */
+int ofs_error_wrap(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ofs_error_last(): this thread's last message; "" if none. Valid until the next set/clear. */
+const char *ofs_error_last(void);
+
+/* ofs_error_clear(): forget this thread's message. */
+void ofs_error_clear(void);
+
+/*
+ * ofs_error_save() / ofs_error_restore(...): move a message between threads: a worker keeps
+ * its message with ofs_error_save() and the coordinating thread re-raises it with
+ * ofs_error_restore(code, saved). The saved string is malloc'd; the caller frees it.
+ */
+char *ofs_error_save(void);
+int ofs_error_restore(int code, const char *saved);
+
+/* ofs_error_name(code): a short stable name ("not found", "authentication failed", ...). */
+const char *ofs_error_name(int code);
+
+/* ofs_error_exit_code(code): the process exit code for code (see docs/operator-guide.md). */
+int ofs_error_exit_code(int code);
+
+#endif

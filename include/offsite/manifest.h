@@ -1,0 +1,66 @@
+/*
+ * manifest.h - manifest.json: the index of all committed backups in one store, for fast
+ * listing from anywhere. Derived from the records (it can always be rebuilt from a listing of
+ * data/), JSON with an HMAC-SHA256 like the records. It is the only object a host rewrites.
+ */
+#ifndef OFFSITE_MANIFEST_H
+#define OFFSITE_MANIFEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "offsite/keyring.h"
+#include "offsite/record.h"
+#include "offsite/store.h"
+
+#define OFS_MANIFEST_KEY "manifest.json"
+
+typedef struct ofs_manifest_entry {
+    char *id, *set, *kind, *base, *class_name, *host, *description;
+    int64_t started, finished;
+    uint64_t files, bytes, stored_bytes;
+    uint8_t record_sha256[OFS_SHA256_BYTES]; /* SHA-256 of the backup.json bytes */
+} ofs_manifest_entry;
+
+typedef struct ofs_manifest {
+    ofs_manifest_entry *entries; /* sorted by started, then id (oldest first) */
+    size_t count;
+    int64_t updated;
+    uint8_t key_id[OFS_KEY_ID_BYTES];
+} ofs_manifest;
+
+int ofs_manifest_new(ofs_manifest **out);
+void ofs_manifest_free(ofs_manifest *m);
+
+/*
+ * ofs_manifest_load(&m, store, ring): read and check manifest.json. OFS_ENOTFOUND if the store
+ * has none (a new store), OFS_EAUTH on a MAC mismatch. ring NULL skips the MAC check.
+ */
+int ofs_manifest_load(ofs_manifest **out, ofs_store *store, const ofs_keyring *ring);
+
+/* ofs_manifest_save(m, store, ring): MAC with the ring's current key and replace atomically. */
+int ofs_manifest_save(ofs_manifest *m, ofs_store *store, const ofs_keyring *ring);
+
+/*
+ * ofs_manifest_add(m, rec, record_json, record_size): add (or replace, by id) the entry for a
+ * record; keeps the order.
+ */
+int ofs_manifest_add(ofs_manifest *m, const ofs_record *rec, const char *record_json,
+                     size_t record_size);
+
+/* ofs_manifest_remove(m, id): drop an entry; OFS_ENOTFOUND if absent. */
+int ofs_manifest_remove(ofs_manifest *m, const char *id);
+
+/* ofs_manifest_find(m, id): the entry or NULL. */
+const ofs_manifest_entry *ofs_manifest_find(const ofs_manifest *m, const char *id);
+
+/* ofs_manifest_latest(m, set): the newest entry of set (any set if NULL), or NULL. */
+const ofs_manifest_entry *ofs_manifest_latest(const ofs_manifest *m, const char *set);
+
+/*
+ * ofs_manifest_rebuild(&m, store, ring): a manifest built from every data/<class>/<id>/
+ * backup.json in store (records whose MAC fails are skipped and reported via ofs_log_warn).
+ */
+int ofs_manifest_rebuild(ofs_manifest **out, ofs_store *store, const ofs_keyring *ring);
+
+#endif

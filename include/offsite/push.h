@@ -1,0 +1,26 @@
+/*
+ * push.h - replicate committed backups from one store (staging) to another (a target).
+ *
+ * Backups are pushed oldest first (a differential never arrives before its base). For each
+ * backup the target lacks: every data object (volumes, catalog) is copied unless already
+ * present with the recorded size (and, on stores with cheap reads, the recorded SHA-256);
+ * then backup.json; then the target's manifest is updated. Idempotent and resumable: an
+ * interrupted push leaves at most data objects without a record, and the next push skips what
+ * already arrived.
+ */
+#ifndef OFFSITE_PUSH_H
+#define OFFSITE_PUSH_H
+
+#include "offsite/keyring.h"
+#include "offsite/store.h"
+
+typedef struct ofs_push_stats {
+    uint64_t backups_pushed, backups_present, objects_copied, objects_skipped, bytes_copied;
+    double seconds;
+} ofs_push_stats;
+
+/* ofs_push_run(from, to, ring, show_progress, &stats) */
+int ofs_push_run(ofs_store *from, ofs_store *to, const ofs_keyring *ring, int show_progress,
+                 ofs_push_stats *stats);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * restore.h - restore a backup (or the files of it matching patterns) into a directory.
+ *
+ * Volumes are fetched, decrypted, decompressed and extracted by `parallel` workers. Extraction
+ * is offsite's own (not archive_write_disk): every path is checked (relative, no "..", no empty
+ * component), every directory is opened with O_NOFOLLOW below the target so nothing is written
+ * through a symlink, each file is written to a temporary name beside its final one, hashed,
+ * compared with the catalog's SHA-256, then renamed into place. An existing file in the way is
+ * kept as NAME.pre_restore_<YYYYmmdd_HHMMSS>.bak unless overwrite. Before success is reported,
+ * everything is made durable at once (syncfs). Directory modes and times are applied last.
+ */
+#ifndef OFFSITE_RESTORE_H
+#define OFFSITE_RESTORE_H
+
+#include <stdio.h>
+
+#include "offsite/keyring.h"
+#include "offsite/record.h"
+#include "offsite/store.h"
+
+typedef struct ofs_restore_options {
+    const char *target_dir;  /* created if missing */
+    char *const *patterns;   /* fnmatch patterns on catalog paths (a pattern naming a
+                                directory selects everything below it); NULL/0 = all */
+    size_t pattern_count;
+    int dry_run;             /* list what would change, write nothing */
+    int overwrite;           /* replace existing files without .bak copies */
+    int parallel;            /* volume workers; 0 = 2 */
+    int show_progress;
+    /* dry-run and verbose listing: called for each selected entry with an action
+       ("create", "replace", "unchanged"); may be NULL */
+    void (*on_entry)(void *ctx, const char *path, const char *action);
+    void *ctx;
+} ofs_restore_options;
+
+typedef struct ofs_restore_stats {
+    uint64_t files, dirs, symlinks, hardlinks, bytes, backups_kept;
+    double seconds;
+} ofs_restore_stats;
+
+/*
+ * ofs_restore_run(store, ring, rec, opts, &stats): restore rec from store. Errors name the
+ * backup, the volume and the file: "volume 2: authentication failed (wrong key or corrupted
+ * data)". On failure, no file that failed its check is left under its final name; files
+ * already restored before the failure stay (they verified).
+ */
+int ofs_restore_run(ofs_store *store, const ofs_keyring *ring, const ofs_record *rec,
+                    const ofs_restore_options *opts, ofs_restore_stats *stats);
+
+/*
+ * ofs_path_is_safe(path): 1 if path is relative, non-empty, and has no "", "." or ".."
+ * component; else 0. Used for every path taken from a catalog or an archive.
+ */
+int ofs_path_is_safe(const char *path);
+
+#endif

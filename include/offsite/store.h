@@ -1,0 +1,110 @@
+/*
+ * store.h - a store: a flat namespace of immutable objects addressed by key.
+ *
+ * Five operations - put (streamed), get (whole or a byte range), stat, list (by prefix, paged),
+ * delete - plus a capability query. Drivers (file, s3, gcs, rsync) implement struct
+ * ofs_store_ops; everything above the store layer calls the ofs_store_* functions, which check
+ * keys, add "target NAME: KEY: " context to errors, retry OFS_ETRANSIENT failures within a time
+ * budget, and consult caps before optional operations. Nothing outside src/store reads ops.
+ *
+ * Keys are relative ("manifest.json", "data/daily/ID/vol-0001.ofs"): no leading '/', no empty,
+ * "." or ".." component, no component starting with ".tmp", printable UTF-8, at most 1024 bytes.
+ *
+ * Driver contract for put's writer:
+ *   finish  commits: the object appears under its key whole or not at all.
+ *           file: temporary file in the same directory, fsync, rename, fsync of the directory.
+ *           (s3: PUT or complete multipart; gcs: final chunk + MD5/size check; rsync: upload to
+ *           a temporary name, then rename.)
+ *   free    without finish aborts: the temporary file is unlinked / upload aborted. Readers
+ *           never see a partial object under its key.
+ *   With OFS_PUT_IF_ABSENT, finish fails with OFS_EEXISTS if the key exists (atomically where
+ *   the store supports it: caps & OFS_STORE_CAP_CONDITIONAL).
+ * Driver contract for get: OFS_ENOTFOUND if absent (checked when get is called, not at the
+ * first read); length 0 means "to the end".
+ * Driver contract for list: calls fn for every object whose key starts with prefix, in
+ * lexicographic key order, never for temporary objects; fn returning non-zero stops the
+ * listing and list returns that value.
+ * Driver contract for del: deleting an absent key is not an error (idempotent).
+ */
+#ifndef OFFSITE_STORE_H
+#define OFFSITE_STORE_H
+
+#include <stdint.h>
+
+#include "offsite/config.h"
+#include "offsite/stream.h"
+
+enum {
+    OFS_STORE_CAP_RANGE = 1 << 0,       /* get with offset/length is served natively */
+    OFS_STORE_CAP_CONDITIONAL = 1 << 1, /* OFS_PUT_IF_ABSENT is atomic */
+    OFS_STORE_CAP_LIFECYCLE = 1 << 2,   /* provider-side expiry rules */
+    OFS_STORE_CAP_OBJECT_LOCK = 1 << 3, /* retain-until dates */
+    OFS_STORE_CAP_LOCAL = 1 << 4        /* reads are cheap (local disk): re-hashing is fine */
+};
+
+enum {
+    OFS_PUT_IF_ABSENT = 1 << 0
+};
+
+typedef struct ofs_object_info {
+    uint64_t size;
+    int64_t mtime;      /* Unix seconds, or 0 if unknown */
+} ofs_object_info;
+
+typedef struct ofs_store ofs_store;
+
+/* fn(ctx, key, info): one listed object; return non-zero to stop. */
+typedef int (*ofs_store_list_fn)(void *ctx, const char *key, const ofs_object_info *info);
+
+struct ofs_store_ops {
+    int (*put)(ofs_store *s, const char *key, unsigned flags, ofs_writer **out);
+    int (*get)(ofs_store *s, const char *key, uint64_t offset, uint64_t length, ofs_reader **out);
+    int (*stat)(ofs_store *s, const char *key, ofs_object_info *info);
+    int (*list)(ofs_store *s, const char *prefix, ofs_store_list_fn fn, void *ctx);
+    int (*del)(ofs_store *s, const char *key);
+    void (*free)(ofs_store *s);
+};
+
+/* Drivers embed this as their first member. */
+struct ofs_store {
+    const struct ofs_store_ops *ops;
+    char *name;        /* "staging" or the target's name, for messages */
+    char *description; /* "file /var/backups/nas" - for messages and `init` */
+    unsigned caps;
+};
+
+/*
+ * ofs_store_open(&store, target): open the driver a [target] section names. Unknown or not yet
+ * built types are OFS_EUNSUPPORTED naming the config file line.
+ */
+int ofs_store_open(ofs_store **out, const ofs_config_target *target);
+
+/*
+ * ofs_store_file_new(&store, name, root): a file store rooted at root (created if missing,
+ * with parents). Used for staging and for `type = file` targets.
+ */
+int ofs_store_file_new(ofs_store **out, const char *name, const char *root);
+
+int ofs_store_put(ofs_store *s, const char *key, unsigned flags, ofs_writer **out);
+int ofs_store_get(ofs_store *s, const char *key, uint64_t offset, uint64_t length,
+                  ofs_reader **out);
+int ofs_store_stat(ofs_store *s, const char *key, ofs_object_info *info);
+int ofs_store_list(ofs_store *s, const char *prefix, ofs_store_list_fn fn, void *ctx);
+int ofs_store_del(ofs_store *s, const char *key);
+unsigned ofs_store_caps(const ofs_store *s);
+const char *ofs_store_name(const ofs_store *s);
+void ofs_store_free(ofs_store *s);
+
+/*
+ * ofs_store_put_buffer(s, key, flags, data, size): put a small object in one call.
+ * ofs_store_get_buffer(s, key, &data, &size, max): read a whole small object (NUL-terminated;
+ * caller frees). Objects over max bytes are OFS_ECORRUPT.
+ */
+int ofs_store_put_buffer(ofs_store *s, const char *key, unsigned flags, const void *data,
+                         size_t size);
+int ofs_store_get_buffer(ofs_store *s, const char *key, char **data, size_t *size, size_t max);
+
+/* ofs_store_key_check(key): OFS_ECONFIG naming the key if it breaks the rules above. */
+int ofs_store_key_check(const char *key);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * verify.h - check backups in a store: record MAC, every object's size and SHA-256 against the
+ * record, the manifest against the records, and with read_data every byte: decrypt,
+ * decompress, read the tar and check each file's SHA-256 against the catalog.
+ */
+#ifndef OFFSITE_VERIFY_H
+#define OFFSITE_VERIFY_H
+
+#include "offsite/keyring.h"
+#include "offsite/store.h"
+
+/* One problem found: kind is the OFS_E* code; backup/object/file may be NULL. */
+typedef struct ofs_verify_problem {
+    int code;
+    const char *backup, *object, *file;
+    const char *message;
+} ofs_verify_problem;
+
+typedef void (*ofs_verify_report_fn)(void *ctx, const ofs_verify_problem *problem);
+
+typedef struct ofs_verify_stats {
+    uint64_t backups, objects, files, bytes, problems;
+} ofs_verify_stats;
+
+/*
+ * ofs_verify_backup(store, ring, id, read_data, report, ctx, &stats): verify one backup,
+ * reporting every problem (not only the first). Returns 0 if none, else the code of the first.
+ */
+int ofs_verify_backup(ofs_store *store, const ofs_keyring *ring, const char *id, int read_data,
+                      ofs_verify_report_fn report, void *ctx, ofs_verify_stats *stats);
+
+/*
+ * ofs_verify_manifest(store, ring, report, ctx, &stats): compare manifest.json with the
+ * records: records the manifest lacks, entries whose record is gone or differs.
+ */
+int ofs_verify_manifest(ofs_store *store, const ofs_keyring *ring, ofs_verify_report_fn report,
+                        void *ctx, ofs_verify_stats *stats);
+
+#endif

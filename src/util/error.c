@@ -1,0 +1,138 @@
+/* error.c - per-thread error messages; see include/offsite/error.h. */
+#include "offsite/error.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OFS_ERROR_MAX 2048
+
+static _Thread_local char error_message[OFS_ERROR_MAX];
+
+int ofs_error_setv(int code, const char *fmt, va_list ap)
+{
+    vsnprintf(error_message, sizeof(error_message), fmt, ap);
+    return code;
+}
+
+int ofs_error_set(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    ofs_error_setv(code, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+/* join(a, b): error_message = "a: b", cut at the buffer's end (truncation is acceptable). */
+static void join(const char *a, const char *b)
+{
+    char out[OFS_ERROR_MAX];
+    size_t n = 0;
+    for (const char *p = a; *p && n < sizeof(out) - 1; p++)
+        out[n++] = *p;
+    for (const char *p = ": "; *p && n < sizeof(out) - 1; p++)
+        out[n++] = *p;
+    for (const char *p = b; *p && n < sizeof(out) - 1; p++)
+        out[n++] = *p;
+    out[n] = '\0';
+    memcpy(error_message, out, n + 1);
+}
+
+static int code_from_errno(int err)
+{
+    switch (err) {
+    case ENOENT: case ENOTDIR: return OFS_ENOTFOUND;
+    case ENOSPC: case EDQUOT: case EFBIG: return OFS_ENOSPC;
+    case EACCES: case EPERM: case EROFS: return OFS_EDENIED;
+    case EEXIST: return OFS_EEXISTS;
+    case EINTR: return OFS_ECANCELED;
+    default: return OFS_ERROR;
+    }
+}
+
+int ofs_error_from_errno(int err, const char *fmt, ...)
+{
+    char prefix[OFS_ERROR_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof(prefix), fmt, ap);
+    va_end(ap);
+    join(prefix, strerror(err));
+    return code_from_errno(err);
+}
+
+int ofs_error_wrap(int code, const char *fmt, ...)
+{
+    char context[OFS_ERROR_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(context, sizeof(context), fmt, ap);
+    va_end(ap);
+    if (error_message[0] == '\0')
+        snprintf(error_message, sizeof(error_message), "%s", context);
+    else
+        join(context, error_message);
+    return code;
+}
+
+const char *ofs_error_last(void)
+{
+    return error_message;
+}
+
+void ofs_error_clear(void)
+{
+    error_message[0] = '\0';
+}
+
+char *ofs_error_save(void)
+{
+    return strdup(error_message);
+}
+
+int ofs_error_restore(int code, const char *saved)
+{
+    if (saved)
+        snprintf(error_message, sizeof(error_message), "%s", saved);
+    return code;
+}
+
+const char *ofs_error_name(int code)
+{
+    switch (code) {
+    case OFS_OK: return "ok";
+    case OFS_ENOTFOUND: return "not found";
+    case OFS_EEXISTS: return "already exists";
+    case OFS_EAUTH: return "authentication failed";
+    case OFS_ECORRUPT: return "corrupt";
+    case OFS_ECONFIG: return "configuration error";
+    case OFS_EDENIED: return "permission denied";
+    case OFS_ETRANSIENT: return "transient failure";
+    case OFS_ENOSPC: return "no space left";
+    case OFS_ECANCELED: return "canceled";
+    case OFS_EUNSUPPORTED: return "unsupported";
+    default: return "error";
+    }
+}
+
+/* One table from error code to exit code (pgBackRest's error.yaml); documented in
+ * docs/operator-guide.md. `status` keeps its own 0/1/2 scheme. */
+int ofs_error_exit_code(int code)
+{
+    switch (code) {
+    case OFS_OK: return 0;
+    case OFS_ECONFIG: return 2;
+    case OFS_ENOTFOUND: return 3;
+    case OFS_EAUTH: return 4;
+    case OFS_ECORRUPT: return 5;
+    case OFS_EDENIED: return 6;
+    case OFS_ETRANSIENT: return 7;
+    case OFS_ENOSPC: return 8;
+    case OFS_ECANCELED: return 9;
+    case OFS_EUNSUPPORTED: return 10;
+    case OFS_EEXISTS: return 11;
+    default: return 1;
+    }
+}
