@@ -34,8 +34,10 @@ typedef struct ofs_backup_stats {
 /*
  * ofs_backup_run(cfg, set, staging, ring, opts, &rec, &stats): make and commit one backup of
  * set to staging. *rec (caller frees) is the committed record. A file that changes while it is
- * read (size or mtime moved) makes the backup fail with OFS_ECORRUPT naming the file, so a torn
- * copy is never committed silently. A path that vanished between scan and read is skipped
+ * read (size, mtime or ctime moved) is stored as read (padded with zeros if it shrank, so the
+ * tar stays valid), flagged "changed" in the catalog, named in a warning and counted in
+ * stats->changed_while_read; the CLI then exits 1 as GNU tar does ("file changed as we read
+ * it"): reported, never silently torn. A path that vanished between scan and read is skipped
  * with a warning.
  */
 int ofs_backup_run(const ofs_config *cfg, const ofs_config_set *set, ofs_store *staging,

@@ -1,6 +1,10 @@
 /*
- * catalog.h - the file catalog of a backup: every file present at backup time, in sorted
- * path order (byte-wise strcmp), with its metadata, SHA-256 and where its content lives.
+ * catalog.h - the file catalog of a backup: every file present at backup time, in path order
+ * (ofs_path_compare: bytes compared with '/' below every other byte, which is the order of a
+ * depth-first walk with each directory's names sorted), with its metadata, SHA-256 and where
+ * its content lives. Paths are the absolute source paths without the leading '/', so
+ * `restore --target /` puts every file back where it was; the ancestors of each set path are
+ * included as directory entries so they restore with their metadata.
  *
  * Stored as catalog.ofs: JSON lines (one object per entry, docs/format.md "Catalog"),
  * zstd-compressed, sealed. The writer and reader are streaming: memory does not grow with the
@@ -37,6 +41,7 @@ typedef struct ofs_catalog_entry {
     uint64_t ino, dev;
     char *link_target;   /* symlink or hard link target, else NULL */
     int has_sha256;      /* regular files */
+    int changed;         /* the file changed while it was read (stored as read, warned) */
     uint8_t sha256[OFS_SHA256_BYTES];
     char *backup_id;     /* backup holding the content (this backup, or a base) */
     uint32_t volume;     /* volume number, 1-based; 0 for entries without content in a volume */
@@ -57,7 +62,7 @@ typedef struct ofs_catalog_reader ofs_catalog_reader;
  * builds next as zstd -> seal -> store). finish finishes next; free without finish aborts.
  */
 int ofs_catalog_writer_new(ofs_catalog_writer **out, ofs_writer *next);
-/* ofs_catalog_writer_add(cw, e): OFS_ERROR if e->path is not greater than the previous path. */
+/* ofs_catalog_writer_add(cw, e): OFS_ERROR if e->path does not sort after the previous path. */
 int ofs_catalog_writer_add(ofs_catalog_writer *cw, const ofs_catalog_entry *e);
 int ofs_catalog_writer_finish(ofs_catalog_writer *cw);
 void ofs_catalog_writer_free(ofs_catalog_writer *cw);
@@ -71,6 +76,9 @@ void ofs_catalog_writer_free(ofs_catalog_writer *cw);
 int ofs_catalog_reader_new(ofs_catalog_reader **out, ofs_reader *source);
 int ofs_catalog_reader_next(ofs_catalog_reader *cr, const ofs_catalog_entry **e);
 void ofs_catalog_reader_free(ofs_catalog_reader *cr);
+
+/* ofs_path_compare(a, b): <0, 0, >0 like strcmp, with '/' sorting below every other byte. */
+int ofs_path_compare(const char *a, const char *b);
 
 /* ofs_entry_type_name(type): "file", "dir", "symlink", "hardlink", "fifo". */
 const char *ofs_entry_type_name(ofs_entry_type type);
