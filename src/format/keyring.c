@@ -718,18 +718,23 @@ static int paper_parse_line(paper_parser *p, const char *in_name, int lineno, ch
         goto cleanup;
     }
     if (p->state == -1) {
-        if (n == 2 && strcasecmp(fields[0], "id") == 0) {
-            paper_squeeze(fields[1]);
-            if (ofs_hex_decode(fields[1], p->paper_id, OFS_KEY_ID_BYTES) < 0) {
+        /* The value is everything after the keyword, blanks removed: any grouping goes. */
+        char *value = n >= 2 ? fields[1] : NULL;
+        if (value) {
+            snprintf(value, sizeof(copy) - (size_t)(value - copy), "%s", text + (value - copy));
+            paper_squeeze(value);
+        }
+        if (value && strcasecmp(fields[0], "id") == 0) {
+            if (ofs_hex_decode(value, p->paper_id, OFS_KEY_ID_BYTES) < 0) {
                 rc = ofs_error_set(OFS_ECORRUPT, "%s:%d: expected a key id of 16 hex digits",
                                    in_name, lineno);
                 goto cleanup;
             }
             p->have_id = 1;
-        } else if (n == 2 && strcasecmp(fields[0], "created") == 0) {
-            for (char *c = fields[1]; *c; c++)
+        } else if (value && strcasecmp(fields[0], "created") == 0) {
+            for (char *c = value; *c; c++)
                 *c = (char)toupper((unsigned char)*c);
-            if (keyring_parse_time(fields[1], &p->key.created) < 0) {
+            if (keyring_parse_time(value, &p->key.created) < 0) {
                 rc = ofs_error_set(OFS_ECORRUPT,
                                    "%s:%d: expected a creation time YYYY-mm-ddTHH:MM:SSZ",
                                    in_name, lineno);
@@ -760,6 +765,8 @@ static int paper_parse_line(paper_parser *p, const char *in_name, int lineno, ch
             goto cleanup;
         }
         digits = colon ? colon + 1 : end;
+        while (isspace((unsigned char)*digits))
+            digits++;
         snprintf(copy, sizeof(copy), "%s", digits);
         paper_squeeze(copy);
         if (strlen(copy) != 2 * sizeof(raw) || ofs_hex_decode(copy, raw, sizeof(raw)) < 0) {
@@ -813,7 +820,10 @@ int ofs_keyring_import(FILE *in, const char *in_name, const char *path, int *imp
         return ofs_error_set(OFS_ERROR, "out of memory");
     while (fgets(line, sizeof(line), in)) {
         char *p = line;
+        size_t len = strlen(line);
         lineno++;
+        while (len > 0 && isspace((unsigned char)line[len - 1]))
+            line[--len] = '\0';
         while (isspace((unsigned char)*p))
             p++;
         if (*p == '\0' || *p == '#')
