@@ -592,36 +592,72 @@ static void test_golden_sealed_by_c(void **state)
     check_golden(*state, "golden-c.ofs");
 }
 
-/*
- * Not a test: OFS_WRITE_GOLDEN=DIR re-creates DIR/golden-c.ofs from DIR/golden.key and
- * DIR/golden-plain.txt (how the committed vector was made).
- */
-static void write_golden_if_asked(void)
+/* A key file from DIR/golden.key, loaded through a 0600 copy (git does not keep modes). */
+static ofs_keyring *tool_ring(const char *dir)
 {
-    const char *dir = getenv("OFS_WRITE_GOLDEN");
     char path[512], tmp[] = "/tmp/golden.XXXXXX";
-    size_t size = 0, plain_size = 0;
+    size_t size = 0;
     ofs_keyring *ring = NULL;
-    if (!dir)
-        return;
     snprintf(path, sizeof(path), "%s/golden.key", dir);
     char *key = read_file(path, &size);
     int fd = mkstemp(tmp);
     assert_true(fd >= 0);
     assert_int_equal(write(fd, key, size), (ssize_t)size);
     close(fd);
-    assert_int_equal(ofs_keyring_load(&ring, tmp), 0);
-    unlink(tmp);
-    snprintf(path, sizeof(path), "%s/golden-plain.txt", dir);
-    char *plain = read_file(path, &plain_size);
-    uint8_t *sealed = seal(ofs_keyring_current(ring), GOLDEN_NAME, plain, plain_size, SEG, 0,
-                           &size);
-    snprintf(path, sizeof(path), "%s/golden-c.ofs", dir);
-    write_file(path, sealed, size, 0644);
-    free(sealed);
-    free(plain);
     free(key);
+    int rc = ofs_keyring_load(&ring, tmp);
+    unlink(tmp);
+    if (rc < 0) {
+        fprintf(stderr, "%s\n", ofs_error_last());
+        return NULL;
+    }
+    return ring;
+}
+
+/*
+ * Not tests: hooks for tests/integration/cases/format/python_interop.sh (and how the committed
+ * vector was made). OFS_WRITE_GOLDEN=DIR seals DIR/golden-plain.txt with DIR/golden.key into
+ * DIR/golden-c.ofs; OFS_CHECK_GOLDEN=DIR opens DIR/golden-py.ofs (expected name
+ * golden/vol-0001) into DIR/golden-py.out. Returns the exit status, or -1 if neither is set.
+ */
+static int run_tool_if_asked(void)
+{
+    const char *write_dir = getenv("OFS_WRITE_GOLDEN");
+    const char *check_dir = getenv("OFS_CHECK_GOLDEN");
+    const char *dir = write_dir ? write_dir : check_dir;
+    char path[512];
+    size_t size = 0, plain_size = 0;
+    uint8_t *out = NULL;
+    int status = 0;
+    if (!dir)
+        return -1;
+    ofs_keyring *ring = tool_ring(dir);
+    if (!ring)
+        return 1;
+    if (write_dir) {
+        snprintf(path, sizeof(path), "%s/golden-plain.txt", dir);
+        char *plain = read_file(path, &plain_size);
+        uint8_t *sealed = seal(ofs_keyring_current(ring), GOLDEN_NAME, plain, plain_size, SEG, 0,
+                               &size);
+        snprintf(path, sizeof(path), "%s/golden-c.ofs", dir);
+        write_file(path, sealed, size, 0644);
+        free(sealed);
+        free(plain);
+    } else {
+        snprintf(path, sizeof(path), "%s/golden-py.ofs", dir);
+        char *sealed = read_file(path, &size);
+        if (unseal(ring, GOLDEN_NAME, sealed, size, &out, &plain_size) < 0) {
+            fprintf(stderr, "%s\n", ofs_error_last());
+            status = 1;
+        } else {
+            snprintf(path, sizeof(path), "%s/golden-py.out", dir);
+            write_file(path, out, plain_size, 0644);
+        }
+        free(out);
+        free(sealed);
+    }
     ofs_keyring_free(ring);
+    return status;
 }
 
 int main(void)
@@ -645,6 +681,8 @@ int main(void)
         cmocka_unit_test(test_golden_sealed_by_python),
         cmocka_unit_test(test_golden_sealed_by_c),
     };
-    write_golden_if_asked();
+    int status = run_tool_if_asked();
+    if (status >= 0)
+        return status;
     return cmocka_run_group_tests(tests, setup, teardown);
 }
