@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# install-deps.sh - install the Debian packages offsite needs to build, test and be used.
+#
+# Idempotent: packages already installed are left alone and apt-get is not run at all when
+# nothing is missing. Runs apt-get through sudo when not root. Fails loudly (non-zero exit and
+# the apt-get output) if anything cannot be installed.
+set -euo pipefail
+
+PACKAGES=(
+    cmake make gcc pkg-config
+    libcurl4-openssl-dev libssl-dev libzstd-dev libinih-dev libarchive-dev
+    libjansson-dev libxml2-dev libcmocka-dev
+    zstd tar python3 python3-cryptography
+    attr   # setfattr/getfattr for the xattr checks in the integration tests
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+        missing+=("$p")
+    fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+    echo "install-deps: all ${#PACKAGES[@]} packages already installed"
+    exit 0
+fi
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo > /dev/null || { echo "install-deps: not root and sudo is missing" >&2; exit 1; }
+    SUDO=(sudo)
+fi
+
+echo "install-deps: installing ${missing[*]}"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+export DEBIAN_FRONTEND=noninteractive
+if ! { "${SUDO[@]}" apt-get update -q && \
+       "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"; } \
+       > "$log" 2>&1; then
+    cat "$log" >&2
+    echo "install-deps: FAILED to install: ${missing[*]}" >&2
+    exit 1
+fi
+echo "install-deps: done"
