@@ -5,9 +5,18 @@
  * cut the list into volumes near volume_size at file boundaries -> `parallel` workers each pack
  * a volume: pax tar (libarchive) -> zstd -> seal -> SHA-256 -> store put -> then the catalog
  * (JSON lines -> zstd -> seal -> put) -> then backup.json (the commit point) -> then the
- * manifest. A failure at any step commits nothing: written objects stay as orphans with no
- * record (removed by the next run or prune), and no record is ever written for a partial
- * backup.
+ * manifest. A failure at any step before the record commits nothing: the writers in flight
+ * are aborted and the objects already written for the backup's id are deleted, so staging
+ * holds no orphans; objects left by a crashed run (a data/<class>/<id>/ folder without
+ * backup.json) are deleted at the start of the next run (the caller holds the state-dir
+ * lock). A failure after the record (manifest update) is only a warning: the backup is
+ * committed and the manifest can be rebuilt from the records.
+ *
+ * Hooks: pre_hook runs first (/bin/sh -c, env OFFSITE_SET); a non-zero exit fails the backup
+ * ("pre_hook of set 'S' failed with exit status N"). post_hook runs last, also after a
+ * failure (env OFFSITE_SET, OFFSITE_BACKUP_ID when an id was chosen, OFFSITE_STATUS=ok|failed);
+ * its failure is a warning. Sets TZ to cfg->time_zone (for the retention class) before any
+ * thread starts.
  */
 #ifndef OFFSITE_BACKUP_H
 #define OFFSITE_BACKUP_H
