@@ -1,0 +1,114 @@
+/*
+ * extract.h - the safe file-system writer restore uses (DESIGN.md "Restore").
+ *
+ * Nothing is ever written outside the target directory and nothing is written through a
+ * symlink: the target is opened once, and every parent directory is reached by walking its
+ * components with openat(O_NOFOLLOW | O_DIRECTORY) from there (missing ones are created 0700;
+ * a symlink or anything but a directory in the way is an error "PATH: not a directory (symlink
+ * in the way?)" naming the component). Every path must pass ofs_path_is_safe (restore.h).
+ *
+ * A regular file is written to ".NAME.ofs-tmp-XXXXXX" beside its final name (0600, O_EXCL,
+ * O_NOFOLLOW), sparse-aware (4 KiB-aligned zero blocks become holes), hashed on the way and
+ * compared with the catalog's SHA-256; then mode, owner (when root), extended attributes and
+ * times are applied, whatever is at the final name is kept as NAME.pre_restore_<YYYYmmdd_HHMMSS>
+ * .bak (or replaced, with overwrite), and the temporary file is renamed into place. A file that
+ * fails any check never appears under its final name and its temporary file is unlinked.
+ * Symlinks, FIFOs and hard links are made under a temporary name and renamed the same way.
+ * Directories get their mode, owner and times last (ofs_extract_dir_metadata, deepest first),
+ * so restoring into them neither disturbs their mtimes nor is blocked by a read-only mode.
+ * Nothing is fsync'd per file: ofs_extract_sync makes everything durable in one step.
+ *
+ * An ofs_extract is shared by the restore workers; each worker thread has its own
+ * ofs_extract_worker (open file, hash, cached parent directory).
+ */
+#ifndef OFFSITE_EXTRACT_H
+#define OFFSITE_EXTRACT_H
+
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "offsite/catalog.h"
+#include "offsite/progress.h"
+#include "offsite/tarread.h"
+
+typedef struct ofs_extract ofs_extract;
+typedef struct ofs_extract_worker ofs_extract_worker;
+
+typedef struct ofs_extract_options {
+    const char *target_dir;  /* created (with parents) if missing */
+    int overwrite;           /* replace what is in the way instead of keeping a .bak copy */
+    int64_t started;         /* restore start (ofs_clock_now), names the .bak copies */
+    ofs_progress *progress;  /* advanced by the content bytes written; may be NULL */
+} ofs_extract_options;
+
+typedef struct ofs_extract_stats {
+    uint64_t files, dirs, symlinks, fifos, hardlinks, bytes, backups_kept;
+} ofs_extract_stats;
+
+/*
+ * ofs_extract_new(&x, opts): create target_dir if missing and open it. Errors name the target.
+ * ofs_extract_open(&x, opts): the same, without creating anything (dry run): OFS_ENOTFOUND if
+ * the target does not exist.
+ */
+int ofs_extract_new(ofs_extract **out, const ofs_extract_options *opts);
+int ofs_extract_open(ofs_extract **out, const ofs_extract_options *opts);
+
+/* ofs_extract_worker_new(&w, x): per-thread state. ofs_extract_worker_free aborts an open file. */
+int ofs_extract_worker_new(ofs_extract_worker **out, ofs_extract *x);
+void ofs_extract_worker_free(ofs_extract_worker *w);
+
+/*
+ * A regular file: begin (temporary file created), write the data in order (offset may skip
+ * ahead over a hole, never go back), then commit with the archive's extended attributes,
+ * which checks the size ("PATH: size N, expected M") and SHA-256 ("PATH: SHA-256 mismatch",
+ * both OFS_ECORRUPT) before anything reaches the final name. abort unlinks the temporary
+ * file (also done by commit on failure, and by worker_free).
+ */
+int ofs_extract_file_begin(ofs_extract_worker *w, const ofs_catalog_entry *e);
+int ofs_extract_file_write(ofs_extract_worker *w, uint64_t offset, const void *data,
+                           size_t size);
+int ofs_extract_file_commit(ofs_extract_worker *w, const ofs_tar_xattr *xattrs,
+                            size_t xattr_count);
+void ofs_extract_file_abort(ofs_extract_worker *w);
+
+/* ofs_extract_symlink(w, e): e->link_target as the symlink's content (never followed). */
+int ofs_extract_symlink(ofs_extract_worker *w, const ofs_catalog_entry *e);
+
+/* ofs_extract_fifo(w, e, xattrs, n): a named pipe with e's metadata. */
+int ofs_extract_fifo(ofs_extract_worker *w, const ofs_catalog_entry *e,
+                     const ofs_tar_xattr *xattrs, size_t xattr_count);
+
+/*
+ * ofs_extract_hardlink(w, e): link e->path to the already restored e->link_target (checked
+ * with ofs_path_is_safe; must be a regular file, OFS_ENOTFOUND if it is not there).
+ */
+int ofs_extract_hardlink(ofs_extract_worker *w, const ofs_catalog_entry *e);
+
+/*
+ * ofs_extract_dir(w, e, xattrs, n): make sure directory e->path exists (a non-directory at
+ * its final name is kept as .bak or replaced like a file) and set its extended attributes.
+ * Its mode, owner and times wait for ofs_extract_dir_metadata.
+ */
+int ofs_extract_dir(ofs_extract_worker *w, const ofs_catalog_entry *e,
+                    const ofs_tar_xattr *xattrs, size_t xattr_count);
+
+/* ofs_extract_dir_metadata(w, e): apply e's mode, owner (when root) and times to the dir. */
+int ofs_extract_dir_metadata(ofs_extract_worker *w, const ofs_catalog_entry *e);
+
+/*
+ * ofs_extract_lookup(w, path, &st): what is at path below the target now, without creating
+ * or following anything: 0 and st, or OFS_ENOTFOUND. A non-directory in place of a parent
+ * reports that thing (so a dry run says "replace").
+ */
+int ofs_extract_lookup(ofs_extract_worker *w, const char *path, struct stat *st);
+
+/* ofs_extract_sync(x): make everything written durable (syncfs on the target's file system). */
+int ofs_extract_sync(ofs_extract *x);
+
+/* ofs_extract_stats(x, &stats): what was written so far. */
+void ofs_extract_get_stats(ofs_extract *x, ofs_extract_stats *stats);
+
+/* ofs_extract_free(x): NULL is a no-op. Free every worker first. */
+void ofs_extract_free(ofs_extract *x);
+
+#endif

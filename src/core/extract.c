@@ -1,0 +1,835 @@
+/* extract.c - the safe file-system writer of restore; see extract.h. */
+#include "offsite/extract.h"
+#include "offsite/error.h"
+#include "offsite/hash.h"
+#include "offsite/log.h"
+#include "offsite/restore.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EXTRACT_BLOCK 4096u
+#define EXTRACT_NAME_MAX 255u
+
+struct ofs_extract {
+    int target_fd;
+    char *target_dir;
+    int overwrite;
+    int is_root;
+    char stamp[32];               /* YYYYmmdd_HHMMSS of the restore start (UTC) */
+    ofs_progress *progress;
+    atomic_int xattr_warned;
+    atomic_uint_fast64_t files, dirs, symlinks, fifos, hardlinks, bytes, backups_kept;
+};
+
+struct ofs_extract_worker {
+    ofs_extract *x;
+    /* The open directories of the current parent path, from the target down, so consecutive
+     * entries of one directory (catalog order) cost no walk at all. */
+    char *parent;                 /* parent path of the last entry ("" = the target) */
+    size_t parent_size;
+    int *fds;                     /* fds[i] = directory after i+1 components */
+    size_t *ends;                 /* ends[i] = end of component i in parent */
+    size_t depth, capacity;
+    /* the regular file being written */
+    const ofs_catalog_entry *entry;
+    int fd, dir_fd;
+    char tmp[EXTRACT_NAME_MAX + 1];
+    const char *base;             /* final name (points into entry->path) */
+    ofs_sha256 *sha;
+    uint64_t pos;                 /* bytes received so far */
+    uint8_t block[EXTRACT_BLOCK]; /* the partial 4 KiB block at pos - block_len */
+    size_t block_len;
+};
+
+/* ---- paths ---- */
+
+int ofs_path_is_safe(const char *path)
+{
+    if (!path || path[0] == '\0' || path[0] == '/')
+        return 0;
+    const char *p = path;
+    for (;;) {
+        const char *slash = strchr(p, '/');
+        size_t n = slash ? (size_t)(slash - p) : strlen(p);
+        if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+            return 0;
+        if (!slash)
+            return 1;
+        p = slash + 1;
+    }
+}
+
+/* mkdir -p for the target itself (the only path that is followed: the operator named it). */
+static int extract_mkdir_p(const char *path)
+{
+    char *copy = strdup(path);
+    int rc = 0;
+    if (!copy)
+        return ofs_error_set(OFS_ERROR, "out of memory");
+    for (char *p = copy + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(copy, 0700) < 0 && errno != EEXIST) {
+            rc = ofs_error_from_errno(errno, "cannot create '%s'", copy);
+            break;
+        }
+        *p = c;
+        if (c == '\0')
+            break;
+    }
+    free(copy);
+    return rc;
+}
+
+static int extract_open_target(ofs_extract **out, const ofs_extract_options *opts, int create)
+{
+    ofs_extract *x = NULL;
+    int rc = 0;
+    *out = NULL;
+    if (!opts->target_dir || !opts->target_dir[0])
+        return ofs_error_set(OFS_ECONFIG, "no target directory");
+    if (!(x = calloc(1, sizeof(*x))) || !(x->target_dir = strdup(opts->target_dir))) {
+        free(x);
+        return ofs_error_set(OFS_ERROR, "out of memory");
+    }
+    x->target_fd = -1;
+    x->overwrite = opts->overwrite;
+    x->progress = opts->progress;
+    x->is_root = geteuid() == 0;
+    time_t t = (time_t)opts->started;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(x->stamp, sizeof(x->stamp), "%Y%m%d_%H%M%S", &tm);
+    if (create && (rc = extract_mkdir_p(opts->target_dir)) < 0)
+        goto fail;
+    x->target_fd = open(opts->target_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (x->target_fd < 0) {
+        rc = ofs_error_from_errno(errno, "cannot open the target directory '%s'",
+                                  opts->target_dir);
+        goto fail;
+    }
+    *out = x;
+    return 0;
+fail:
+    ofs_extract_free(x);
+    return rc;
+}
+
+int ofs_extract_new(ofs_extract **out, const ofs_extract_options *opts)
+{
+    return extract_open_target(out, opts, 1);
+}
+
+int ofs_extract_open(ofs_extract **out, const ofs_extract_options *opts)
+{
+    return extract_open_target(out, opts, 0);
+}
+
+void ofs_extract_free(ofs_extract *x)
+{
+    if (!x)
+        return;
+    if (x->target_fd >= 0)
+        close(x->target_fd);
+    free(x->target_dir);
+    free(x);
+}
+
+void ofs_extract_get_stats(ofs_extract *x, ofs_extract_stats *s)
+{
+    s->files = atomic_load(&x->files);
+    s->dirs = atomic_load(&x->dirs);
+    s->symlinks = atomic_load(&x->symlinks);
+    s->fifos = atomic_load(&x->fifos);
+    s->hardlinks = atomic_load(&x->hardlinks);
+    s->bytes = atomic_load(&x->bytes);
+    s->backups_kept = atomic_load(&x->backups_kept);
+}
+
+int ofs_extract_sync(ofs_extract *x)
+{
+    if (syncfs(x->target_fd) == 0)
+        return 0;
+    if (errno == ENOSYS) { /* no syncfs: the whole-system sync also waits on Linux */
+        sync();
+        return 0;
+    }
+    /* A write-back error here means a restored file may not be on disk: never report success. */
+    return ofs_error_from_errno(errno, "cannot make the restored files in '%s' durable",
+                                x->target_dir);
+}
+
+/* ---- workers and the directory walk ---- */
+
+int ofs_extract_worker_new(ofs_extract_worker **out, ofs_extract *x)
+{
+    ofs_extract_worker *w = calloc(1, sizeof(*w));
+    *out = NULL;
+    if (!w)
+        return ofs_error_set(OFS_ERROR, "out of memory");
+    w->x = x;
+    w->fd = -1;
+    w->dir_fd = -1;
+    int rc = ofs_sha256_new(&w->sha);
+    if (rc < 0) {
+        free(w);
+        return rc;
+    }
+    *out = w;
+    return 0;
+}
+
+static void extract_walk_reset(ofs_extract_worker *w, size_t keep)
+{
+    while (w->depth > keep)
+        close(w->fds[--w->depth]);
+}
+
+void ofs_extract_worker_free(ofs_extract_worker *w)
+{
+    if (!w)
+        return;
+    ofs_extract_file_abort(w);
+    extract_walk_reset(w, 0);
+    ofs_sha256_free(w->sha);
+    free(w->parent);
+    free(w->fds);
+    free(w->ends);
+    free(w);
+}
+
+static int extract_not_dir(const char *path, size_t len)
+{
+    return ofs_error_set(OFS_ERROR, "%.*s: not a directory (symlink in the way?)", (int)len,
+                         path);
+}
+
+/*
+ * Opens the directory parent[0, len) with the worker's stack: components shared with the
+ * previous walk are reused, the rest opened with O_NOFOLLOW (created 0700 if create). Returns
+ * the fd of the directory (owned by the stack) in *dir_fd.
+ */
+static int extract_walk(ofs_extract_worker *w, const char *path, size_t len, int create,
+                        int *dir_fd)
+{
+    size_t keep = 0;
+    /* how many components of the cached parent are a prefix of the new one */
+    while (keep < w->depth) {
+        size_t end = w->ends[keep];
+        if (end > len || memcmp(w->parent, path, end) != 0 || (end < len && path[end] != '/'))
+            break;
+        keep++;
+    }
+    extract_walk_reset(w, keep);
+    if (len + 1 > w->parent_size) {
+        char *bigger = realloc(w->parent, len + 1);
+        if (!bigger)
+            return ofs_error_set(OFS_ERROR, "out of memory");
+        w->parent = bigger;
+        w->parent_size = len + 1;
+    }
+    memcpy(w->parent, path, len);
+    w->parent[len] = '\0';
+    size_t at = w->depth ? w->ends[w->depth - 1] + 1 : 0;
+    while (at < len) {
+        const char *slash = memchr(path + at, '/', len - at);
+        size_t end = slash ? (size_t)(slash - path) : len;
+        char name[EXTRACT_NAME_MAX + 1];
+        int parent_fd = w->depth ? w->fds[w->depth - 1] : w->x->target_fd;
+        if (end - at > EXTRACT_NAME_MAX)
+            return ofs_error_set(OFS_ERROR, "%.*s: file name too long", (int)end, path);
+        memcpy(name, path + at, end - at);
+        name[end - at] = '\0';
+        int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT && create) {
+            if (mkdirat(parent_fd, name, 0700) < 0 && errno != EEXIST)
+                return ofs_error_from_errno(errno, "cannot create directory '%.*s'", (int)end,
+                                            path);
+            fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        }
+        if (fd < 0) {
+            if (errno == ENOTDIR || errno == ELOOP)
+                return extract_not_dir(path, end);
+            if (errno == ENOENT)
+                return ofs_error_set(OFS_ENOTFOUND, "%.*s: no such directory", (int)end, path);
+            return ofs_error_from_errno(errno, "cannot open directory '%.*s'", (int)end, path);
+        }
+        if (w->depth == w->capacity) {
+            size_t capacity = w->capacity ? w->capacity * 2 : 16;
+            int *fds = realloc(w->fds, capacity * sizeof(*fds));
+            if (fds)
+                w->fds = fds;
+            size_t *ends = fds ? realloc(w->ends, capacity * sizeof(*ends)) : NULL;
+            if (!ends) {
+                close(fd);
+                return ofs_error_set(OFS_ERROR, "out of memory");
+            }
+            w->ends = ends;
+            w->capacity = capacity;
+        }
+        w->fds[w->depth] = fd;
+        w->ends[w->depth] = end;
+        w->depth++;
+        at = end + 1;
+    }
+    *dir_fd = w->depth ? w->fds[w->depth - 1] : w->x->target_fd;
+    return 0;
+}
+
+/* The parent directory of path (created as needed) and the final component. */
+static int extract_parent(ofs_extract_worker *w, const char *path, int create, int *dir_fd,
+                          const char **base)
+{
+    if (!ofs_path_is_safe(path))
+        return ofs_error_set(OFS_ECORRUPT, "'%s': unsafe path (absolute, empty or with '..')",
+                             path);
+    const char *slash = strrchr(path, '/');
+    *base = slash ? slash + 1 : path;
+    if (strlen(*base) > EXTRACT_NAME_MAX)
+        return ofs_error_set(OFS_ERROR, "%s: file name too long", path);
+    return extract_walk(w, path, slash ? (size_t)(slash - path) : 0, create, dir_fd);
+}
+
+/* ---- temporary names and installing under the final name ---- */
+
+/* ".NAME.ofs-tmp-XXXXXX" (NAME cut so the whole stays within NAME_MAX). */
+static void extract_tmp_name(char out[EXTRACT_NAME_MAX + 1], const char *base)
+{
+    static const char letters[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    unsigned char random[6] = { 0 };
+    char suffix[7];
+    if (getrandom(random, sizeof(random), 0) != (ssize_t)sizeof(random)) {
+        static atomic_uint counter;
+        unsigned v = atomic_fetch_add(&counter, 1) ^ (unsigned)getpid() ^ (unsigned)time(NULL);
+        memcpy(random, &v, sizeof(v));
+    }
+    for (int i = 0; i < 6; i++)
+        suffix[i] = letters[random[i] % (sizeof(letters) - 1)];
+    suffix[6] = '\0';
+    int room = (int)(EXTRACT_NAME_MAX - strlen(".") - strlen(".ofs-tmp-") - 6);
+    snprintf(out, EXTRACT_NAME_MAX + 1, ".%.*s.ofs-tmp-%s", room, base, suffix);
+}
+
+/* Moves what is at base aside as BASE.pre_restore_STAMP[_N].bak, never over another file. */
+static int extract_keep_copy(ofs_extract_worker *w, int dir_fd, const char *base,
+                             const char *path)
+{
+    char bak[EXTRACT_NAME_MAX + 1];
+    for (int n = 1; n < 1000; n++) {
+        char suffix[64];
+        if (n == 1)
+            snprintf(suffix, sizeof(suffix), ".pre_restore_%s.bak", w->x->stamp);
+        else
+            snprintf(suffix, sizeof(suffix), ".pre_restore_%s_%d.bak", w->x->stamp, n);
+        int room = (int)(EXTRACT_NAME_MAX - strlen(suffix));
+        snprintf(bak, sizeof(bak), "%.*s%s", room, base, suffix);
+        if (renameat2(dir_fd, base, dir_fd, bak, RENAME_NOREPLACE) == 0) {
+            atomic_fetch_add(&w->x->backups_kept, 1);
+            return 0;
+        }
+        if (errno == ENOENT)
+            return 0; /* gone meanwhile: nothing to keep */
+        if (errno != EEXIST)
+            return ofs_error_from_errno(errno, "%s: cannot keep the existing copy as '%s'",
+                                        path, bak);
+    }
+    return ofs_error_set(OFS_EEXISTS, "%s: too many earlier copies kept", path);
+}
+
+/*
+ * Renames tmp to base: what is there is kept as .bak (or replaced with overwrite); a directory
+ * in the way is an error. On failure tmp is left for the caller to remove.
+ */
+static int extract_install(ofs_extract_worker *w, int dir_fd, const char *tmp, const char *base,
+                           const char *path)
+{
+    for (int attempt = 0; attempt < 100; attempt++) {
+        struct stat st;
+        if (fstatat(dir_fd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+            if (errno != ENOENT)
+                return ofs_error_from_errno(errno, "cannot stat '%s'", path);
+            if (renameat2(dir_fd, tmp, dir_fd, base, RENAME_NOREPLACE) == 0)
+                return 0;
+            if (errno == EEXIST)
+                continue; /* appeared meanwhile: look again */
+            if (errno != EINVAL)
+                return ofs_error_from_errno(errno, "cannot rename into '%s'", path);
+            /* the file system lacks RENAME_NOREPLACE: nothing is in the way, rename plainly */
+            if (renameat(dir_fd, tmp, dir_fd, base) == 0)
+                return 0;
+            return ofs_error_from_errno(errno, "cannot rename into '%s'", path);
+        }
+        if (S_ISDIR(st.st_mode))
+            return ofs_error_set(OFS_EEXISTS, "%s: a directory is in the way", path);
+        if (w->x->overwrite) {
+            if (renameat(dir_fd, tmp, dir_fd, base) == 0)
+                return 0;
+            return ofs_error_from_errno(errno, "cannot rename into '%s'", path);
+        }
+        int rc = extract_keep_copy(w, dir_fd, base, path);
+        if (rc < 0)
+            return rc;
+    }
+    return ofs_error_set(OFS_ERROR, "%s: keeps changing while it is restored", path);
+}
+
+/* ---- metadata ---- */
+
+static int extract_set_xattrs(ofs_extract_worker *w, int fd, const char *path,
+                              const ofs_tar_xattr *xattrs, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (fsetxattr(fd, xattrs[i].name, xattrs[i].value, xattrs[i].size, 0) == 0)
+            continue;
+        if (errno == ENOTSUP || errno == EPERM || errno == EACCES) {
+            /* once per restore: the file system (or our privilege) cannot hold them */
+            if (atomic_exchange(&w->x->xattr_warned, 1) == 0)
+                ofs_log_warn("%s: cannot restore extended attribute '%s': %s (further such "
+                             "failures are not reported)", path, xattrs[i].name,
+                             strerror(errno));
+            continue;
+        }
+        return ofs_error_from_errno(errno, "%s: cannot restore extended attribute '%s'", path,
+                                    xattrs[i].name);
+    }
+    return 0;
+}
+
+/* Owner before mode (chown clears setuid bits), then extended attributes, then times. */
+static int extract_fd_metadata(ofs_extract_worker *w, int fd, const ofs_catalog_entry *e,
+                               const ofs_tar_xattr *xattrs, size_t xattr_count)
+{
+    if (w->x->is_root && fchown(fd, (uid_t)e->uid, (gid_t)e->gid) < 0)
+        return ofs_error_from_errno(errno, "%s: cannot set the owner", e->path);
+    if (fchmod(fd, (mode_t)(e->mode & 07777)) < 0)
+        return ofs_error_from_errno(errno, "%s: cannot set the mode", e->path);
+    int rc = extract_set_xattrs(w, fd, e->path, xattrs, xattr_count);
+    if (rc < 0)
+        return rc;
+    struct timespec times[2] = { { 0, UTIME_OMIT }, { (time_t)e->mtime_sec, e->mtime_nsec } };
+    if (futimens(fd, times) < 0)
+        return ofs_error_from_errno(errno, "%s: cannot set the modification time", e->path);
+    return 0;
+}
+
+/* ---- regular files ---- */
+
+int ofs_extract_file_begin(ofs_extract_worker *w, const ofs_catalog_entry *e)
+{
+    int dir_fd = -1, rc;
+    const char *base = NULL;
+    ofs_extract_file_abort(w);
+    if (!e->has_sha256)
+        return ofs_error_set(OFS_ECORRUPT, "%s: the catalog holds no SHA-256 for it", e->path);
+    if ((rc = extract_parent(w, e->path, 1, &dir_fd, &base)) < 0 ||
+        (rc = ofs_sha256_reset(w->sha)) < 0)
+        return rc;
+    for (int attempt = 0; attempt < 100; attempt++) {
+        extract_tmp_name(w->tmp, base);
+        w->fd = openat(dir_fd, w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                       0600);
+        if (w->fd >= 0 || errno != EEXIST)
+            break;
+    }
+    if (w->fd < 0)
+        return ofs_error_from_errno(errno, "%s: cannot create a temporary file", e->path);
+    w->entry = e;
+    w->dir_fd = dir_fd;
+    w->base = base;
+    w->pos = 0;
+    w->block_len = 0;
+    return 0;
+}
+
+static int extract_pwrite(ofs_extract_worker *w, const uint8_t *data, size_t size,
+                          uint64_t offset)
+{
+    while (size > 0) {
+        ssize_t n = pwrite(w->fd, data, size, (off_t)offset);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return ofs_error_from_errno(errno, "%s: cannot write", w->entry->path);
+        }
+        data += n;
+        size -= (size_t)n;
+        offset += (uint64_t)n;
+    }
+    return 0;
+}
+
+static int extract_is_zero(const uint8_t *p, size_t size)
+{
+    return p[0] == 0 && memcmp(p, p + 1, size - 1) == 0;
+}
+
+/* Writes whole 4 KiB blocks at a block-aligned offset, skipping the all-zero ones (holes). */
+static int extract_write_blocks(ofs_extract_worker *w, const uint8_t *data, size_t size,
+                                uint64_t offset)
+{
+    size_t run = 0; /* start of the pending run of non-zero blocks */
+    for (size_t at = 0; at < size; at += EXTRACT_BLOCK) {
+        if (!extract_is_zero(data + at, EXTRACT_BLOCK))
+            continue;
+        if (at > run) {
+            int rc = extract_pwrite(w, data + run, at - run, offset + run);
+            if (rc < 0)
+                return rc;
+        }
+        run = at + EXTRACT_BLOCK;
+    }
+    return size > run ? extract_pwrite(w, data + run, size - run, offset + run) : 0;
+}
+
+/* Appends contiguous bytes at w->pos: hashes them and writes them block by block. */
+static int extract_append(ofs_extract_worker *w, const uint8_t *data, size_t size)
+{
+    int rc = ofs_sha256_update(w->sha, data, size);
+    if (rc < 0)
+        return rc;
+    ofs_progress_add(w->x->progress, size);
+    while (size > 0) {
+        if (w->block_len > 0 || size < EXTRACT_BLOCK) {
+            size_t n = EXTRACT_BLOCK - w->block_len;
+            if (n > size)
+                n = size;
+            memcpy(w->block + w->block_len, data, n);
+            w->block_len += n;
+            w->pos += n;
+            data += n;
+            size -= n;
+            if (w->block_len == EXTRACT_BLOCK) {
+                if ((rc = extract_write_blocks(w, w->block, EXTRACT_BLOCK,
+                                               w->pos - EXTRACT_BLOCK)) < 0)
+                    return rc;
+                w->block_len = 0;
+            }
+            continue;
+        }
+        size_t whole = size & ~(size_t)(EXTRACT_BLOCK - 1);
+        if ((rc = extract_write_blocks(w, data, whole, w->pos)) < 0)
+            return rc;
+        w->pos += whole;
+        data += whole;
+        size -= whole;
+    }
+    return 0;
+}
+
+int ofs_extract_file_write(ofs_extract_worker *w, uint64_t offset, const void *data,
+                           size_t size)
+{
+    static const uint8_t zeros[64 * 1024];
+    const ofs_catalog_entry *e = w->entry;
+    int rc;
+    if (w->fd < 0)
+        return ofs_error_set(OFS_ERROR, "no file is being restored");
+    if (offset < w->pos || offset > e->size || size > e->size - offset)
+        return ofs_error_set(OFS_ECORRUPT, "%s: data beyond its size %llu in the archive",
+                             e->path, (unsigned long long)e->size);
+    while (w->pos < offset) { /* a hole in the archive: zeros, hashed but not written */
+        uint64_t gap = offset - w->pos;
+        if ((rc = extract_append(w, zeros, gap < sizeof(zeros) ? (size_t)gap
+                                                                : sizeof(zeros))) < 0)
+            return rc;
+    }
+    return extract_append(w, data, size);
+}
+
+void ofs_extract_file_abort(ofs_extract_worker *w)
+{
+    if (w->fd < 0)
+        return;
+    close(w->fd);
+    unlinkat(w->dir_fd, w->tmp, 0);
+    w->fd = -1;
+    w->dir_fd = -1;
+    w->entry = NULL;
+}
+
+int ofs_extract_file_commit(ofs_extract_worker *w, const ofs_tar_xattr *xattrs,
+                            size_t xattr_count)
+{
+    const ofs_catalog_entry *e = w->entry;
+    uint8_t digest[OFS_SHA256_BYTES];
+    int rc;
+    if (w->fd < 0)
+        return ofs_error_set(OFS_ERROR, "no file is being restored");
+    if (w->block_len > 0 && !extract_is_zero(w->block, w->block_len) &&
+        (rc = extract_pwrite(w, w->block, w->block_len, w->pos - w->block_len)) < 0)
+        goto fail;
+    w->block_len = 0;
+    if (w->pos != e->size) {
+        rc = ofs_error_set(OFS_ECORRUPT, "%s: size %llu, expected %llu", e->path,
+                           (unsigned long long)w->pos, (unsigned long long)e->size);
+        goto fail;
+    }
+    /* ftruncate gives the file its size, so trailing holes are restored too */
+    if (ftruncate(w->fd, (off_t)w->pos) < 0) {
+        rc = ofs_error_from_errno(errno, "%s: cannot set the size", e->path);
+        goto fail;
+    }
+    if ((rc = ofs_sha256_final(w->sha, digest)) < 0)
+        goto fail;
+    if (memcmp(digest, e->sha256, sizeof(digest)) != 0) {
+        rc = ofs_error_set(OFS_ECORRUPT, "%s: SHA-256 mismatch", e->path);
+        goto fail;
+    }
+    if ((rc = extract_fd_metadata(w, w->fd, e, xattrs, xattr_count)) < 0)
+        goto fail;
+    if (close(w->fd) < 0) {
+        w->fd = -1;
+        rc = ofs_error_from_errno(errno, "%s: cannot write", e->path);
+        unlinkat(w->dir_fd, w->tmp, 0);
+        return rc;
+    }
+    w->fd = -1;
+    if ((rc = extract_install(w, w->dir_fd, w->tmp, w->base, e->path)) < 0) {
+        unlinkat(w->dir_fd, w->tmp, 0);
+        return rc;
+    }
+    atomic_fetch_add(&w->x->files, 1);
+    atomic_fetch_add(&w->x->bytes, e->size);
+    w->entry = NULL;
+    return 0;
+fail:
+    ofs_extract_file_abort(w);
+    return rc;
+}
+
+/* ---- other entry types ---- */
+
+/* Creates a temporary name with make(dir_fd, tmp) until it does not collide. */
+static int extract_make_tmp(int dir_fd, const char *base, char tmp[EXTRACT_NAME_MAX + 1],
+                            int (*make)(int dir_fd, const char *tmp, const void *arg),
+                            const void *arg)
+{
+    for (int attempt = 0; attempt < 100; attempt++) {
+        extract_tmp_name(tmp, base);
+        if (make(dir_fd, tmp, arg) == 0)
+            return 0;
+        if (errno != EEXIST)
+            return -1;
+    }
+    return -1;
+}
+
+static int extract_make_symlink(int dir_fd, const char *tmp, const void *target)
+{
+    return symlinkat(target, dir_fd, tmp);
+}
+
+static int extract_make_fifo(int dir_fd, const char *tmp, const void *arg)
+{
+    (void)arg;
+    return mkfifoat(dir_fd, tmp, 0600);
+}
+
+int ofs_extract_symlink(ofs_extract_worker *w, const ofs_catalog_entry *e)
+{
+    char tmp[EXTRACT_NAME_MAX + 1];
+    const char *base = NULL;
+    int dir_fd = -1, rc;
+    if (!e->link_target)
+        return ofs_error_set(OFS_ECORRUPT, "%s: symlink without a target", e->path);
+    if ((rc = extract_parent(w, e->path, 1, &dir_fd, &base)) < 0)
+        return rc;
+    if (extract_make_tmp(dir_fd, base, tmp, extract_make_symlink, e->link_target) < 0)
+        return ofs_error_from_errno(errno, "%s: cannot create the symlink", e->path);
+    struct timespec times[2] = { { 0, UTIME_OMIT }, { (time_t)e->mtime_sec, e->mtime_nsec } };
+    if (w->x->is_root &&
+        fchownat(dir_fd, tmp, (uid_t)e->uid, (gid_t)e->gid, AT_SYMLINK_NOFOLLOW) < 0)
+        rc = ofs_error_from_errno(errno, "%s: cannot set the owner", e->path);
+    else if (utimensat(dir_fd, tmp, times, AT_SYMLINK_NOFOLLOW) < 0)
+        rc = ofs_error_from_errno(errno, "%s: cannot set the modification time", e->path);
+    else
+        rc = extract_install(w, dir_fd, tmp, base, e->path);
+    if (rc < 0) {
+        unlinkat(dir_fd, tmp, 0);
+        return rc;
+    }
+    atomic_fetch_add(&w->x->symlinks, 1);
+    return 0;
+}
+
+int ofs_extract_fifo(ofs_extract_worker *w, const ofs_catalog_entry *e,
+                     const ofs_tar_xattr *xattrs, size_t xattr_count)
+{
+    char tmp[EXTRACT_NAME_MAX + 1];
+    const char *base = NULL;
+    int dir_fd = -1, fd = -1, rc;
+    if ((rc = extract_parent(w, e->path, 1, &dir_fd, &base)) < 0)
+        return rc;
+    if (extract_make_tmp(dir_fd, base, tmp, extract_make_fifo, NULL) < 0)
+        return ofs_error_from_errno(errno, "%s: cannot create the FIFO", e->path);
+    /* a FIFO opens for reading without blocking when O_NONBLOCK is given */
+    fd = openat(dir_fd, tmp, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        rc = ofs_error_from_errno(errno, "%s: cannot open the FIFO", e->path);
+    else if ((rc = extract_fd_metadata(w, fd, e, xattrs, xattr_count)) == 0)
+        rc = extract_install(w, dir_fd, tmp, base, e->path);
+    if (fd >= 0)
+        close(fd);
+    if (rc < 0) {
+        unlinkat(dir_fd, tmp, 0);
+        return rc;
+    }
+    atomic_fetch_add(&w->x->fifos, 1);
+    return 0;
+}
+
+/* Opens the parent of path on a fresh walk from the target (no creation), for a second
+ * directory next to the worker's stack. The caller closes *dir_fd unless it is the target. */
+static int extract_open_parent(ofs_extract_worker *w, const char *path, int *dir_fd,
+                               const char **base)
+{
+    ofs_extract_worker other = { .x = w->x, .fd = -1, .dir_fd = -1 };
+    int fd = -1;
+    int rc = extract_parent(&other, path, 0, &fd, base);
+    if (rc == 0)
+        *dir_fd = fd == w->x->target_fd ? fd : dup(fd);
+    extract_walk_reset(&other, 0);
+    free(other.parent);
+    free(other.fds);
+    free(other.ends);
+    if (rc == 0 && *dir_fd < 0)
+        rc = ofs_error_from_errno(errno, "cannot open the parent of '%s'", path);
+    return rc;
+}
+
+typedef struct extract_link_source {
+    int dir_fd;
+    const char *name;
+} extract_link_source;
+
+static int extract_make_link(int dir_fd, const char *tmp, const void *arg)
+{
+    const extract_link_source *source = arg;
+    return linkat(source->dir_fd, source->name, dir_fd, tmp, 0); /* flags 0: never follows */
+}
+
+int ofs_extract_hardlink(ofs_extract_worker *w, const ofs_catalog_entry *e)
+{
+    char tmp[EXTRACT_NAME_MAX + 1];
+    const char *base = NULL, *target_base = NULL;
+    int dir_fd = -1, target_dir = -1, rc;
+    struct stat st;
+    if (!e->link_target || !ofs_path_is_safe(e->link_target))
+        return ofs_error_set(OFS_ECORRUPT, "%s: unsafe hard link target '%s'", e->path,
+                             e->link_target ? e->link_target : "");
+    if ((rc = extract_open_parent(w, e->link_target, &target_dir, &target_base)) < 0)
+        return ofs_error_wrap(rc, "%s: hard link target", e->path);
+    if (fstatat(target_dir, target_base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        rc = ofs_error_from_errno(errno, "%s: hard link target '%s'", e->path, e->link_target);
+        goto cleanup;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        rc = ofs_error_set(OFS_ECORRUPT, "%s: hard link target '%s' is not a regular file",
+                           e->path, e->link_target);
+        goto cleanup;
+    }
+    if ((rc = extract_parent(w, e->path, 1, &dir_fd, &base)) < 0)
+        goto cleanup;
+    extract_link_source source = { target_dir, target_base };
+    if (extract_make_tmp(dir_fd, base, tmp, extract_make_link, &source) < 0) {
+        rc = ofs_error_from_errno(errno, "%s: cannot link to '%s'", e->path, e->link_target);
+        goto cleanup;
+    }
+    if ((rc = extract_install(w, dir_fd, tmp, base, e->path)) < 0) {
+        unlinkat(dir_fd, tmp, 0);
+        goto cleanup;
+    }
+    atomic_fetch_add(&w->x->hardlinks, 1);
+cleanup:
+    if (target_dir >= 0 && target_dir != w->x->target_fd)
+        close(target_dir);
+    return rc;
+}
+
+int ofs_extract_dir(ofs_extract_worker *w, const ofs_catalog_entry *e,
+                    const ofs_tar_xattr *xattrs, size_t xattr_count)
+{
+    const char *base = NULL;
+    int dir_fd = -1, fd = -1, rc;
+    if ((rc = extract_parent(w, e->path, 1, &dir_fd, &base)) < 0)
+        return rc;
+    for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
+        fd = openat(dir_fd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd >= 0)
+            break;
+        if (errno == ENOTDIR || errno == ELOOP) { /* something else has its name */
+            if (w->x->overwrite) {
+                if (unlinkat(dir_fd, base, 0) < 0 && errno != ENOENT)
+                    return ofs_error_from_errno(errno, "cannot remove '%s'", e->path);
+            } else if ((rc = extract_keep_copy(w, dir_fd, base, e->path)) < 0) {
+                return rc;
+            }
+        } else if (errno != ENOENT) {
+            return ofs_error_from_errno(errno, "cannot open directory '%s'", e->path);
+        }
+        if (mkdirat(dir_fd, base, 0700) < 0 && errno != EEXIST)
+            return ofs_error_from_errno(errno, "cannot create directory '%s'", e->path);
+    }
+    if (fd < 0)
+        return ofs_error_set(OFS_ERROR, "%s: keeps changing while it is restored", e->path);
+    rc = extract_set_xattrs(w, fd, e->path, xattrs, xattr_count);
+    close(fd);
+    if (rc == 0)
+        atomic_fetch_add(&w->x->dirs, 1);
+    return rc;
+}
+
+int ofs_extract_dir_metadata(ofs_extract_worker *w, const ofs_catalog_entry *e)
+{
+    const char *base = NULL;
+    int dir_fd = -1, rc;
+    if ((rc = extract_parent(w, e->path, 0, &dir_fd, &base)) < 0)
+        return rc;
+    int fd = openat(dir_fd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOTDIR || errno == ELOOP)
+            return extract_not_dir(e->path, strlen(e->path));
+        return ofs_error_from_errno(errno, "cannot open directory '%s'", e->path);
+    }
+    rc = extract_fd_metadata(w, fd, e, NULL, 0);
+    close(fd);
+    return rc;
+}
+
+int ofs_extract_lookup(ofs_extract_worker *w, const char *path, struct stat *st)
+{
+    const char *base = NULL;
+    int dir_fd = -1;
+    int rc = extract_parent(w, path, 0, &dir_fd, &base);
+    if (rc < 0) {
+        /* a non-directory where a parent should be: report that thing */
+        const char *reason = ofs_error_last();
+        const char *colon = strstr(reason, ": not a directory");
+        if (rc == OFS_ERROR && colon) {
+            char *in_way = strndup(reason, (size_t)(colon - reason));
+            int found = in_way && fstatat(w->x->target_fd, in_way, st, AT_SYMLINK_NOFOLLOW) == 0;
+            free(in_way);
+            if (found)
+                return 0;
+        }
+        return rc;
+    }
+    if (fstatat(dir_fd, base, st, AT_SYMLINK_NOFOLLOW) < 0) {
+        if (errno == ENOENT)
+            return ofs_error_set(OFS_ENOTFOUND, "%s: not found", path);
+        return ofs_error_from_errno(errno, "cannot stat '%s'", path);
+    }
+    return 0;
+}
