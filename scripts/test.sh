@@ -7,7 +7,7 @@
 #        scripts/test.sh -L 'file|cli'    two integration groups
 # OFS_TEST_BUILDS="build" limits the run to one build (default "build build-asan").
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 root=$(pwd)
 jobs=$(nproc 2>/dev/null || echo 2)
 builds=${OFS_TEST_BUILDS:-"build build-asan"}

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # offsite-plugin.sh - offsite as a tool for /work/shared/bench/peers.sh (-p offsite-plugin.sh -t offsite).
 #
 # peers.sh contract: tool_offsite_init REPO, tool_offsite_backup REPO SRC PHASE (run from inside

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib.sh - sourced by every integration case (tests/integration/cases/<group>/NAME.sh).
 #
 # Gives each case: strict mode; a scratch directory $SCRATCH removed on exit (set OFS_KEEP=1 to
