@@ -21,6 +21,8 @@ struct ofs_tar_reader {
     int at_end;
     ofs_tar_xattr *xattrs;
     size_t xattr_capacity;
+    char *path;        /* a directory's name without the '/' tar writers append */
+    size_t path_size;
 };
 
 static la_ssize_t tar_read_callback(struct archive *a, void *client, const void **buffer)
@@ -112,13 +114,23 @@ static int tar_collect_xattrs(ofs_tar_reader *t, struct archive_entry *entry, of
     }
     while (e->xattr_count < (size_t)count &&
            archive_entry_xattr_next(entry, &name, &value, &size) == ARCHIVE_OK) {
-        t->xattrs[e->xattr_count].name = name;
-        t->xattrs[e->xattr_count].value = value;
-        t->xattrs[e->xattr_count].size = size;
-        e->xattr_count++;
+        /* pax archives carry each attribute twice (SCHILY.xattr and LIBARCHIVE.xattr) */
+        size_t i = 0;
+        while (i < e->xattr_count && strcmp(t->xattrs[i].name, name) != 0)
+            i++;
+        t->xattrs[i].name = name;
+        t->xattrs[i].value = value;
+        t->xattrs[i].size = size;
+        if (i == e->xattr_count)
+            e->xattr_count++;
     }
     e->xattrs = t->xattrs;
     return 0;
+}
+
+static const char *hardlink_of(struct archive_entry *entry)
+{
+    return archive_entry_hardlink(entry);
 }
 
 int ofs_tar_reader_next(ofs_tar_reader *t, ofs_tar_entry *e)
@@ -142,6 +154,22 @@ int ofs_tar_reader_next(ofs_tar_reader *t, ofs_tar_entry *e)
     if (!path)
         return ofs_error_set(OFS_ECORRUPT, "%s: entry without a name", t->name);
     e->path = path;
+    size_t len = strlen(path);
+    if (archive_entry_filetype(entry) == AE_IFDIR && !hardlink_of(entry) && len > 1 &&
+        path[len - 1] == '/') {
+        while (len > 1 && path[len - 1] == '/')
+            len--;
+        if (len + 1 > t->path_size) {
+            char *bigger = realloc(t->path, len + 1);
+            if (!bigger)
+                return ofs_error_set(OFS_ERROR, "out of memory");
+            t->path = bigger;
+            t->path_size = len + 1;
+        }
+        memcpy(t->path, path, len);
+        t->path[len] = '\0';
+        e->path = t->path;
+    }
     e->offset = (uint64_t)archive_read_header_position(t->archive);
     e->mode = (uint32_t)(archive_entry_perm(entry) & 07777);
     e->mtime_sec = (int64_t)archive_entry_mtime(entry);
@@ -200,5 +228,6 @@ void ofs_tar_reader_free(ofs_tar_reader *t)
     free(t->name);
     free(t->buf);
     free(t->xattrs);
+    free(t->path);
     free(t);
 }
