@@ -536,7 +536,9 @@ int ofs_extract_file_write(ofs_extract_worker *w, uint64_t offset, const void *d
     int rc;
     if (w->fd < 0)
         return ofs_error_set(OFS_ERROR, "no file is being restored");
-    if (offset < w->pos || offset > e->size || size > e->size - offset)
+    if (offset < w->pos)
+        return ofs_error_set(OFS_ECORRUPT, "%s: data out of order in the archive", e->path);
+    if (offset > e->size || size > e->size - offset)
         return ofs_error_set(OFS_ECORRUPT, "%s: data beyond its size %llu in the archive",
                              e->path, (unsigned long long)e->size);
     while (w->pos < offset) { /* a hole in the archive: zeros, hashed but not written */

@@ -1,0 +1,626 @@
+/* test_extract.c - the safe writer: hostile archives (.., absolute, symlink in the way, file in
+ * the way), .bak copies and overwrite, sparse files, hash and size mismatches leave nothing,
+ * metadata of files, symlinks, FIFOs, hard links and read-only directories. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "offsite/error.h"
+#include "offsite/extract.h"
+#include "offsite/hash.h"
+#include "offsite/restore.h"
+#include "offsite/tarread.h"
+
+#define STARTED 1795281300 /* 2026-11-21T17:15:00Z */
+
+typedef struct fixture {
+    char dir[64];
+    char target[96];
+    char outside[96];
+    ofs_extract *x;
+    ofs_extract_worker *w;
+} fixture;
+
+static int open_extract(fixture *f, int overwrite)
+{
+    ofs_extract_worker_free(f->w);
+    ofs_extract_free(f->x);
+    f->w = NULL;
+    f->x = NULL;
+    ofs_extract_options o = { .target_dir = f->target, .overwrite = overwrite,
+                              .started = STARTED };
+    int rc = ofs_extract_new(&f->x, &o);
+    if (rc == 0)
+        rc = ofs_extract_worker_new(&f->w, f->x);
+    return rc;
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    strcpy(f->dir, "/tmp/test_extract.XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->target, sizeof(f->target), "%s/target/sub", f->dir);
+    snprintf(f->outside, sizeof(f->outside), "%s/outside", f->dir);
+    if (mkdir(f->outside, 0700) < 0 || open_extract(f, 0) < 0)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    char cmd[256];
+    ofs_extract_worker_free(f->w);
+    ofs_extract_free(f->x);
+    snprintf(cmd, sizeof(cmd), "chmod -R u+rwx '%s' 2>/dev/null; rm -rf '%s'", f->dir, f->dir);
+    if (system(cmd) != 0)
+        return -1;
+    free(f);
+    return 0;
+}
+
+static char *path_in(const char *dir, const char *name)
+{
+    static char buf[4][512];
+    static int n;
+    char *out = buf[n++ % 4];
+    snprintf(out, 512, "%s/%s", dir, name);
+    return out;
+}
+
+static char *read_text(const char *path)
+{
+    static char buf[4096];
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return NULL;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    buf[n < 0 ? 0 : n] = '\0';
+    return buf;
+}
+
+static void write_text(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+}
+
+/* Names in dir, sorted and joined with ' ' (so a stray temporary file shows). */
+static char *list_dir(const char *dir)
+{
+    static char out[4096];
+    struct dirent **names = NULL;
+    int n = scandir(dir, &names, NULL, alphasort);
+    out[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        if (strcmp(names[i]->d_name, ".") != 0 && strcmp(names[i]->d_name, "..") != 0) {
+            if (out[0])
+                strcat(out, " ");
+            strcat(out, names[i]->d_name);
+        }
+        free(names[i]);
+    }
+    free(names);
+    return out;
+}
+
+static ofs_catalog_entry file_entry(const char *path, const void *data, size_t size)
+{
+    ofs_catalog_entry e = { 0 };
+    e.path = (char *)path;
+    e.type = OFS_ENTRY_FILE;
+    e.mode = 0640;
+    e.uid = getuid();
+    e.gid = getgid();
+    e.size = size;
+    e.mtime_sec = 1700000000;
+    e.mtime_nsec = 987654321;
+    e.has_sha256 = 1;
+    ofs_sha256_buffer(data, size, e.sha256);
+    return e;
+}
+
+static int put_file(fixture *f, const ofs_catalog_entry *e, const void *data, size_t size)
+{
+    int rc = ofs_extract_file_begin(f->w, e);
+    if (rc < 0)
+        return rc;
+    if (size > 0 && (rc = ofs_extract_file_write(f->w, 0, data, size)) < 0) {
+        ofs_extract_file_abort(f->w);
+        return rc;
+    }
+    return ofs_extract_file_commit(f->w, NULL, 0);
+}
+
+static void test_path_is_safe(void **state)
+{
+    (void)state;
+    assert_true(ofs_path_is_safe("a"));
+    assert_true(ofs_path_is_safe("srv/trading/positions.csv"));
+    assert_true(ofs_path_is_safe("..a/b..c/.d"));
+    assert_false(ofs_path_is_safe(""));
+    assert_false(ofs_path_is_safe(NULL));
+    assert_false(ofs_path_is_safe("/abs"));
+    assert_false(ofs_path_is_safe(".."));
+    assert_false(ofs_path_is_safe("../x"));
+    assert_false(ofs_path_is_safe("a/../../x"));
+    assert_false(ofs_path_is_safe("a/./b"));
+    assert_false(ofs_path_is_safe("."));
+    assert_false(ofs_path_is_safe("a//b"));
+    assert_false(ofs_path_is_safe("a/"));
+    assert_false(ofs_path_is_safe("a/.."));
+}
+
+/* ---- a hostile tar, extracted entry by entry as restore would without a catalog ---- */
+
+typedef struct tar_buf {
+    char *data;
+    size_t size;
+} tar_buf;
+
+static la_ssize_t buf_write(struct archive *a, void *client, const void *data, size_t size)
+{
+    tar_buf *b = client;
+    (void)a;
+    b->data = realloc(b->data, b->size + size);
+    memcpy(b->data + b->size, data, size);
+    b->size += size;
+    return (la_ssize_t)size;
+}
+
+static void tar_add(struct archive *a, const char *path, unsigned type, const char *data,
+                    const char *link)
+{
+    struct archive_entry *e = archive_entry_new();
+    archive_entry_copy_pathname(e, path);
+    archive_entry_set_filetype(e, type);
+    archive_entry_set_perm(e, 0644);
+    if (link)
+        archive_entry_copy_symlink(e, link);
+    archive_entry_set_size(e, data ? (la_int64_t)strlen(data) : 0);
+    assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+    if (data)
+        assert_int_equal(archive_write_data(a, data, strlen(data)), (la_ssize_t)strlen(data));
+    archive_entry_free(e);
+}
+
+/* Extracts every entry; returns the first failure with its message, 0 if all went in. */
+static int extract_all(fixture *f, const tar_buf *b, int *failures)
+{
+    ofs_reader *r = NULL;
+    ofs_tar_reader *t = NULL;
+    ofs_tar_entry te;
+    int rc, first = 0;
+    static char first_message[512];
+    assert_int_equal(ofs_memory_reader_new(&r, b->data, b->size, 0), 0);
+    assert_int_equal(ofs_tar_reader_new(&t, r, "hostile"), 0);
+    *failures = 0;
+    while ((rc = ofs_tar_reader_next(t, &te)) == 1) {
+        char data[256] = "";
+        size_t n = 0;
+        const void *block;
+        size_t size;
+        uint64_t offset;
+        while (ofs_tar_reader_data(t, &block, &size, &offset) == 1) {
+            memcpy(data + offset, block, size);
+            n = offset + size;
+        }
+        ofs_catalog_entry e = file_entry(te.path, data, n);
+        e.type = te.type;
+        e.link_target = (char *)te.link_target;
+        switch (te.type) {
+        case OFS_ENTRY_FILE: rc = put_file(f, &e, data, n); break;
+        case OFS_ENTRY_SYMLINK: rc = ofs_extract_symlink(f->w, &e); break;
+        case OFS_ENTRY_DIR: rc = ofs_extract_dir(f->w, &e, NULL, 0); break;
+        default: rc = 0; break;
+        }
+        if (rc < 0) {
+            (*failures)++;
+            if (!first) {
+                first = rc;
+                snprintf(first_message, sizeof(first_message), "%s", ofs_error_last());
+            }
+        }
+    }
+    assert_int_equal(rc, 0);
+    ofs_tar_reader_free(t);
+    if (first)
+        ofs_error_set(first, "%s", first_message);
+    return first;
+}
+
+static void test_hostile_paths(void **state)
+{
+    fixture *f = *state;
+    tar_buf b = { 0 };
+    struct archive *a = archive_write_new();
+    archive_write_set_format_pax(a);
+    archive_write_open2(a, &b, NULL, buf_write, NULL, NULL);
+    tar_add(a, "../x", AE_IFREG, "escape 1", NULL);
+    tar_add(a, "/abs", AE_IFREG, "escape 2", NULL);
+    tar_add(a, "a/../../x", AE_IFREG, "escape 3", NULL);
+    archive_write_close(a);
+    archive_write_free(a);
+
+    int failures = 0;
+    int rc = extract_all(f, &b, &failures);
+    assert_int_equal(rc, OFS_ECORRUPT);
+    assert_string_equal(ofs_error_last(), "'../x': unsafe path (absolute, empty or with '..')");
+    assert_int_equal(failures, 3);
+    /* each was refused before anything was created, anywhere */
+    assert_string_equal(list_dir(f->target), "");
+    assert_string_equal(list_dir(path_in(f->dir, "target")), "sub");
+    assert_string_equal(list_dir(f->dir), "outside target");
+    assert_int_equal(access("/abs", F_OK), -1);
+    free(b.data);
+}
+
+static void test_symlink_in_the_way(void **state)
+{
+    fixture *f = *state;
+    tar_buf b = { 0 };
+    struct archive *a = archive_write_new();
+    archive_write_set_format_pax(a);
+    archive_write_open2(a, &b, NULL, buf_write, NULL, NULL);
+    tar_add(a, "link", AE_IFLNK, NULL, f->outside);
+    tar_add(a, "link/file", AE_IFREG, "through the link", NULL);
+    tar_add(a, "link/deeper/file", AE_IFREG, "through the link", NULL);
+    archive_write_close(a);
+    archive_write_free(a);
+
+    int failures = 0;
+    int rc = extract_all(f, &b, &failures);
+    assert_int_equal(rc, OFS_ERROR);
+    assert_string_equal(ofs_error_last(), "link: not a directory (symlink in the way?)");
+    assert_int_equal(failures, 2);
+    assert_string_equal(list_dir(f->outside), "");
+    struct stat st;
+    assert_int_equal(lstat(path_in(f->target, "link"), &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    free(b.data);
+}
+
+static void test_file_in_the_way(void **state)
+{
+    fixture *f = *state;
+    tar_buf b = { 0 };
+    struct archive *a = archive_write_new();
+    archive_write_set_format_pax(a);
+    archive_write_open2(a, &b, NULL, buf_write, NULL, NULL);
+    tar_add(a, "plain", AE_IFREG, "a file", NULL);
+    tar_add(a, "plain/inside", AE_IFREG, "needs a directory", NULL);
+    archive_write_close(a);
+    archive_write_free(a);
+
+    int failures = 0;
+    assert_int_equal(extract_all(f, &b, &failures), OFS_ERROR);
+    assert_string_equal(ofs_error_last(), "plain: not a directory (symlink in the way?)");
+    assert_int_equal(failures, 1);
+    assert_string_equal(read_text(path_in(f->target, "plain")), "a file");
+    free(b.data);
+}
+
+static void test_directory_in_the_way(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(mkdir(path_in(f->target, "d"), 0755), 0);
+    ofs_catalog_entry e = file_entry("d", "x", 1);
+    assert_int_equal(put_file(f, &e, "x", 1), OFS_EEXISTS);
+    assert_string_equal(ofs_error_last(), "d: a directory is in the way");
+    assert_string_equal(list_dir(f->target), "d");
+    assert_string_equal(list_dir(path_in(f->target, "d")), "");
+}
+
+/* ---- files ---- */
+
+static void test_file_metadata(void **state)
+{
+    fixture *f = *state;
+    const char *text = "positions,42\n";
+    ofs_catalog_entry e = file_entry("srv/trading/pos.csv", text, strlen(text));
+    e.mode = 0750;
+    assert_int_equal(put_file(f, &e, text, strlen(text)), 0);
+    const char *p = path_in(f->target, "srv/trading/pos.csv");
+    struct stat st;
+    assert_int_equal(stat(p, &st), 0);
+    assert_string_equal(read_text(p), text);
+    assert_int_equal(st.st_mode & 07777, 0750);
+    assert_int_equal(st.st_mtim.tv_sec, 1700000000);
+    assert_int_equal(st.st_mtim.tv_nsec, 987654321);
+    assert_int_equal(st.st_uid, getuid());
+    /* parents made on the way are private until their own entry says otherwise */
+    assert_int_equal(stat(path_in(f->target, "srv/trading"), &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0700);
+    ofs_extract_stats s;
+    ofs_extract_get_stats(f->x, &s);
+    assert_int_equal(s.files, 1);
+    assert_int_equal(s.bytes, strlen(text));
+    assert_int_equal(s.backups_kept, 0);
+}
+
+static void test_hash_mismatch_leaves_nothing(void **state)
+{
+    fixture *f = *state;
+    ofs_catalog_entry e = file_entry("f", "expected", 8);
+    write_text(path_in(f->target, "f"), "old");
+    assert_int_equal(put_file(f, &e, "tampered", 8), OFS_ECORRUPT);
+    assert_string_equal(ofs_error_last(), "f: SHA-256 mismatch");
+    assert_string_equal(list_dir(f->target), "f");
+    assert_string_equal(read_text(path_in(f->target, "f")), "old");
+
+    ofs_catalog_entry g = file_entry("g", "expected", 8);
+    assert_int_equal(put_file(f, &g, "short", 5), OFS_ECORRUPT);
+    assert_string_equal(ofs_error_last(), "g: size 5, expected 8");
+    assert_int_equal(ofs_extract_file_begin(f->w, &g), 0);
+    assert_int_equal(ofs_extract_file_write(f->w, 0, "expected and more", 17), OFS_ECORRUPT);
+    assert_string_equal(ofs_error_last(), "g: data beyond its size 8 in the archive");
+    ofs_extract_file_abort(f->w);
+    /* a file left open when the worker goes away is removed too */
+    assert_int_equal(ofs_extract_file_begin(f->w, &g), 0);
+    assert_int_equal(ofs_extract_file_write(f->w, 0, "exp", 3), 0);
+    assert_int_not_equal(strstr(list_dir(f->target), ".g.ofs-tmp-"), NULL);
+    ofs_extract_worker_free(f->w);
+    f->w = NULL;
+    assert_string_equal(list_dir(f->target), "f");
+    ofs_catalog_entry none = file_entry("n", "", 0);
+    none.has_sha256 = 0;
+    assert_int_equal(ofs_extract_worker_new(&f->w, f->x), 0);
+    assert_int_equal(put_file(f, &none, "", 0), OFS_ECORRUPT);
+    assert_string_equal(ofs_error_last(), "n: the catalog holds no SHA-256 for it");
+}
+
+static void test_bak_and_overwrite(void **state)
+{
+    fixture *f = *state;
+    ofs_catalog_entry e = file_entry("data.csv", "new", 3);
+    write_text(path_in(f->target, "data.csv"), "old");
+    assert_int_equal(put_file(f, &e, "new", 3), 0);
+    assert_string_equal(list_dir(f->target),
+                        "data.csv data.csv.pre_restore_20261121_171500.bak");
+    assert_string_equal(read_text(path_in(f->target, "data.csv")), "new");
+    assert_string_equal(read_text(path_in(f->target, "data.csv.pre_restore_20261121_171500.bak")),
+                        "old");
+    /* a second restore in the same second never overwrites the first copy */
+    ofs_catalog_entry e2 = file_entry("data.csv", "newer", 5);
+    assert_int_equal(put_file(f, &e2, "newer", 5), 0);
+    assert_string_equal(list_dir(f->target),
+                        "data.csv data.csv.pre_restore_20261121_171500.bak "
+                        "data.csv.pre_restore_20261121_171500_2.bak");
+    assert_string_equal(read_text(path_in(f->target,
+                                          "data.csv.pre_restore_20261121_171500_2.bak")),
+                        "new");
+    ofs_extract_stats s;
+    ofs_extract_get_stats(f->x, &s);
+    assert_int_equal(s.backups_kept, 2);
+
+    /* a symlink in place of a file is kept aside, never written through */
+    assert_int_equal(symlink(path_in(f->outside, "victim"), path_in(f->target, "l")), 0);
+    ofs_catalog_entry l = file_entry("l", "mine", 4);
+    assert_int_equal(put_file(f, &l, "mine", 4), 0);
+    assert_string_equal(list_dir(f->outside), "");
+    struct stat st;
+    assert_int_equal(lstat(path_in(f->target, "l.pre_restore_20261121_171500.bak"), &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+
+    assert_int_equal(open_extract(f, 1), 0);
+    ofs_catalog_entry e3 = file_entry("data.csv", "final", 5);
+    assert_int_equal(put_file(f, &e3, "final", 5), 0);
+    assert_string_equal(read_text(path_in(f->target, "data.csv")), "final");
+    ofs_extract_get_stats(f->x, &s);
+    assert_int_equal(s.backups_kept, 0);
+    assert_int_equal(strstr(list_dir(f->target), "_3.bak"), NULL);
+}
+
+static void test_sparse_round_trip(void **state)
+{
+    fixture *f = *state;
+    size_t size = 8u << 20;
+    unsigned char *data = calloc(1, size);
+    memset(data, 'a', 5000);                /* first block and part of the second */
+    memset(data + (4u << 20) + 100, 'b', 10);
+    memset(data + size - 3, 'z', 3);        /* the tail, so the size is not all hole */
+    ofs_catalog_entry e = file_entry("sparse.bin", data, size);
+    assert_int_equal(ofs_extract_file_begin(f->w, &e), 0);
+    /* odd block sizes, as libarchive hands them out */
+    for (size_t at = 0; at < size;) {
+        size_t n = 12345;
+        if (n > size - at)
+            n = size - at;
+        assert_int_equal(ofs_extract_file_write(f->w, at, data + at, n), 0);
+        at += n;
+    }
+    assert_int_equal(ofs_extract_file_commit(f->w, NULL, 0), 0);
+    struct stat st;
+    const char *p = path_in(f->target, "sparse.bin");
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(st.st_size, size);
+    assert_true((uint64_t)st.st_blocks * 512 < 1u << 20);
+    unsigned char *back = malloc(size);
+    int fd = open(p, O_RDONLY);
+    assert_int_equal(read(fd, back, size), (ssize_t)size);
+    close(fd);
+    assert_memory_equal(back, data, size);
+
+    /* a hole in the archive itself (offset jumps ahead), ending in a hole */
+    memset(data, 0, size);
+    memcpy(data, "head", 4);
+    ofs_catalog_entry g = file_entry("holes.bin", data, size);
+    assert_int_equal(ofs_extract_file_begin(f->w, &g), 0);
+    assert_int_equal(ofs_extract_file_write(f->w, 0, "head", 4), 0);
+    assert_int_equal(ofs_extract_file_write(f->w, size, "", 0), 0);
+    assert_int_equal(ofs_extract_file_write(f->w, 1, "x", 1), OFS_ECORRUPT);
+    assert_string_equal(ofs_error_last(), "holes.bin: data out of order in the archive");
+    assert_int_equal(ofs_extract_file_commit(f->w, NULL, 0), 0);
+    assert_int_equal(stat(path_in(f->target, "holes.bin"), &st), 0);
+    assert_int_equal(st.st_size, size);
+    assert_true(st.st_blocks <= 16);
+    free(back);
+    free(data);
+}
+
+/* ---- other types ---- */
+
+static void test_symlink_fifo_hardlink(void **state)
+{
+    fixture *f = *state;
+    ofs_catalog_entry e = file_entry("dir/first", "shared", 6);
+    assert_int_equal(put_file(f, &e, "shared", 6), 0);
+
+    ofs_catalog_entry l = { .path = "dir/link", .type = OFS_ENTRY_SYMLINK,
+                            .link_target = "../../outside/anything", .mtime_sec = 1600000000,
+                            .mtime_nsec = 5, .uid = getuid(), .gid = getgid() };
+    assert_int_equal(ofs_extract_symlink(f->w, &l), 0);
+    char buf[256];
+    ssize_t n = readlink(path_in(f->target, "dir/link"), buf, sizeof(buf) - 1);
+    assert_true(n > 0);
+    buf[n] = '\0';
+    assert_string_equal(buf, "../../outside/anything");
+    struct stat st;
+    assert_int_equal(lstat(path_in(f->target, "dir/link"), &st), 0);
+    assert_int_equal(st.st_mtim.tv_sec, 1600000000);
+    assert_int_equal(st.st_mtim.tv_nsec, 5);
+
+    ofs_catalog_entry p = { .path = "dir/pipe", .type = OFS_ENTRY_FIFO, .mode = 0620,
+                            .mtime_sec = 1600000001, .uid = getuid(), .gid = getgid() };
+    assert_int_equal(ofs_extract_fifo(f->w, &p, NULL, 0), 0);
+    assert_int_equal(lstat(path_in(f->target, "dir/pipe"), &st), 0);
+    assert_true(S_ISFIFO(st.st_mode));
+    assert_int_equal(st.st_mode & 07777, 0620);
+
+    ofs_catalog_entry h = { .path = "other/second", .type = OFS_ENTRY_HARDLINK,
+                            .link_target = "dir/first" };
+    assert_int_equal(ofs_extract_hardlink(f->w, &h), 0);
+    struct stat a, b;
+    assert_int_equal(stat(path_in(f->target, "dir/first"), &a), 0);
+    assert_int_equal(stat(path_in(f->target, "other/second"), &b), 0);
+    assert_int_equal(a.st_ino, b.st_ino);
+    assert_int_equal(a.st_nlink, 2);
+
+    ofs_catalog_entry bad = { .path = "other/third", .type = OFS_ENTRY_HARDLINK,
+                              .link_target = "../x" };
+    assert_int_equal(ofs_extract_hardlink(f->w, &bad), OFS_ECORRUPT);
+    assert_string_equal(ofs_error_last(), "other/third: unsafe hard link target '../x'");
+    ofs_catalog_entry to_link = { .path = "other/fourth", .type = OFS_ENTRY_HARDLINK,
+                                  .link_target = "dir/link" };
+    assert_int_equal(ofs_extract_hardlink(f->w, &to_link), OFS_ECORRUPT);
+    assert_string_equal(ofs_error_last(),
+                        "other/fourth: hard link target 'dir/link' is not a regular file");
+    ofs_catalog_entry missing = { .path = "other/fifth", .type = OFS_ENTRY_HARDLINK,
+                                  .link_target = "dir/none" };
+    assert_int_equal(ofs_extract_hardlink(f->w, &missing), OFS_ENOTFOUND);
+    assert_string_equal(ofs_error_last(),
+                        "other/fifth: hard link target 'dir/none': No such file or directory");
+    assert_string_equal(list_dir(path_in(f->target, "other")), "second");
+    ofs_extract_stats s;
+    ofs_extract_get_stats(f->x, &s);
+    assert_int_equal(s.symlinks, 1);
+    assert_int_equal(s.fifos, 1);
+    assert_int_equal(s.hardlinks, 1);
+}
+
+static void test_directories_last(void **state)
+{
+    fixture *f = *state;
+    ofs_catalog_entry top = { .path = "ro", .type = OFS_ENTRY_DIR, .mode = 0555,
+                              .mtime_sec = 1500000000, .mtime_nsec = 42, .uid = getuid(),
+                              .gid = getgid() };
+    ofs_catalog_entry sub = { .path = "ro/sub", .type = OFS_ENTRY_DIR, .mode = 0750,
+                              .mtime_sec = 1500000001, .uid = getuid(), .gid = getgid() };
+    assert_int_equal(ofs_extract_dir(f->w, &top, NULL, 0), 0);
+    assert_int_equal(ofs_extract_dir(f->w, &sub, NULL, 0), 0);
+    ofs_catalog_entry e = file_entry("ro/sub/file", "x", 1);
+    assert_int_equal(put_file(f, &e, "x", 1), 0);
+    /* deepest first, as restore does */
+    assert_int_equal(ofs_extract_dir_metadata(f->w, &sub), 0);
+    assert_int_equal(ofs_extract_dir_metadata(f->w, &top), 0);
+    struct stat st;
+    assert_int_equal(stat(path_in(f->target, "ro"), &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0555);
+    assert_int_equal(st.st_mtim.tv_sec, 1500000000);
+    assert_int_equal(st.st_mtim.tv_nsec, 42);
+    assert_int_equal(stat(path_in(f->target, "ro/sub"), &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0750);
+    assert_int_equal(st.st_mtim.tv_sec, 1500000001);
+
+    /* a file where a directory entry goes is kept aside */
+    write_text(path_in(f->target, "was-file"), "keep me");
+    ofs_catalog_entry d = { .path = "was-file", .type = OFS_ENTRY_DIR, .mode = 0755 };
+    assert_int_equal(ofs_extract_dir(f->w, &d, NULL, 0), 0);
+    assert_int_equal(stat(path_in(f->target, "was-file"), &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    assert_string_equal(read_text(path_in(f->target, "was-file.pre_restore_20261121_171500.bak")),
+                        "keep me");
+    assert_int_equal(ofs_extract_sync(f->x), 0);
+}
+
+static void test_lookup(void **state)
+{
+    fixture *f = *state;
+    struct stat st;
+    write_text(path_in(f->target, "file"), "x");
+    assert_int_equal(symlink(f->outside, path_in(f->target, "link")), 0);
+    assert_int_equal(ofs_extract_lookup(f->w, "file", &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(ofs_extract_lookup(f->w, "none", &st), OFS_ENOTFOUND);
+    assert_int_equal(ofs_extract_lookup(f->w, "none/deeper", &st), OFS_ENOTFOUND);
+    /* a symlink in place of a parent is what a restore would replace */
+    assert_int_equal(ofs_extract_lookup(f->w, "link/x", &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    assert_string_equal(list_dir(f->target), "file link");
+}
+
+static void test_target_errors(void **state)
+{
+    fixture *f = *state;
+    ofs_extract *x = NULL;
+    char missing[200];
+    snprintf(missing, sizeof(missing), "%s/missing", f->dir);
+    ofs_extract_options o = { .target_dir = missing };
+    assert_int_equal(ofs_extract_open(&x, &o), OFS_ENOTFOUND);
+    char expected[300];
+    snprintf(expected, sizeof(expected),
+             "cannot open the target directory '%s': No such file or directory", missing);
+    assert_string_equal(ofs_error_last(), expected);
+    assert_null(x);
+    assert_int_equal(access(missing, F_OK), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_path_is_safe),
+        cmocka_unit_test_setup_teardown(test_hostile_paths, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_symlink_in_the_way, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_in_the_way, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_directory_in_the_way, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_metadata, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hash_mismatch_leaves_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bak_and_overwrite, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sparse_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_symlink_fifo_hardlink, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_directories_last, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lookup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_target_errors, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
