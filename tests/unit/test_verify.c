@@ -1,0 +1,402 @@
+/* test_verify.c - ofs_verify_backup and ofs_verify_manifest: a clean backup, then every kind of
+ * damage (flipped byte, truncation, missing and swapped volumes, wrong key, edited record, a
+ * catalog that disagrees with the archive), each reported with its own code and object, and
+ * every problem reported, not only the first. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "offsite/backup.h"
+#include "offsite/catalog.h"
+#include "offsite/error.h"
+#include "offsite/hash.h"
+#include "offsite/keyring.h"
+#include "offsite/manifest.h"
+#include "offsite/record.h"
+#include "offsite/repo.h"
+#include "offsite/seal.h"
+#include "offsite/store.h"
+#include "offsite/verify.h"
+#include "offsite/zstdstream.h"
+
+typedef struct fixture {
+    char base[64];
+    char src[128], staging[128], key[128];
+    char *paths[1];
+    ofs_keyring *ring;
+    ofs_store *store;
+    ofs_config cfg;
+    ofs_config_set set;
+    ofs_record *rec;
+} fixture;
+
+typedef struct found {
+    int count;
+    int codes[32];
+    char objects[32][64];
+    char files[32][256];
+    char messages[32][512];
+} found;
+
+static void on_problem(void *ctx, const ofs_verify_problem *p)
+{
+    found *s = ctx;
+    if (s->count >= 32)
+        return;
+    s->codes[s->count] = p->code;
+    snprintf(s->objects[s->count], 64, "%s", p->object ? p->object : "");
+    snprintf(s->files[s->count], 256, "%s", p->file ? p->file : "");
+    snprintf(s->messages[s->count], 512, "%s", p->message);
+    s->count++;
+}
+
+static void write_random(const char *path, size_t size, unsigned seed)
+{
+    unsigned char *buf = malloc(size ? size : 1);
+    uint32_t x = seed * 2654435761u + 1;
+    for (size_t i = 0; i < size; i++) {
+        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+        buf[i] = (unsigned char)x;
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, buf, size), (ssize_t)size);
+    close(fd);
+    free(buf);
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    char path[256];
+    strcpy(f->base, "/tmp/test_verify.XXXXXX");
+    if (!mkdtemp(f->base))
+        return -1;
+    snprintf(f->src, sizeof(f->src), "%s/src", f->base);
+    snprintf(f->staging, sizeof(f->staging), "%s/staging", f->base);
+    snprintf(f->key, sizeof(f->key), "%s/offsite.key", f->base);
+    mkdir(f->src, 0755);
+    for (unsigned i = 0; i < 6; i++) {
+        snprintf(path, sizeof(path), "%s/file-%u", f->src, i);
+        write_random(path, 40000, i + 1);
+    }
+    if (ofs_keyring_generate(f->key, NULL) < 0 || ofs_keyring_load(&f->ring, f->key) < 0 ||
+        ofs_store_file_new(&f->store, "staging", f->staging) < 0)
+        return -1;
+    f->paths[0] = f->src;
+    f->set.name = "t";
+    f->set.paths = f->paths;
+    f->set.path_count = 1;
+    f->set.volume_size = 64 * 1024;
+    f->set.compression_level = 3;
+    f->cfg.parallel = 2;
+    f->cfg.host = "testhost";
+    f->cfg.time_zone = "UTC";
+    if (ofs_backup_run(&f->cfg, &f->set, f->store, f->ring, NULL, &f->rec, NULL) < 0)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    char cmd[256];
+    ofs_record_free(f->rec);
+    ofs_store_free(f->store);
+    ofs_keyring_free(f->ring);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->base);
+    if (system(cmd) != 0)
+        return -1;
+    free(f);
+    return 0;
+}
+
+static char *object_path(const fixture *f, const char *name)
+{
+    static char buf[2][1024];
+    static int n;
+    char *out = buf[n++ % 2];
+    snprintf(out, 1024, "%s/data/%s/%s/%s", f->staging, f->rec->class_name, f->rec->id, name);
+    return out;
+}
+
+static char *object_key(const fixture *f, const char *name)
+{
+    static char buf[1024];
+    snprintf(buf, sizeof(buf), "data/%s/%s/%s", f->rec->class_name, f->rec->id, name);
+    return buf;
+}
+
+static void flip_byte(const char *path, off_t at)
+{
+    int fd = open(path, O_RDWR);
+    unsigned char c;
+    assert_true(fd >= 0);
+    assert_int_equal(pread(fd, &c, 1, at), 1);
+    c ^= 0x01;
+    assert_int_equal(pwrite(fd, &c, 1, at), 1);
+    close(fd);
+}
+
+static void test_clean(void **state)
+{
+    fixture *f = *state;
+    found s = { 0 };
+    ofs_verify_stats stats = { 0 };
+    assert_int_equal(ofs_verify_backup(f->store, f->ring, f->rec->id, 0, on_problem, &s, &stats),
+                     0);
+    assert_int_equal(s.count, 0);
+    assert_int_equal(stats.backups, 1);
+    assert_int_equal(stats.objects, f->rec->volumes + 1);
+    assert_int_equal(stats.bytes, f->rec->stored_bytes);
+    assert_int_equal(stats.files, 0);
+    memset(&stats, 0, sizeof(stats));
+    assert_int_equal(ofs_verify_backup(f->store, f->ring, f->rec->id, 1, on_problem, &s, &stats),
+                     0);
+    assert_int_equal(s.count, 0);
+    assert_int_equal(stats.files, 6);
+    assert_int_equal(stats.problems, 0);
+    assert_int_equal(ofs_verify_manifest(f->store, f->ring, on_problem, &s, NULL), 0);
+    assert_int_equal(s.count, 0);
+}
+
+static void test_flipped_byte(void **state)
+{
+    fixture *f = *state;
+    found s = { 0 };
+    flip_byte(object_path(f, "vol-0002.ofs"), 200);
+    assert_int_equal(ofs_verify_backup(f->store, f->ring, f->rec->id, 1, on_problem, &s, NULL),
+                     OFS_ECORRUPT);
+    assert_int_equal(s.count, 1);
+    assert_int_equal(s.codes[0], OFS_ECORRUPT);
+    assert_string_equal(s.objects[0], "vol-0002.ofs");
+    char expected[600];
+    snprintf(expected, sizeof(expected), "%s: SHA-256 mismatch", object_key(f, "vol-0002.ofs"));
+    assert_non_null(strstr(s.messages[0], expected));
+    char summary[300];
+    snprintf(summary, sizeof(summary), "backup '%s': 1 problems found", f->rec->id);
+    assert_string_equal(ofs_error_last(), summary);
+}
+
+static void test_every_problem_reported(void **state)
+{
+    fixture *f = *state;
+    found s = { 0 };
+    struct stat st;
+    /* volume 1 truncated, volume 2 missing, volume 3 flipped */
+    assert_int_equal(stat(object_path(f, "vol-0001.ofs"), &st), 0);
+    assert_int_equal(truncate(object_path(f, "vol-0001.ofs"), st.st_size - 10), 0);
+    assert_int_equal(unlink(object_path(f, "vol-0002.ofs")), 0);
+    flip_byte(object_path(f, "vol-0003.ofs"), 60);
+    assert_int_equal(ofs_verify_backup(f->store, f->ring, f->rec->id, 1, on_problem, &s, NULL),
+                     OFS_ECORRUPT);
+    assert_int_equal(s.count, 3);
+    assert_int_equal(s.codes[0], OFS_ECORRUPT);
+    assert_string_equal(s.objects[0], "vol-0001.ofs");
+    char expected[600];
+    snprintf(expected, sizeof(expected), "%s: size %lld, expected %lld",
+             object_key(f, "vol-0001.ofs"), (long long)st.st_size - 10, (long long)st.st_size);
+    assert_non_null(strstr(s.messages[0], expected));
+    assert_int_equal(s.codes[1], OFS_ENOTFOUND);
+    assert_string_equal(s.objects[1], "vol-0002.ofs");
+    assert_int_equal(s.codes[2], OFS_ECORRUPT);
+    assert_string_equal(s.objects[2], "vol-0003.ofs");
+}
+
+static void test_swapped_volumes(void **state)
+{
+    fixture *f = *state;
+    found s = { 0 };
+    char tmp[1100];
+    snprintf(tmp, sizeof(tmp), "%s.swap", object_path(f, "vol-0001.ofs"));
+    assert_int_equal(rename(object_path(f, "vol-0001.ofs"), tmp), 0);
+    assert_int_equal(rename(object_path(f, "vol-0002.ofs"), object_path(f, "vol-0001.ofs")), 0);
+    assert_int_equal(rename(tmp, object_path(f, "vol-0002.ofs")), 0);
+    assert_int_equal(ofs_verify_backup(f->store, f->ring, f->rec->id, 0, on_problem, &s, NULL),
+                     OFS_ECORRUPT);
+    assert_int_equal(s.count, 2);
+    assert_string_equal(s.objects[0], "vol-0001.ofs");
+    assert_string_equal(s.objects[1], "vol-0002.ofs");
+}
+
+static void test_wrong_key_and_edited_record(void **state)
+{
+    fixture *f = *state;
+    found s = { 0 };
+    char other_key[200];
+    ofs_keyring *other = NULL;
+    snprintf(other_key, sizeof(other_key), "%s/other.key", f->base);
+    assert_int_equal(ofs_keyring_generate(other_key, NULL), 0);
+    assert_int_equal(ofs_keyring_load(&other, other_key), 0);
+    int rc = ofs_verify_backup(f->store, other, f->rec->id, 1, on_problem, &s, NULL);
+    assert_true(rc == OFS_ENOTFOUND || rc == OFS_EAUTH);
+    assert_int_equal(s.count, 1);
+    assert_int_equal(s.codes[0], rc);
+    assert_string_equal(s.objects[0], OFS_RECORD_NAME);
+    ofs_keyring_free(other);
+
+    /* a record whose description was edited no longer authenticates */
+    char *json = NULL;
+    size_t size = 0;
+    assert_int_equal(ofs_store_get_buffer(f->store, object_key(f, OFS_RECORD_NAME), &json, &size,
+                                          OFS_RECORD_MAX), 0);
+    char *host = strstr(json, "testhost");
+    assert_non_null(host);
+    host[0] = 'b';
+    assert_int_equal(unlink(object_path(f, OFS_RECORD_NAME)), 0);
+    assert_int_equal(ofs_store_put_buffer(f->store, object_key(f, OFS_RECORD_NAME), 0, json,
+                                          size), 0);
+    free(json);
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(ofs_verify_backup(f->store, f->ring, f->rec->id, 0, on_problem, &s, NULL),
+                     OFS_EAUTH);
+    assert_int_equal(s.count, 1);
+    assert_int_equal(s.codes[0], OFS_EAUTH);
+    /* and the manifest's hash of it differs */
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(ofs_verify_manifest(f->store, f->ring, on_problem, &s, NULL), OFS_ECORRUPT);
+    assert_int_equal(s.count, 1);
+    char expected[300];
+    snprintf(expected, sizeof(expected),
+             "the manifest entry of backup '%s' does not match its record", f->rec->id);
+    assert_string_equal(s.messages[0], expected);
+}
+
+static void test_missing_backup(void **state)
+{
+    fixture *f = *state;
+    found s = { 0 };
+    assert_int_equal(ofs_verify_backup(f->store, f->ring, "t_20000101_000000", 0, on_problem, &s,
+                                       NULL), OFS_ENOTFOUND);
+    assert_int_equal(s.count, 1);
+    assert_int_equal(s.codes[0], OFS_ENOTFOUND);
+    /* a record gone: the manifest lists a backup without one */
+    assert_int_equal(unlink(object_path(f, OFS_RECORD_NAME)), 0);
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(ofs_verify_manifest(f->store, f->ring, on_problem, &s, NULL), OFS_ENOTFOUND);
+    assert_int_equal(s.count, 1);
+    char expected[300];
+    snprintf(expected, sizeof(expected), "the manifest lists backup '%s', which has no record",
+             f->rec->id);
+    assert_string_equal(s.messages[0], expected);
+}
+
+/* A second backup committed without updating the manifest. */
+static void test_record_missing_from_manifest(void **state)
+{
+    fixture *f = *state;
+    found s = { 0 };
+    ofs_manifest *m = NULL;
+    assert_int_equal(ofs_manifest_load(&m, f->store, f->ring), 0);
+    ofs_record *second = NULL;
+    setenv("OFFSITE_NOW", "2030-01-01T00:00:00Z", 1);
+    assert_int_equal(ofs_backup_run(&f->cfg, &f->set, f->store, f->ring, NULL, &second, NULL), 0);
+    unsetenv("OFFSITE_NOW");
+    assert_int_equal(ofs_manifest_save(m, f->store, f->ring), 0); /* the old one back */
+    ofs_manifest_free(m);
+    assert_int_equal(ofs_verify_manifest(f->store, f->ring, on_problem, &s, NULL), OFS_ECORRUPT);
+    assert_int_equal(s.count, 1);
+    char expected[300];
+    snprintf(expected, sizeof(expected), "backup '%s' is missing from the manifest", second->id);
+    assert_string_equal(s.messages[0], expected);
+    ofs_record_free(second);
+}
+
+/* read_data finds what hashes of stored objects cannot: a catalog that disagrees with the
+ * archive (object hashes in the record are right, since the record was made from them). */
+static void test_read_data_catalog_mismatch(void **state)
+{
+    fixture *f = *state;
+    ofs_catalog_reader *cr = NULL;
+    const ofs_catalog_entry *e = NULL;
+    ofs_writer *mem = NULL, *w = NULL, *hash = NULL;
+    ofs_catalog_writer *cw = NULL;
+    char changed[512] = "";
+    /* rewrite the catalog with one file's SHA-256 altered */
+    assert_int_equal(ofs_repo_open_catalog(f->store, f->ring, f->rec, &cr), 0);
+    assert_int_equal(ofs_memory_writer_new(&mem), 0);
+    assert_int_equal(ofs_catalog_writer_new(&cw, mem), 0);
+    while (ofs_catalog_reader_next(cr, &e) == 1) {
+        ofs_catalog_entry copy;
+        assert_int_equal(ofs_catalog_entry_copy(&copy, e), 0);
+        if (copy.type == OFS_ENTRY_FILE && !changed[0]) {
+            copy.sha256[0] ^= 1;
+            snprintf(changed, sizeof(changed), "%s", copy.path);
+        }
+        assert_int_equal(ofs_catalog_writer_add(cw, &copy), 0);
+        ofs_catalog_entry_clear(&copy);
+    }
+    ofs_catalog_reader_free(cr);
+    assert_int_equal(ofs_catalog_writer_finish(cw), 0);
+    size_t size = 0;
+    const void *lines = ofs_memory_writer_data(mem, &size);
+    char seal_name[1100];
+    assert_int_equal(ofs_repo_seal_name(seal_name, sizeof(seal_name), f->rec->id,
+                                        OFS_CATALOG_NAME), 0);
+    assert_int_equal(unlink(object_path(f, OFS_CATALOG_NAME)), 0);
+    assert_int_equal(ofs_store_put(f->store, object_key(f, OFS_CATALOG_NAME), 0, &w), 0);
+    assert_int_equal(ofs_hash_writer_new(&w, w), 0);
+    hash = w;
+    assert_int_equal(ofs_seal_writer_new(&w, w, ofs_keyring_current(f->ring), seal_name, 0), 0);
+    assert_int_equal(ofs_zstd_writer_new(&w, w, 3, 0), 0);
+    assert_int_equal(ofs_writer_write(w, lines, size), 0);
+    assert_int_equal(ofs_writer_finish(w), 0);
+    uint8_t digest[OFS_SHA256_BYTES];
+    uint64_t stored = 0;
+    ofs_hash_writer_result(hash, digest, &stored);
+    ofs_writer_free(w);
+    ofs_catalog_writer_free(cw);
+    /* a new record with the new catalog's size and hash */
+    ofs_record_object *o = NULL;
+    for (size_t i = 0; i < f->rec->object_count; i++)
+        if (strcmp(f->rec->objects[i].name, OFS_CATALOG_NAME) == 0)
+            o = &f->rec->objects[i];
+    assert_non_null(o);
+    o->size = stored;
+    memcpy(o->sha256, digest, sizeof(digest));
+    char *json = NULL;
+    size_t json_size = 0;
+    assert_int_equal(ofs_record_serialize(f->rec, f->ring, &json, &json_size), 0);
+    assert_int_equal(unlink(object_path(f, OFS_RECORD_NAME)), 0);
+    assert_int_equal(ofs_store_put_buffer(f->store, object_key(f, OFS_RECORD_NAME), 0, json,
+                                          json_size), 0);
+    free(json);
+
+    found s = { 0 };
+    assert_int_equal(ofs_verify_backup(f->store, f->ring, f->rec->id, 0, on_problem, &s, NULL),
+                     0);
+    assert_int_equal(s.count, 0);
+    assert_int_equal(ofs_verify_backup(f->store, f->ring, f->rec->id, 1, on_problem, &s, NULL),
+                     OFS_ECORRUPT);
+    assert_int_equal(s.count, 1);
+    assert_int_equal(s.codes[0], OFS_ECORRUPT);
+    assert_string_equal(s.files[0], changed);
+    char expected[600];
+    snprintf(expected, sizeof(expected), "%s: SHA-256 mismatch", changed);
+    assert_string_equal(s.messages[0], expected);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_clean, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flipped_byte, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_every_problem_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_swapped_volumes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_key_and_edited_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing_backup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_record_missing_from_manifest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_data_catalog_mismatch, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
