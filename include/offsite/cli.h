@@ -1,0 +1,182 @@
+/*
+ * cli.h - the `offsite` command line: the command table, the shared run context (config, key,
+ * stores, lock) and output helpers (text or --json). Used by src/main.c and the src/cli files only.
+ *
+ * A command handler returns a negative OFS_E* code with the message set (main prints
+ * "offsite: MESSAGE" and exits with ofs_error_exit_code()), or a non-negative exit status
+ * (0 success; 1 "done with warnings"; status's 0/1/2; OFS_CLI_EXIT_USAGE for usage errors,
+ * whose message the handler printed through ofs_cli_usage_error()).
+ */
+#ifndef OFFSITE_CLI_H
+#define OFFSITE_CLI_H
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdint.h>
+
+#include "offsite/config.h"
+#include "offsite/keyring.h"
+#include "offsite/manifest.h"
+#include "offsite/store.h"
+
+#define OFS_CLI_EXIT_USAGE 64
+#define OFS_CLI_DEFAULT_CONFIG "/etc/offsite/offsite.ini"
+#define OFS_CLI_LOCK_NAME "offsite.lock"
+
+typedef struct ofs_cli ofs_cli;
+typedef struct ofs_cli_command ofs_cli_command;
+
+/* handler(cli, argc, argv): argv[0] is the command name; options not yet parsed. */
+typedef int (*ofs_cli_handler)(ofs_cli *cli, int argc, char **argv);
+
+struct ofs_cli_command {
+    const char *name;
+    ofs_cli_handler run;
+    const char *usage;   /* "restore [BACKUP|--latest] [--set S] ..." */
+    const char *summary; /* one line for `offsite --help` */
+    const char *help;    /* the options, printed by `offsite COMMAND --help` */
+};
+
+struct ofs_cli {
+    const char *config_path; /* -c, else $OFFSITE_CONFIG, else OFS_CLI_DEFAULT_CONFIG */
+    int json, verbose, quiet;
+    int show_progress;       /* isatty(stderr) && !quiet && !json */
+    const ofs_cli_command *command;
+    ofs_config *cfg;         /* loaded by ofs_cli_config() */
+    ofs_keyring *ring;       /* loaded by ofs_cli_key() */
+    int lock_fd;             /* -1 until ofs_cli_lock() */
+    json_t *result;          /* the --json answer, built by the command; may stay NULL */
+    int help_shown;          /* --help was printed: no result follows */
+};
+
+/* ---- cli.c: the command table ---- */
+
+/* ofs_cli_commands(&count): the table, in `offsite --help` order. */
+const ofs_cli_command *ofs_cli_commands(size_t *count);
+const ofs_cli_command *ofs_cli_find_command(const char *name);
+/* ofs_cli_print_help(out): the whole `offsite --help` text. */
+void ofs_cli_print_help(FILE *out);
+/* ofs_cli_print_command_help(out, cmd): usage line, summary and options of one command. */
+void ofs_cli_print_command_help(FILE *out, const ofs_cli_command *cmd);
+
+/*
+ * ofs_cli_parse(cli, argc, argv, options, &index, &opt, &arg): getopt_long over a command's
+ * arguments with the global options (-c, --json, -v, -q, --help) added, so they may also come
+ * after the command name. Returns 1 with *opt and *arg for a command option, 0 at the end (then
+ * argv[*index..] are the operands), OFS_CLI_EXIT_USAGE after printing the error and usage,
+ * or 2 after printing --help (the handler returns 0). options ends with a zero entry; its
+ * `val` values must be >= 256 or a letter not used by the globals.
+ */
+int ofs_cli_parse(ofs_cli *cli, int argc, char **argv, const struct option *options,
+                  int *index, int *opt, const char **arg);
+
+/* Values getopt returns for the global options. */
+enum { OFS_CLI_OPT_JSON = 1000, OFS_CLI_OPT_HELP, OFS_CLI_OPT_VERSION };
+
+/* ofs_cli_apply_global(cli, opt, arg): handle a global option; 1 if it was one, else 0. */
+int ofs_cli_apply_global(ofs_cli *cli, int opt, const char *arg);
+
+/* ---- output.c ---- */
+
+/*
+ * ofs_cli_usage_error(cli, fmt, ...): print "offsite: MESSAGE" and the command's usage line
+ * on stderr (and the JSON error on stdout with --json); returns OFS_CLI_EXIT_USAGE.
+ */
+int ofs_cli_usage_error(ofs_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ofs_cli_print_error(cli, code, exit_code): the error of ofs_error_last() on stderr and, with
+ * --json, {"error": {...}} merged into cli->result, which is then printed. */
+void ofs_cli_print_error(ofs_cli *cli, int code, int exit_code);
+
+/* ofs_cli_print_result(cli): with --json, print cli->result (or {}) as one line. */
+void ofs_cli_print_result(ofs_cli *cli);
+
+/* ofs_cli_out(cli, fmt, ...): text output to stdout; nothing with --json. */
+void ofs_cli_out(ofs_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ofs_cli_result(cli): cli->result, created as an empty object on first use. */
+json_t *ofs_cli_result(ofs_cli *cli);
+
+/* ofs_format_size(bytes, buf, size): "912 B", "1.2 KiB", "3.4 GiB". */
+void ofs_format_size(uint64_t bytes, char *buf, size_t size);
+/* ofs_format_rate(bytes, seconds, buf, size): "85.3 MiB/s" ("-" if seconds is 0). */
+void ofs_format_rate(uint64_t bytes, double seconds, char *buf, size_t size);
+/* ofs_format_seconds(seconds, buf, size): "0.42 s", "12.3 s", "3m 12s". */
+void ofs_format_seconds(double seconds, char *buf, size_t size);
+/* ofs_json_time(t): an ISO-8601 string value ("2026-11-21T17:15:00Z"). */
+json_t *ofs_json_time(int64_t t);
+
+/* ---- context.c ---- */
+
+/* ofs_cli_config(cli, &cfg): load the configuration once (errors name the file and line). */
+int ofs_cli_config(ofs_cli *cli, const ofs_config **cfg);
+
+/*
+ * ofs_cli_key(cli, required, &ring): load cfg->key_file once. When required is 0 and the file
+ * does not exist, *ring is NULL and 0 is returned (a monitoring host reads MAC-less); a
+ * missing required key is OFS_ENOTFOUND with a HINT; a key file with unsafe permissions is
+ * always an error.
+ */
+int ofs_cli_key(ofs_cli *cli, int required, const ofs_keyring **ring);
+
+/* ofs_cli_lock(cli): exclusive flock on STATE_DIR/offsite.lock (state dir created 0700);
+ * OFS_EEXISTS "another offsite is running (lock PATH)" if held. Released at exit. */
+int ofs_cli_lock(ofs_cli *cli);
+
+/*
+ * ofs_cli_open_staging(cli, create, &store): the staging store. With create 0 a missing
+ * staging directory is OFS_ENOTFOUND (a clean machine has none) and nothing is created.
+ */
+int ofs_cli_open_staging(ofs_cli *cli, int create, ofs_store **out);
+
+/* ofs_cli_open_target(cli, name, &store): a configured target; OFS_ENOTFOUND with the list of
+ * configured targets if there is no [target NAME]. */
+int ofs_cli_open_target(ofs_cli *cli, const char *name, ofs_store **out);
+
+/* ofs_cli_open_source(cli, from, &store): --from T if given, else staging (must exist). */
+int ofs_cli_open_source(ofs_cli *cli, const char *from, ofs_store **out);
+
+/*
+ * ofs_cli_load_manifest(cli, store, ring, &m): the store's manifest, rebuilt from the records
+ * if the store has none or it lacks a committed backup (a manifest update that failed after a
+ * commit). ring NULL reads without the MAC check (ofs_cli_key warned about that once).
+ */
+int ofs_cli_load_manifest(ofs_cli *cli, ofs_store *store, const ofs_keyring *ring,
+                          ofs_manifest **out);
+
+/*
+ * ofs_cli_find_backup(cli, from, id, set, latest, ring, &store, &rec): the store holding a
+ * backup and its (MAC-checked) record: --from T, else staging if it exists and holds it, else
+ * the first target that does. With latest, id is ignored and the newest backup of set (NULL:
+ * any) is taken from the first store whose manifest has one.
+ */
+int ofs_cli_find_backup(ofs_cli *cli, const char *from, const char *id, const char *set,
+                        int latest, const ofs_keyring *ring, ofs_store **store,
+                        ofs_record **rec);
+
+/* ofs_cli_free(cli): release config, key, lock and result. */
+void ofs_cli_free(ofs_cli *cli);
+
+/* ---- commands (src/cli/cmd_*.c) ---- */
+int ofs_cmd_init(ofs_cli *cli, int argc, char **argv);
+int ofs_cmd_key(ofs_cli *cli, int argc, char **argv);
+int ofs_cmd_backup(ofs_cli *cli, int argc, char **argv);
+int ofs_cmd_push(ofs_cli *cli, int argc, char **argv);
+int ofs_cmd_list(ofs_cli *cli, int argc, char **argv);
+int ofs_cmd_ls(ofs_cli *cli, int argc, char **argv);
+int ofs_cmd_restore(ofs_cli *cli, int argc, char **argv);
+int ofs_cmd_verify(ofs_cli *cli, int argc, char **argv);
+int ofs_cmd_status(ofs_cli *cli, int argc, char **argv);
+int ofs_cmd_config(ofs_cli *cli, int argc, char **argv);
+int ofs_cmd_decrypt(ofs_cli *cli, int argc, char **argv);
+int ofs_cmd_help(ofs_cli *cli, int argc, char **argv);
+
+/*
+ * ofs_cli_push_targets(cli, staging, ring, only): push staging to every target (or
+ * the one named only), printing a line per target; shared by `backup` and `push`. Returns the
+ * first failure's code (the message names the target), 0 if all succeeded.
+ */
+int ofs_cli_push_targets(ofs_cli *cli, ofs_store *staging, const ofs_keyring *ring,
+                         const char *only);
+
+#endif
