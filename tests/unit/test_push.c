@@ -1,0 +1,308 @@
+/* test_push.c - ofs_push_run between two file stores: a first push copies everything, a second
+ * copies nothing, a push resumes after the target lost a record and a volume, a damaged source
+ * object is refused (and keeps neither its object nor its record off the target) without
+ * keeping the other backups from it, and a source without manifest.json still pushes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "offsite/error.h"
+#include "offsite/fsutil.h"
+#include "offsite/hash.h"
+#include "offsite/keyring.h"
+#include "offsite/manifest.h"
+#include "offsite/push.h"
+#include "offsite/record.h"
+#include "offsite/repo.h"
+#include "offsite/store.h"
+
+#define ID_A "data_20260105_170000"
+#define ID_B "data_20260106_170000"
+
+typedef struct fixture {
+    char base[64];
+    char source_root[128], target_root[128], key[128];
+    ofs_keyring *ring;
+    ofs_store *source, *target;
+} fixture;
+
+/* put_object(f, id, name, size, seed, rec): random-looking bytes stored in the source and
+ * listed in rec with their size and SHA-256 */
+static void put_object(fixture *f, const char *id, const char *name, size_t size,
+                       unsigned seed, ofs_record *rec)
+{
+    char key[256];
+    uint8_t digest[OFS_SHA256_BYTES];
+    uint8_t *data = malloc(size);
+    assert_non_null(data);
+    for (size_t i = 0; i < size; i++) {
+        seed = seed * 1103515245u + 12345u;
+        data[i] = (uint8_t)(seed >> 16);
+    }
+    assert_int_equal(ofs_repo_key(key, sizeof(key), "daily", id, name), 0);
+    assert_int_equal(ofs_store_put_buffer(f->source, key, 0, data, size), 0);
+    assert_int_equal(ofs_sha256_buffer(data, size, digest), 0);
+    assert_int_equal(ofs_record_add_object(rec, name, size, digest), 0);
+    rec->stored_bytes += size;
+    free(data);
+}
+
+/* make_backup(f, id, started): a committed backup in the source: a volume, a catalog, the
+ * record, the manifest entry. The objects are not sealed: push copies bytes, never decrypts. */
+static void make_backup(fixture *f, const char *id, int64_t started, unsigned seed)
+{
+    ofs_record *rec = NULL;
+    ofs_manifest *m = NULL;
+    char key[256], *json = NULL;
+    size_t size = 0;
+
+    assert_int_equal(ofs_record_new(&rec), 0);
+    rec->id = strdup(id);
+    rec->set = strdup("data");
+    rec->kind = strdup("full");
+    rec->class_name = strdup("daily");
+    rec->host = strdup("testhost");
+    rec->tool_version = strdup("test");
+    rec->started = started;
+    rec->finished = started + 60;
+    memcpy(rec->key_id, ofs_keyring_current(f->ring)->id, OFS_KEY_ID_BYTES);
+    rec->files = 3;
+    rec->bytes = 1000;
+    rec->volumes = 1;
+    put_object(f, id, "vol-0001.ofs", 300000, seed, rec);
+    put_object(f, id, OFS_CATALOG_NAME, 2000, seed + 1, rec);
+    assert_int_equal(ofs_record_serialize(rec, f->ring, &json, &size), 0);
+    assert_int_equal(ofs_repo_key(key, sizeof(key), "daily", id, OFS_RECORD_NAME), 0);
+    assert_int_equal(ofs_store_put_buffer(f->source, key, 0, json, size), 0);
+
+    int rc = ofs_manifest_load(&m, f->source, f->ring);
+    if (rc == OFS_ENOTFOUND)
+        rc = ofs_manifest_new(&m);
+    assert_int_equal(rc, 0);
+    assert_int_equal(ofs_manifest_add(m, rec, json, size), 0);
+    assert_int_equal(ofs_manifest_save(m, f->source, f->ring), 0);
+    ofs_manifest_free(m);
+    ofs_record_free(rec);
+    free(json);
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    snprintf(f->base, sizeof(f->base), "/tmp/test_push.XXXXXX");
+    assert_non_null(mkdtemp(f->base));
+    snprintf(f->source_root, sizeof(f->source_root), "%s/staging", f->base);
+    snprintf(f->target_root, sizeof(f->target_root), "%s/target", f->base);
+    snprintf(f->key, sizeof(f->key), "%s/offsite.key", f->base);
+    assert_int_equal(ofs_keyring_generate(f->key, NULL), 0);
+    assert_int_equal(ofs_keyring_load(&f->ring, f->key), 0);
+    assert_int_equal(ofs_store_file_new(&f->source, "staging", f->source_root), 0);
+    assert_int_equal(ofs_store_file_new(&f->target, "nas", f->target_root), 0);
+    make_backup(f, ID_A, 1767632400, 1);
+    make_backup(f, ID_B, 1767718800, 7);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    ofs_store_free(f->source);
+    ofs_store_free(f->target);
+    ofs_keyring_free(f->ring);
+    ofs_rm_rf(f->base);
+    free(f);
+    return 0;
+}
+
+static char *read_path(const char *root, const char *id, const char *name, size_t *size)
+{
+    char path[512], *data = NULL;
+    snprintf(path, sizeof(path), "%s/data/daily/%s/%s", root, id, name);
+    if (ofs_read_file(path, &data, size, 1u << 24) < 0)
+        return NULL;
+    return data;
+}
+
+static int exists(const char *root, const char *id, const char *name)
+{
+    char path[512];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/data/daily/%s/%s", root, id, name);
+    return stat(path, &st) == 0;
+}
+
+/* same_object(f, id, name): the target's copy equals the source's byte for byte */
+static void assert_same_object(fixture *f, const char *id, const char *name)
+{
+    size_t a_size = 0, b_size = 0;
+    char *a = read_path(f->source_root, id, name, &a_size);
+    char *b = read_path(f->target_root, id, name, &b_size);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(a_size, b_size);
+    assert_memory_equal(a, b, a_size);
+    free(a);
+    free(b);
+}
+
+static void assert_target_lists(fixture *f, size_t count)
+{
+    ofs_manifest *m = NULL;
+    assert_int_equal(ofs_manifest_load(&m, f->target, f->ring), 0);
+    assert_int_equal(m->count, count);
+    ofs_manifest_free(m);
+}
+
+static void test_push_copies_everything(void **state)
+{
+    fixture *f = *state;
+    ofs_push_stats stats;
+
+    assert_int_equal(ofs_push_run(f->source, f->target, f->ring, 0, &stats), 0);
+    assert_int_equal(stats.backups_pushed, 2);
+    assert_int_equal(stats.backups_present, 0);
+    assert_int_equal(stats.objects_copied, 4);
+    assert_int_equal(stats.objects_skipped, 0);
+    assert_int_equal(stats.bytes_copied, 2 * (300000 + 2000));
+    const char *ids[] = { ID_A, ID_B };
+    for (size_t i = 0; i < 2; i++) {
+        assert_same_object(f, ids[i], "vol-0001.ofs");
+        assert_same_object(f, ids[i], OFS_CATALOG_NAME);
+        assert_same_object(f, ids[i], OFS_RECORD_NAME);
+    }
+    assert_target_lists(f, 2);
+}
+
+static void test_second_push_copies_nothing(void **state)
+{
+    fixture *f = *state;
+    ofs_push_stats stats;
+
+    assert_int_equal(ofs_push_run(f->source, f->target, f->ring, 0, &stats), 0);
+    assert_int_equal(ofs_push_run(f->source, f->target, f->ring, 0, &stats), 0);
+    assert_int_equal(stats.backups_pushed, 0);
+    assert_int_equal(stats.backups_present, 2);
+    assert_int_equal(stats.objects_copied, 0);
+    assert_int_equal(stats.bytes_copied, 0);
+    assert_target_lists(f, 2);
+}
+
+static void test_push_resumes(void **state)
+{
+    fixture *f = *state;
+    ofs_push_stats stats;
+    char path[512];
+
+    assert_int_equal(ofs_push_run(f->source, f->target, f->ring, 0, &stats), 0);
+    /* as if the push had been killed after B's catalog arrived, before its volume and record */
+    snprintf(path, sizeof(path), "%s/data/daily/%s/%s", f->target_root, ID_B, OFS_RECORD_NAME);
+    assert_int_equal(unlink(path), 0);
+    snprintf(path, sizeof(path), "%s/data/daily/%s/vol-0001.ofs", f->target_root, ID_B);
+    assert_int_equal(unlink(path), 0);
+
+    assert_int_equal(ofs_push_run(f->source, f->target, f->ring, 0, &stats), 0);
+    assert_int_equal(stats.backups_present, 1);
+    assert_int_equal(stats.backups_pushed, 1);
+    assert_int_equal(stats.objects_copied, 1);
+    assert_int_equal(stats.objects_skipped, 1);
+    assert_int_equal(stats.bytes_copied, 300000);
+    assert_same_object(f, ID_B, "vol-0001.ofs");
+    assert_same_object(f, ID_B, OFS_RECORD_NAME);
+    assert_target_lists(f, 2);
+}
+
+static void test_target_object_damaged_is_copied_again(void **state)
+{
+    fixture *f = *state;
+    ofs_push_stats stats;
+    char path[512];
+
+    assert_int_equal(ofs_push_run(f->source, f->target, f->ring, 0, &stats), 0);
+    /* same size, one byte changed, record removed: a local target re-hashes and replaces it */
+    snprintf(path, sizeof(path), "%s/data/daily/%s/vol-0001.ofs", f->target_root, ID_A);
+    FILE *fp = fopen(path, "r+b");
+    assert_non_null(fp);
+    fseek(fp, 1000, SEEK_SET);
+    int c = fgetc(fp);
+    fseek(fp, 1000, SEEK_SET);
+    fputc(c ^ 0x40, fp);
+    fclose(fp);
+    snprintf(path, sizeof(path), "%s/data/daily/%s/%s", f->target_root, ID_A, OFS_RECORD_NAME);
+    assert_int_equal(unlink(path), 0);
+
+    assert_int_equal(ofs_push_run(f->source, f->target, f->ring, 0, &stats), 0);
+    assert_int_equal(stats.backups_pushed, 1);
+    assert_int_equal(stats.objects_copied, 1);
+    assert_int_equal(stats.objects_skipped, 1);
+    assert_same_object(f, ID_A, "vol-0001.ofs");
+}
+
+static void test_damaged_source_is_refused(void **state)
+{
+    fixture *f = *state;
+    ofs_push_stats stats;
+    char path[512], expected[1024];
+
+    /* flip a byte of A's volume in staging: same size, another SHA-256 */
+    snprintf(path, sizeof(path), "%s/data/daily/%s/vol-0001.ofs", f->source_root, ID_A);
+    FILE *fp = fopen(path, "r+b");
+    assert_non_null(fp);
+    fseek(fp, 150000, SEEK_SET);
+    int c = fgetc(fp);
+    fseek(fp, 150000, SEEK_SET);
+    fputc(c ^ 0x01, fp);
+    fclose(fp);
+
+    int rc = ofs_push_run(f->source, f->target, f->ring, 0, &stats);
+    assert_int_equal(rc, OFS_ECORRUPT);
+    snprintf(expected, sizeof(expected),
+             "backup '%s': staging: 'data/daily/%s/vol-0001.ofs' has another SHA-256 than the "
+             "record (the source copy is damaged)\n"
+             "HINT: 'offsite verify' shows the damage; the target does not get this backup's "
+             "record", ID_A, ID_A);
+    assert_string_equal(ofs_error_last(), expected);
+    /* A: neither the damaged volume nor the record reached the target */
+    assert_false(exists(f->target_root, ID_A, "vol-0001.ofs"));
+    assert_false(exists(f->target_root, ID_A, OFS_RECORD_NAME));
+    /* B, independent of A, did */
+    assert_int_equal(stats.backups_pushed, 1);
+    assert_same_object(f, ID_B, OFS_RECORD_NAME);
+    assert_target_lists(f, 1);
+}
+
+static void test_source_without_manifest(void **state)
+{
+    fixture *f = *state;
+    ofs_push_stats stats;
+    char path[512];
+
+    snprintf(path, sizeof(path), "%s/%s", f->source_root, OFS_MANIFEST_KEY);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(ofs_push_run(f->source, f->target, f->ring, 0, &stats), 0);
+    assert_int_equal(stats.backups_pushed, 2);
+    assert_target_lists(f, 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_push_copies_everything, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_second_push_copies_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_push_resumes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_target_object_damaged_is_copied_again, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_source_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_source_without_manifest, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
