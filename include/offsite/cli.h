@@ -154,6 +154,11 @@ int ofs_cli_find_backup(ofs_cli *cli, const char *from, const char *id, const ch
                         int latest, const ofs_keyring *ring, ofs_store **store,
                         ofs_record **rec);
 
+/* ofs_cli_record_ids(store, &ids, &count): the ids of every backup.json under data/, sorted
+ * (the truth, whatever the manifest says). ofs_cli_free_ids(ids, count) releases them. */
+int ofs_cli_record_ids(ofs_store *store, char ***ids, size_t *count);
+void ofs_cli_free_ids(char **ids, size_t count);
+
 /* ofs_cli_free(cli): release config, key, lock and result. */
 void ofs_cli_free(ofs_cli *cli);
 

@@ -233,6 +233,32 @@ cleanup:
     return rc;
 }
 
+static int context_compare_ids(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int ofs_cli_record_ids(ofs_store *store, char ***ids, size_t *count)
+{
+    context_ids records = { 0 };
+    int rc = ofs_store_list(store, "data/", context_list_record, &records);
+    if (rc < 0 && rc != OFS_ENOTFOUND) {
+        context_ids_free(&records);
+        return rc;
+    }
+    if (records.count > 1)
+        qsort(records.ids, records.count, sizeof(*records.ids), context_compare_ids);
+    *ids = records.ids;
+    *count = records.count;
+    return 0;
+}
+
+void ofs_cli_free_ids(char **ids, size_t count)
+{
+    context_ids list = { .ids = ids, .count = count };
+    context_ids_free(&list);
+}
+
 /* ---- finding a backup ---- */
 
 /* context_try_store(store, ...): 0 with *rec if the store holds the backup (or, with latest,

@@ -1,0 +1,221 @@
+/* cli.c - the command table, --help texts and option parsing shared by every command. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "offsite/cli.h"
+#include "offsite/error.h"
+#include "offsite/log.h"
+
+#define CLI_OPTIONS_MAX 48
+
+static const ofs_cli_command cli_commands[] = {
+    { "init", ofs_cmd_init, "init",
+      "create the state directories and a key, check every target",
+      "Creates state_dir and staging_dir (mode 0700), generates a key if key_file does not\n"
+      "exist, and checks every target by writing, reading back and deleting a probe object.\n"
+      "Exits non-zero if any target failed its check.\n" },
+    { "key", ofs_cmd_key, "key generate [--key-file F] | key id | key export | key import [FILE|-]",
+      "manage the master key (rotation, paper copy)",
+      "  generate [--key-file F]  add a new key (creates the file, mode 0600; on an existing\n"
+      "                           file this rotates: the new key encrypts from now on)\n"
+      "  id                       print the key ids, oldest first (the last one encrypts)\n"
+      "  export                   print a paper copy of every key, with check codes\n"
+      "  import [FILE|-]          add the keys of a paper copy to the key file\n" },
+    { "backup", ofs_cmd_backup, "backup [--set S] [--full] [--description D] [--no-push]",
+      "back up every set (or one) to staging, then push to every target",
+      "  --set S            only set S (default: every set)\n"
+      "  --full             a full backup, never a differential\n"
+      "  --description D    a note stored in the record (shown by list)\n"
+      "  --no-push          commit to staging only; `offsite push` replicates later\n"
+      "Exits 1 after committing if a file changed while it was read (as GNU tar does).\n" },
+    { "push", ofs_cmd_push, "push [--target T]",
+      "replicate committed backups a target lacks (resumes)",
+      "  --target T         only target T (default: every target)\n" },
+    { "list", ofs_cmd_list, "list [--set S] [--from T]",
+      "backups, newest first, from a manifest",
+      "  --set S            only backups of set S\n"
+      "  --from T           read target T's manifest (default: staging)\n"
+      "Without the key file the manifest is read without its MAC check (with a warning).\n" },
+    { "ls", ofs_cmd_ls, "ls BACKUP [PATTERN] [--from T]",
+      "files in a backup",
+      "  PATTERN            fnmatch(3) pattern on the path (no leading '/'); a directory\n"
+      "                     selects everything below it\n"
+      "  --from T           read the backup from target T\n" },
+    { "restore", ofs_cmd_restore,
+      "restore [BACKUP|--latest] [--set S] [--from T] --target DIR [--files P...] [--dry-run] "
+      "[--overwrite]",
+      "restore a backup (or some of its files) into a directory",
+      "  BACKUP             the backup id (see list), or:\n"
+      "  --latest           the newest backup of --set (needed when there are several sets)\n"
+      "  --set S            the set, with --latest\n"
+      "  --from T           read from target T (default: staging if it holds the backup, else\n"
+      "                     the first target that does)\n"
+      "  --target DIR       where to restore (required; --target / puts files back in place)\n"
+      "  --files P...       only paths matching these patterns (the rest of the arguments)\n"
+      "  --dry-run          print create|replace|unchanged PATH, write nothing\n"
+      "  --overwrite        replace existing files without NAME.pre_restore_TIME.bak copies\n" },
+    { "verify", ofs_cmd_verify, "verify [BACKUP|--all] [--from T] [--read-data]",
+      "check backups: records, object sizes and hashes, the manifest, optionally every byte",
+      "  BACKUP             one backup (default: --all, and the manifest against the records)\n"
+      "  --from T           verify target T (default: staging)\n"
+      "  --read-data        decrypt and decompress everything and check every file's SHA-256\n"
+      "Prints each problem as BACKUP: OBJECT: FILE: message; exits with the first problem's\n"
+      "code.\n" },
+    { "status", ofs_cmd_status, "status [--from T]",
+      "freshness of the newest backup of each set; exit 0 ok, 1 warning, 2 critical",
+      "  --from T           read target T's manifest (default: staging)\n"
+      "Ages are compared with each set's warn_after and critical_after. Works without the key.\n" },
+    { "config", ofs_cmd_config, "config check",
+      "validate the configuration",
+      "  check              load and validate the configuration and the key file's\n"
+      "                     permissions, print a summary; changes nothing\n" },
+    { "decrypt", ofs_cmd_decrypt, "decrypt --key KEYFILE [--name NAME]",
+      "decrypt one object from stdin to stdout (emergency extraction; no config needed)",
+      "  --key KEYFILE      the key file\n"
+      "  --name NAME        the object name sealed in its header (\"ID/vol-0001\"); refused\n"
+      "                     if it differs\n"
+      "Example: offsite decrypt --key KEY < vol-0001.ofs | zstd -d | tar -x\n" },
+    { "help", ofs_cmd_help, "help [COMMAND]", "show this help, or a command's", "" },
+};
+
+const ofs_cli_command *ofs_cli_commands(size_t *count)
+{
+    *count = sizeof(cli_commands) / sizeof(cli_commands[0]);
+    return cli_commands;
+}
+
+const ofs_cli_command *ofs_cli_find_command(const char *name)
+{
+    for (size_t i = 0; i < sizeof(cli_commands) / sizeof(cli_commands[0]); i++)
+        if (strcmp(cli_commands[i].name, name) == 0)
+            return &cli_commands[i];
+    return NULL;
+}
+
+void ofs_cli_print_help(FILE *out)
+{
+    fputs("usage: offsite [-c CONFIG] [--json] [-v|-q] COMMAND [OPTIONS]\n\n"
+          "Encrypted, compressed, replicated backups.\n\n"
+          "Global options (also accepted after the command name):\n"
+          "  -c, --config FILE  configuration (default: $OFFSITE_CONFIG, else "
+          OFS_CLI_DEFAULT_CONFIG ")\n"
+          "  --json             one JSON object on stdout (errors: {\"error\": {...}})\n"
+          "  -v, --verbose      debug messages\n"
+          "  -q, --quiet        errors only, no progress\n"
+          "  -h, --help         this help; offsite COMMAND --help for a command's options\n"
+          "  --version          print the version\n\n"
+          "Commands:\n", out);
+    for (size_t i = 0; i < sizeof(cli_commands) / sizeof(cli_commands[0]); i++)
+        fprintf(out, "  %-9s %s\n", cli_commands[i].name, cli_commands[i].summary);
+    fputs("\nExit codes: 0 ok; 1 error or warnings (a file changed while read); 2 configuration;\n"
+          "3 not found; 4 authentication failed (wrong key or tampering); 5 corrupt; 6 permission\n"
+          "denied; 7 transient (retry later); 8 no space; 9 canceled; 10 unsupported; 11 exists\n"
+          "(another offsite is running); 64 usage. status: 0 ok, 1 warning, 2 critical.\n"
+          "See docs/operator-guide.md.\n", out);
+}
+
+void ofs_cli_print_command_help(FILE *out, const ofs_cli_command *cmd)
+{
+    fprintf(out, "usage: offsite [GLOBAL OPTIONS] %s\n\n%s\n", cmd->usage, cmd->summary);
+    if (cmd->help && *cmd->help)
+        fprintf(out, "\n%s", cmd->help);
+    fputs("\nGlobal options: -c CONFIG, --json, -v, -q, --help (see offsite --help)\n", out);
+}
+
+int ofs_cmd_help(ofs_cli *cli, int argc, char **argv)
+{
+    static const struct option options[] = { { NULL, 0, NULL, 0 } };
+    int index = 0, opt, rc;
+    const char *arg;
+
+    while ((rc = ofs_cli_parse(cli, argc, argv, options, &index, &opt, &arg)) == 1)
+        ;
+    if (rc != 0)
+        return rc == 2 ? 0 : rc;
+    cli->help_shown = 1;
+    if (index < argc) {
+        const ofs_cli_command *cmd = ofs_cli_find_command(argv[index]);
+        if (!cmd)
+            return ofs_cli_usage_error(cli, "unknown command '%s'", argv[index]);
+        ofs_cli_print_command_help(stdout, cmd);
+        return 0;
+    }
+    ofs_cli_print_help(stdout);
+    return 0;
+}
+
+int ofs_cli_apply_global(ofs_cli *cli, int opt, const char *arg)
+{
+    switch (opt) {
+    case 0:
+        break;
+    case 'c':
+        cli->config_path = arg;
+        break;
+    case OFS_CLI_OPT_JSON:
+        cli->json = 1;
+        break;
+    case 'v':
+        cli->verbose = 1;
+        cli->quiet = 0;
+        break;
+    case 'q':
+        cli->quiet = 1;
+        cli->verbose = 0;
+        break;
+    default:
+        return 0;
+    }
+    ofs_log_set_level(cli->quiet ? OFS_LOG_ERROR : cli->verbose ? OFS_LOG_DEBUG : OFS_LOG_INFO);
+    cli->show_progress = isatty(STDERR_FILENO) && !cli->quiet && !cli->json;
+    return 1;
+}
+
+static const struct option cli_global_options[] = {
+    { "config", required_argument, NULL, 'c' },
+    { "json", no_argument, NULL, OFS_CLI_OPT_JSON },
+    { "verbose", no_argument, NULL, 'v' },
+    { "quiet", no_argument, NULL, 'q' },
+    { "help", no_argument, NULL, OFS_CLI_OPT_HELP },
+};
+
+int ofs_cli_parse(ofs_cli *cli, int argc, char **argv, const struct option *options,
+                  int *index, int *opt, const char **arg)
+{
+    struct option all[CLI_OPTIONS_MAX];
+    size_t n = 0;
+
+    for (const struct option *o = options; o->name && n < CLI_OPTIONS_MAX - 8; o++)
+        all[n++] = *o;
+    for (size_t i = 0; i < sizeof(cli_global_options) / sizeof(cli_global_options[0]); i++)
+        all[n++] = cli_global_options[i];
+    memset(&all[n], 0, sizeof(all[n]));
+
+    if (*index == 0)
+        optind = 0; /* glibc: full re-initialisation for a new argument vector */
+    opterr = 0;
+    for (;;) {
+        int c = getopt_long(argc, argv, ":c:vqh", all, NULL);
+        *index = optind;
+        if (c == -1)
+            return 0;
+        if (c == '?' || c == ':') {
+            const char *what = c == ':' ? "missing argument for option" : "unknown option";
+            if (optopt > 0 && optopt < 256)
+                return ofs_cli_usage_error(cli, "%s '-%c'", what, optopt);
+            return ofs_cli_usage_error(cli, "%s '%s'", what, argv[optind - 1]);
+        }
+        if (c == 'h' || c == OFS_CLI_OPT_HELP) {
+            ofs_cli_print_command_help(stdout, cli->command);
+            cli->help_shown = 1;
+            return 2;
+        }
+        if (ofs_cli_apply_global(cli, c, optarg))
+            continue;
+        *opt = c;
+        *arg = optarg;
+        return 1;
+    }
+}

@@ -1,0 +1,143 @@
+/* cmd_backup.c - `offsite backup`: every set (or one) into staging, then push to the targets. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "offsite/backup.h"
+#include "offsite/cli.h"
+#include "offsite/error.h"
+#include "offsite/log.h"
+
+enum { BACKUP_OPT_SET = 300, BACKUP_OPT_FULL, BACKUP_OPT_DESCRIPTION, BACKUP_OPT_NO_PUSH };
+
+/* backup_report(cli, rec, stats, list): the result line and the JSON entry of one backup. */
+static void backup_report(ofs_cli *cli, const ofs_record *rec, const ofs_backup_stats *stats,
+                          json_t *list)
+{
+    char bytes[32], stored[32], rate[32], seconds[32];
+    ofs_format_size(stats->bytes, bytes, sizeof(bytes));
+    ofs_format_size(stats->stored_bytes, stored, sizeof(stored));
+    ofs_format_rate(stats->bytes, stats->seconds, rate, sizeof(rate));
+    ofs_format_seconds(stats->seconds, seconds, sizeof(seconds));
+    ofs_cli_out(cli, "backup %s (%s, %s): %llu files, %s read, %s stored in %u volumes; %s, %s\n",
+                rec->id, rec->kind, rec->class_name, (unsigned long long)stats->files, bytes,
+                stored, stats->volumes, seconds, rate);
+    json_t *entry = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:i, s:I, s:f}",
+                              "id", rec->id, "set", rec->set, "kind", rec->kind,
+                              "class", rec->class_name,
+                              "files", (json_int_t)stats->files,
+                              "bytes", (json_int_t)stats->bytes,
+                              "stored_bytes", (json_int_t)stats->stored_bytes,
+                              "volumes", (int)stats->volumes,
+                              "changed_while_read", (json_int_t)stats->changed_while_read,
+                              "seconds", stats->seconds);
+    if (entry)
+        json_array_append_new(list, entry);
+}
+
+int ofs_cmd_backup(ofs_cli *cli, int argc, char **argv)
+{
+    static const struct option options[] = {
+        { "set", required_argument, NULL, BACKUP_OPT_SET },
+        { "full", no_argument, NULL, BACKUP_OPT_FULL },
+        { "description", required_argument, NULL, BACKUP_OPT_DESCRIPTION },
+        { "no-push", no_argument, NULL, BACKUP_OPT_NO_PUSH },
+        { NULL, 0, NULL, 0 }
+    };
+    ofs_backup_options opts = { 0 };
+    const char *arg, *only = NULL;
+    const ofs_config *cfg;
+    const ofs_keyring *ring;
+    ofs_store *staging = NULL;
+    json_t *backups = NULL;
+    char *first_message = NULL;
+    int index = 0, opt, rc, no_push = 0, first_code = 0;
+    uint64_t changed = 0;
+    size_t failures = 0;
+
+    while ((rc = ofs_cli_parse(cli, argc, argv, options, &index, &opt, &arg)) == 1) {
+        switch (opt) {
+        case BACKUP_OPT_SET: only = arg; break;
+        case BACKUP_OPT_FULL: opts.full = 1; break;
+        case BACKUP_OPT_DESCRIPTION: opts.description = arg; break;
+        case BACKUP_OPT_NO_PUSH: no_push = 1; break;
+        }
+    }
+    if (rc != 0)
+        return rc == 2 ? 0 : rc;
+    if (index < argc)
+        return ofs_cli_usage_error(cli, "unexpected argument '%s'", argv[index]);
+    if ((rc = ofs_cli_config(cli, &cfg)) < 0)
+        return rc;
+    if (only && !ofs_config_find_set(cfg, only))
+        return ofs_error_set(OFS_ENOTFOUND, "no set '%s' in '%s'", only, cfg->path);
+    /* the key before the lock and staging: a refused key file must change nothing */
+    if ((rc = ofs_cli_key(cli, 1, &ring)) < 0 || (rc = ofs_cli_lock(cli)) < 0 ||
+        (rc = ofs_cli_open_staging(cli, 1, &staging)) < 0)
+        return rc;
+    opts.show_progress = cli->show_progress;
+    backups = json_array();
+
+    for (size_t i = 0; i < cfg->set_count; i++) {
+        const ofs_config_set *set = &cfg->sets[i];
+        ofs_backup_stats stats = { 0 };
+        ofs_record *rec = NULL;
+        if (only && strcmp(only, set->name) != 0)
+            continue;
+        rc = ofs_backup_run(cfg, set, staging, ring, &opts, &rec, &stats);
+        if (rc == 0) {
+            backup_report(cli, rec, &stats, backups);
+            changed += stats.changed_while_read;
+        } else {
+            /* one failed set must not cost the others their nightly backup */
+            rc = ofs_error_wrap(rc, "backup of set '%s' failed", set->name);
+            failures++;
+            if (!first_code) {
+                first_code = rc;
+                first_message = ofs_error_save();
+            } else {
+                ofs_log_error("%s", ofs_error_last());
+            }
+        }
+        ofs_record_free(rec);
+    }
+    json_object_set(ofs_cli_result(cli), "backups", backups);
+
+    /* staging may also hold committed backups an earlier push did not deliver */
+    int push_rc = 0;
+    char *push_message = NULL;
+    if (!no_push && cfg->target_count > 0) {
+        push_rc = ofs_cli_push_targets(cli, staging, ring, NULL);
+        if (push_rc < 0 && first_code) {
+            ofs_log_error("%s", ofs_error_last()); /* the backup's failure is the one returned */
+        } else if (push_rc < 0) {
+            ofs_error_wrap(push_rc, "backup committed in staging, not replicated (the next push "
+                           "resumes)");
+            push_message = ofs_error_save();
+        }
+    }
+
+    json_object_set_new(ofs_cli_result(cli), "changed_while_read", json_integer((json_int_t)changed));
+    if (first_code) {
+        rc = ofs_error_restore(first_code, first_message);
+        if (failures > 1)
+            rc = ofs_error_wrap(rc, "%zu sets failed, the first", failures);
+    } else if (push_rc < 0) {
+        rc = ofs_error_restore(push_rc, push_message);
+    } else if (changed > 0) {
+        /* committed, but not a clean copy of a moment in time: GNU tar's exit 1 */
+        fprintf(stderr, "offsite: %llu file%s changed while %s read (stored as read and flagged "
+                "in the catalog)\n", (unsigned long long)changed, changed == 1 ? "" : "s",
+                changed == 1 ? "it was" : "they were");
+        json_object_set_new(ofs_cli_result(cli), "warning",
+                            json_string("files changed while they were read"));
+        rc = 1;
+    } else {
+        rc = 0;
+    }
+    json_decref(backups);
+    free(first_message);
+    free(push_message);
+    ofs_store_free(staging);
+    return rc;
+}

@@ -1,0 +1,85 @@
+/* cmd_list.c - `offsite list [--set S] [--from T]`: backups, newest first, from a manifest. */
+#include <stdio.h>
+#include <string.h>
+
+#include "offsite/cli.h"
+#include "offsite/clock.h"
+#include "offsite/error.h"
+
+enum { LIST_OPT_SET = 300, LIST_OPT_FROM };
+
+static json_t *list_entry_json(const ofs_manifest_entry *e)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:I}",
+                          "id", e->id, "set", e->set, "kind", e->kind, "class", e->class_name,
+                          "started", ofs_json_time(e->started),
+                          "finished", ofs_json_time(e->finished),
+                          "files", (json_int_t)e->files, "bytes", (json_int_t)e->bytes,
+                          "stored_bytes", (json_int_t)e->stored_bytes);
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "base", e->base ? json_string(e->base) : json_null());
+    json_object_set_new(o, "host", e->host ? json_string(e->host) : json_null());
+    json_object_set_new(o, "description", e->description ? json_string(e->description)
+                                                          : json_null());
+    return o;
+}
+
+int ofs_cmd_list(ofs_cli *cli, int argc, char **argv)
+{
+    static const struct option options[] = {
+        { "set", required_argument, NULL, LIST_OPT_SET },
+        { "from", required_argument, NULL, LIST_OPT_FROM },
+        { NULL, 0, NULL, 0 }
+    };
+    const char *arg, *set = NULL, *from = NULL;
+    const ofs_config *cfg;
+    const ofs_keyring *ring;
+    ofs_store *store = NULL;
+    ofs_manifest *m = NULL;
+    int index = 0, opt, rc;
+    size_t shown = 0;
+
+    while ((rc = ofs_cli_parse(cli, argc, argv, options, &index, &opt, &arg)) == 1) {
+        if (opt == LIST_OPT_SET)
+            set = arg;
+        else if (opt == LIST_OPT_FROM)
+            from = arg;
+    }
+    if (rc != 0)
+        return rc == 2 ? 0 : rc;
+    if (index < argc)
+        return ofs_cli_usage_error(cli, "unexpected argument '%s'", argv[index]);
+    if ((rc = ofs_cli_config(cli, &cfg)) < 0 || (rc = ofs_cli_key(cli, 0, &ring)) < 0 ||
+        (rc = ofs_cli_open_source(cli, from, &store)) < 0 ||
+        (rc = ofs_cli_load_manifest(cli, store, ring, &m)) < 0)
+        goto cleanup;
+
+    json_t *list = json_array();
+    json_object_set_new(ofs_cli_result(cli), "store", json_string(ofs_store_name(store)));
+    json_object_set_new(ofs_cli_result(cli), "verified", json_boolean(ring != NULL));
+    for (size_t i = m->count; i-- > 0;) {
+        const ofs_manifest_entry *e = &m->entries[i];
+        char started[32], size[32], stored[32];
+        if (set && strcmp(set, e->set) != 0)
+            continue;
+        if (shown++ == 0)
+            ofs_cli_out(cli, "%-32s %-4s %-7s %-20s %9s %10s %10s  %s\n", "ID", "KIND", "CLASS",
+                        "STARTED", "FILES", "SIZE", "STORED", "DESCRIPTION");
+        ofs_time_format_iso(e->started, started, sizeof(started));
+        ofs_format_size(e->bytes, size, sizeof(size));
+        ofs_format_size(e->stored_bytes, stored, sizeof(stored));
+        ofs_cli_out(cli, "%-32s %-4s %-7s %-20s %9llu %10s %10s  %s\n", e->id, e->kind,
+                    e->class_name, started, (unsigned long long)e->files, size, stored,
+                    e->description ? e->description : "");
+        json_array_append_new(list, list_entry_json(e));
+    }
+    json_object_set_new(ofs_cli_result(cli), "backups", list);
+    if (shown == 0)
+        ofs_cli_out(cli, "no backups%s%s%s in %s\n", set ? " of set '" : "", set ? set : "",
+                    set ? "'" : "", ofs_store_name(store));
+cleanup:
+    ofs_manifest_free(m);
+    ofs_store_free(store);
+    return rc;
+}

@@ -1,0 +1,127 @@
+/* cmd_push.c - `offsite push [--target T]`, and the push step `offsite backup` ends with. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "offsite/cli.h"
+#include "offsite/error.h"
+#include "offsite/log.h"
+#include "offsite/push.h"
+
+enum { PUSH_OPT_TARGET = 300 };
+
+/* push_one(cli, staging, ring, name, pushes): push to one target and report it. */
+static int push_one(ofs_cli *cli, ofs_store *staging, const ofs_keyring *ring, const char *name,
+                    json_t *pushes)
+{
+    ofs_store *target = NULL;
+    ofs_push_stats stats = { 0 };
+    char copied[32], rate[32], seconds[32];
+    int rc;
+
+    if ((rc = ofs_cli_open_target(cli, name, &target)) == 0)
+        rc = ofs_push_run(staging, target, ring, cli->show_progress, &stats);
+    ofs_store_free(target);
+    ofs_format_size(stats.bytes_copied, copied, sizeof(copied));
+    ofs_format_rate(stats.bytes_copied, stats.seconds, rate, sizeof(rate));
+    ofs_format_seconds(stats.seconds, seconds, sizeof(seconds));
+    ofs_cli_out(cli, "push %s: %s%llu backups pushed, %llu already there; %llu objects copied "
+                "(%s), %llu skipped; %s, %s\n", name, rc < 0 ? "FAILED after " : "",
+                (unsigned long long)stats.backups_pushed,
+                (unsigned long long)stats.backups_present,
+                (unsigned long long)stats.objects_copied, copied,
+                (unsigned long long)stats.objects_skipped, seconds, rate);
+    json_t *entry = json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:f}", "target", name,
+                              "ok", rc == 0, "backups_pushed", (json_int_t)stats.backups_pushed,
+                              "backups_present", (json_int_t)stats.backups_present,
+                              "objects_copied", (json_int_t)stats.objects_copied,
+                              "objects_skipped", (json_int_t)stats.objects_skipped,
+                              "bytes_copied", (json_int_t)stats.bytes_copied,
+                              "seconds", stats.seconds);
+    if (rc < 0 && entry)
+        json_object_set_new(entry, "message", json_string(ofs_error_last()));
+    if (entry)
+        json_array_append_new(pushes, entry);
+    if (rc < 0)
+        return ofs_error_wrap(rc, "push to target '%s'", name);
+    return 0;
+}
+
+int ofs_cli_push_targets(ofs_cli *cli, ofs_store *staging, const ofs_keyring *ring,
+                         const char *only)
+{
+    const ofs_config *cfg;
+    json_t *pushes = json_array();
+    char *first_message = NULL;
+    int rc, first_code = 0;
+    size_t failures = 0, attempted = 0;
+
+    if ((rc = ofs_cli_config(cli, &cfg)) < 0)
+        goto cleanup;
+    if (only && !ofs_config_find_target(cfg, only)) {
+        ofs_store *none = NULL;
+        rc = ofs_cli_open_target(cli, only, &none); /* the error names the configured targets */
+        ofs_store_free(none);
+        goto cleanup;
+    }
+    for (size_t i = 0; i < cfg->target_count; i++) {
+        const char *name = cfg->targets[i].name;
+        if (only && strcmp(only, name) != 0)
+            continue;
+        attempted++;
+        if ((rc = push_one(cli, staging, ring, name, pushes)) == 0)
+            continue;
+        /* every failure is told once: the first by main (returned), the others here */
+        failures++;
+        if (!first_code) {
+            first_code = rc;
+            first_message = ofs_error_save();
+        } else {
+            ofs_log_error("%s", ofs_error_last());
+        }
+    }
+    rc = 0;
+    if (first_code) {
+        rc = ofs_error_restore(first_code, first_message);
+        if (failures > 1)
+            rc = ofs_error_wrap(rc, "%zu of %zu targets failed, the first", failures, attempted);
+    }
+cleanup:
+    json_object_set(ofs_cli_result(cli), "pushes", pushes);
+    json_decref(pushes);
+    free(first_message);
+    return rc;
+}
+
+int ofs_cmd_push(ofs_cli *cli, int argc, char **argv)
+{
+    static const struct option options[] = {
+        { "target", required_argument, NULL, PUSH_OPT_TARGET },
+        { NULL, 0, NULL, 0 }
+    };
+    const char *arg, *only = NULL;
+    const ofs_config *cfg;
+    const ofs_keyring *ring;
+    ofs_store *staging = NULL;
+    int index = 0, opt, rc;
+
+    while ((rc = ofs_cli_parse(cli, argc, argv, options, &index, &opt, &arg)) == 1)
+        if (opt == PUSH_OPT_TARGET)
+            only = arg;
+    if (rc != 0)
+        return rc == 2 ? 0 : rc;
+    if (index < argc)
+        return ofs_cli_usage_error(cli, "unexpected argument '%s'", argv[index]);
+    if ((rc = ofs_cli_config(cli, &cfg)) < 0 || (rc = ofs_cli_key(cli, 1, &ring)) < 0 ||
+        (rc = ofs_cli_lock(cli)) < 0)
+        return rc;
+    if (cfg->target_count == 0) {
+        ofs_log_warn("'%s' configures no [target]: nothing to push", cfg->path);
+        return 0;
+    }
+    if ((rc = ofs_cli_open_staging(cli, 0, &staging)) < 0)
+        return rc;
+    rc = ofs_cli_push_targets(cli, staging, ring, only);
+    ofs_store_free(staging);
+    return rc;
+}

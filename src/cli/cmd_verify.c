@@ -1,0 +1,125 @@
+/* cmd_verify.c - `offsite verify [BACKUP|--all] [--from T] [--read-data]`. */
+#include <stdio.h>
+#include <string.h>
+
+#include "offsite/cli.h"
+#include "offsite/error.h"
+#include "offsite/manifest.h"
+#include "offsite/verify.h"
+
+enum { VERIFY_OPT_ALL = 300, VERIFY_OPT_FROM, VERIFY_OPT_READ_DATA };
+
+typedef struct verify_report {
+    ofs_cli *cli;
+    json_t *problems;
+} verify_report;
+
+/* Each problem on stderr as "offsite: BACKUP: OBJECT: FILE: message" (absent parts left out). */
+static void verify_on_problem(void *ctx, const ofs_verify_problem *p)
+{
+    verify_report *r = ctx;
+    fputs("offsite: ", stderr);
+    if (p->backup)
+        fprintf(stderr, "%s: ", p->backup);
+    if (p->object)
+        fprintf(stderr, "%s: ", p->object);
+    if (p->file)
+        fprintf(stderr, "%s: ", p->file);
+    fprintf(stderr, "%s\n", p->message);
+    json_t *o = json_pack("{s:s, s:s}", "code", ofs_error_name(p->code), "message", p->message);
+    if (!o)
+        return;
+    json_object_set_new(o, "backup", p->backup ? json_string(p->backup) : json_null());
+    json_object_set_new(o, "object", p->object ? json_string(p->object) : json_null());
+    json_object_set_new(o, "file", p->file ? json_string(p->file) : json_null());
+    json_array_append_new(r->problems, o);
+}
+
+int ofs_cmd_verify(ofs_cli *cli, int argc, char **argv)
+{
+    static const struct option options[] = {
+        { "all", no_argument, NULL, VERIFY_OPT_ALL },
+        { "from", required_argument, NULL, VERIFY_OPT_FROM },
+        { "read-data", no_argument, NULL, VERIFY_OPT_READ_DATA },
+        { NULL, 0, NULL, 0 }
+    };
+    const char *arg, *from = NULL, *id = NULL;
+    const ofs_keyring *ring;
+    ofs_store *store = NULL;
+    ofs_verify_stats stats = { 0 };
+    verify_report report = { .cli = cli };
+    char **ids = NULL;
+    size_t count = 0;
+    int index = 0, opt, rc, all = 0, read_data = 0, first_code = 0;
+
+    while ((rc = ofs_cli_parse(cli, argc, argv, options, &index, &opt, &arg)) == 1) {
+        if (opt == VERIFY_OPT_ALL)
+            all = 1;
+        else if (opt == VERIFY_OPT_FROM)
+            from = arg;
+        else if (opt == VERIFY_OPT_READ_DATA)
+            read_data = 1;
+    }
+    if (rc != 0)
+        return rc == 2 ? 0 : rc;
+    if (index < argc)
+        id = argv[index++];
+    if (index < argc)
+        return ofs_cli_usage_error(cli, "unexpected argument '%s'", argv[index]);
+    if (id && all)
+        return ofs_cli_usage_error(cli, "a backup id and --all exclude each other");
+    if ((rc = ofs_cli_key(cli, 1, &ring)) < 0 ||
+        (rc = ofs_cli_open_source(cli, from, &store)) < 0)
+        return rc;
+    report.problems = json_array();
+
+    if (id) {
+        if ((rc = ofs_verify_backup(store, ring, id, read_data, verify_on_problem, &report,
+                                    &stats)) < 0)
+            first_code = rc;
+    } else {
+        ofs_object_info info;
+        if ((rc = ofs_cli_record_ids(store, &ids, &count)) < 0)
+            goto cleanup;
+        for (size_t i = 0; i < count; i++) {
+            if ((rc = ofs_verify_backup(store, ring, ids[i], read_data, verify_on_problem,
+                                        &report, &stats)) < 0 && !first_code)
+                first_code = rc;
+        }
+        /* an empty store without a manifest is new, not damaged */
+        rc = ofs_store_stat(store, OFS_MANIFEST_KEY, &info);
+        if (count > 0 || rc != OFS_ENOTFOUND) {
+            if ((rc = ofs_verify_manifest(store, ring, verify_on_problem, &report, &stats)) < 0 &&
+                !first_code)
+                first_code = rc;
+        }
+    }
+
+    char bytes[32];
+    ofs_format_size(stats.bytes, bytes, sizeof(bytes));
+    ofs_cli_out(cli, "verified %llu backup%s in %s: %llu objects%s; %llu problem%s\n",
+                (unsigned long long)stats.backups, stats.backups == 1 ? "" : "s",
+                ofs_store_name(store), (unsigned long long)stats.objects,
+                read_data ? "" : " (sizes and SHA-256; --read-data also decrypts every file)",
+                (unsigned long long)stats.problems, stats.problems == 1 ? "" : "s");
+    if (read_data)
+        ofs_cli_out(cli, "read back %llu files, %s, each checked against its SHA-256\n",
+                    (unsigned long long)stats.files, bytes);
+    json_t *result = ofs_cli_result(cli);
+    json_object_set_new(result, "store", json_string(ofs_store_name(store)));
+    json_object_set_new(result, "backups", json_integer((json_int_t)stats.backups));
+    json_object_set_new(result, "objects", json_integer((json_int_t)stats.objects));
+    json_object_set_new(result, "files", json_integer((json_int_t)stats.files));
+    json_object_set_new(result, "bytes", json_integer((json_int_t)stats.bytes));
+    json_object_set(result, "problems", report.problems);
+    rc = 0;
+    if (first_code)
+        rc = ofs_error_set(first_code, "%s: %llu problem%s found (the first: %s)",
+                           ofs_store_name(store), (unsigned long long)stats.problems,
+                           stats.problems == 1 ? "" : "s", ofs_error_name(first_code));
+cleanup:
+    ofs_cli_free_ids(ids, count);
+    json_decref(report.problems);
+    ofs_store_free(store);
+    return rc;
+}
