@@ -77,6 +77,8 @@ static int push_listing_load(ofs_store *store, push_listing *l)
 static const push_object *push_listing_find(const push_listing *l, const char *key)
 {
     push_object probe = { .key = (char *)key };
+    if (l->count == 0)
+        return NULL;
     return bsearch(&probe, l->items, l->count, sizeof(*l->items), push_object_compare);
 }
 
@@ -420,7 +422,7 @@ int ofs_push_run(ofs_store *from, ofs_store *to, const ofs_keyring *ring, int sh
         if (!damaged)
             goto cleanup; /* the target or the link failed: stop, the next push resumes */
         /* a damaged source backup must not keep the others from their target */
-        ofs_log_error("%s; not pushed", ofs_error_last());
+        ofs_log_error("not pushed: %s", ofs_error_last());
         if (!first_code) {
             first_code = rc;
             first_message = ofs_error_save();
