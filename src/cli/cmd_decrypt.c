@@ -2,6 +2,7 @@
  * to stdout, for extraction by hand. Needs no configuration. The seal reader releases a
  * segment only after its tag verified, so nothing of a failed segment is written. */
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "offsite/cli.h"
@@ -51,7 +52,12 @@ cleanup:
     ofs_writer_free(w);
     ofs_reader_free(r);
     ofs_keyring_free(ring);
-    if (rc < 0)
+    if (rc < 0) {
+        /* a wrong name or key id is also an authentication failure: say so in the words
+           of the exit code, whatever detail the seal reader gave */
+        if (rc == OFS_EAUTH && !strstr(ofs_error_last(), "authentication failed"))
+            ofs_error_wrap(rc, "authentication failed");
         return ofs_error_wrap(rc, "decrypt");
+    }
     return 0;
 }
