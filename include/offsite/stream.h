@@ -10,7 +10,7 @@
  *
  *     ofs_store_put(store, key, 0, &w);          -- the sink
  *     ofs_hash_writer_new(&w, w);                -- SHA-256 of what is stored
- *     ofs_seal_writer_new(&w, w, key, name);     -- AES-256-GCM STREAM
+ *     ofs_seal_writer_new(&w, w, key, name, 0);  -- AES-256-GCM STREAM
  *     ofs_zstd_writer_new(&w, w, level, 0);      -- compression
  *
  * A constructor that takes a `next` writer or `source` reader takes ownership of it EVEN WHEN

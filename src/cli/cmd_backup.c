@@ -46,7 +46,7 @@ int ofs_cmd_backup(ofs_cli *cli, int argc, char **argv)
     };
     ofs_backup_options opts = { 0 };
     const char *arg, *only = NULL;
-    const ofs_config *cfg;
+    const ofs_config *cfg = NULL;
     const ofs_keyring *ring;
     ofs_store *staging = NULL;
     json_t *backups = NULL;

@@ -12,7 +12,7 @@ int ofs_cmd_config(ofs_cli *cli, int argc, char **argv)
 {
     static const struct option options[] = { { NULL, 0, NULL, 0 } };
     const char *arg;
-    const ofs_config *cfg;
+    const ofs_config *cfg = NULL;
     ofs_keyring *ring = NULL;
     int index = 0, opt, rc;
 

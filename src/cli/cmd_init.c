@@ -51,7 +51,7 @@ static int init_probe(ofs_store *store, const char *host)
 int ofs_cmd_init(ofs_cli *cli, int argc, char **argv)
 {
     static const struct option options[] = { { NULL, 0, NULL, 0 } };
-    const ofs_config *cfg;
+    const ofs_config *cfg = NULL;
     const char *arg;
     int index = 0, opt, rc, first_failure = 0;
     size_t failures = 0;

@@ -17,7 +17,7 @@ enum { KEY_OPT_KEY_FILE = 300 };
 /* key_path(cli, key_file, &path): --key-file if given, else the config's key_file. */
 static int key_path(ofs_cli *cli, const char *key_file, const char **path)
 {
-    const ofs_config *cfg;
+    const ofs_config *cfg = NULL;
     int rc;
     if (key_file) {
         *path = key_file;

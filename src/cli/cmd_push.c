@@ -50,7 +50,7 @@ static int push_one(ofs_cli *cli, ofs_store *staging, const ofs_keyring *ring, c
 int ofs_cli_push_targets(ofs_cli *cli, ofs_store *staging, const ofs_keyring *ring,
                          const char *only)
 {
-    const ofs_config *cfg;
+    const ofs_config *cfg = NULL;
     json_t *pushes = json_array();
     char *first_message = NULL;
     int rc, first_code = 0;
@@ -100,7 +100,7 @@ int ofs_cmd_push(ofs_cli *cli, int argc, char **argv)
         { NULL, 0, NULL, 0 }
     };
     const char *arg, *only = NULL;
-    const ofs_config *cfg;
+    const ofs_config *cfg = NULL;
     const ofs_keyring *ring;
     ofs_store *staging = NULL;
     int index = 0, opt, rc;

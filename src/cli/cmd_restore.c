@@ -32,7 +32,7 @@ static void restore_on_entry(void *ctx, const char *path, const char *action)
 /* restore_choose_set(cli, set, &chosen): --latest needs a set when there are several. */
 static int restore_choose_set(ofs_cli *cli, const char *set, const char **chosen)
 {
-    const ofs_config *cfg;
+    const ofs_config *cfg = NULL;
     int rc;
     *chosen = set;
     if (set)

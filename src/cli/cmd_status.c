@@ -16,7 +16,7 @@ int ofs_cmd_status(ofs_cli *cli, int argc, char **argv)
         { NULL, 0, NULL, 0 }
     };
     const char *arg, *from = NULL;
-    const ofs_config *cfg;
+    const ofs_config *cfg = NULL;
     const ofs_keyring *ring;
     ofs_store *store = NULL;
     ofs_manifest *m = NULL;

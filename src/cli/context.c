@@ -37,7 +37,7 @@ int ofs_cli_config(ofs_cli *cli, const ofs_config **cfg)
 
 int ofs_cli_key(ofs_cli *cli, int required, const ofs_keyring **ring)
 {
-    const ofs_config *cfg;
+    const ofs_config *cfg = NULL;
     int rc;
 
     *ring = NULL;
@@ -64,7 +64,7 @@ int ofs_cli_key(ofs_cli *cli, int required, const ofs_keyring **ring)
 
 int ofs_cli_lock(ofs_cli *cli)
 {
-    const ofs_config *cfg;
+    const ofs_config *cfg = NULL;
     char *path = NULL;
     int rc;
 
@@ -98,7 +98,7 @@ cleanup:
 
 int ofs_cli_open_staging(ofs_cli *cli, int create, ofs_store **out)
 {
-    const ofs_config *cfg;
+    const ofs_config *cfg = NULL;
     struct stat st;
     int rc;
 
@@ -118,7 +118,7 @@ int ofs_cli_open_staging(ofs_cli *cli, int create, ofs_store **out)
 
 int ofs_cli_open_target(ofs_cli *cli, const char *name, ofs_store **out)
 {
-    const ofs_config *cfg;
+    const ofs_config *cfg = NULL;
     const ofs_config_target *target;
     int rc;
 
@@ -290,7 +290,7 @@ int ofs_cli_find_backup(ofs_cli *cli, const char *from, const char *id, const ch
                         int latest, const ofs_keyring *ring, ofs_store **store,
                         ofs_record **rec)
 {
-    const ofs_config *cfg;
+    const ofs_config *cfg = NULL;
     ofs_store *s = NULL;
     char *first_error = NULL;
     int rc, first_code = 0;

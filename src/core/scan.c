@@ -434,7 +434,8 @@ static int scan_children(scan_walk *w, int dirfd)
     }
     closedir(dir);
     dir = NULL;
-    qsort(names, count, sizeof(*names), scan_name_compare);
+    if (count > 1)
+        qsort(names, count, sizeof(*names), scan_name_compare);
 
     for (size_t i = 0; i < count; i++) {
         struct stat st;

@@ -88,7 +88,7 @@ cleanup:
 
 int ofs_reader_read_all(ofs_reader *r, char **out, size_t *size, size_t max)
 {
-    size_t cap = 64 * 1024, len = 0;
+    size_t cap = max < 64 * 1024 ? max : 64 * 1024, len = 0;
     char *buf = malloc(cap + 1);
     int rc = 0;
     *out = NULL;
@@ -99,6 +99,12 @@ int ofs_reader_read_all(ofs_reader *r, char **out, size_t *size, size_t max)
         size_t n = 0;
         if (len == cap) {
             if (cap >= max) {
+                /* exactly max bytes is fine: probe for one more before refusing */
+                char extra;
+                if ((rc = ofs_reader_read(r, &extra, 1, &n)) < 0)
+                    goto cleanup;
+                if (n == 0)
+                    break;
                 rc = ofs_error_set(OFS_ECORRUPT, "object larger than %zu bytes", max);
                 goto cleanup;
             }
