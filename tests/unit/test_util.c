@@ -1,0 +1,197 @@
+/* test_util.c - src/util: fsutil (atomic write, read limits, mkdir -p, join, rm -rf), clock
+ * (OFFSITE_NOW, formats, parse), log levels, progress (silent and NULL-safe). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "offsite/clock.h"
+#include "offsite/error.h"
+#include "offsite/fsutil.h"
+#include "offsite/log.h"
+#include "offsite/progress.h"
+
+static int setup_dir(void **state)
+{
+    char tmpl[] = "/tmp/ofs-util.XXXXXX";
+    char *dir = mkdtemp(tmpl);
+    if (!dir)
+        return -1;
+    *state = strdup(dir);
+    return 0;
+}
+
+static int teardown_dir(void **state)
+{
+    ofs_rm_rf(*state);
+    free(*state);
+    return 0;
+}
+
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    assert_non_null(d);
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            n++;
+    closedir(d);
+    return n;
+}
+
+static void test_write_atomic_and_read(void **state)
+{
+    const char *dir = *state;
+    char *path = ofs_path_join(dir, "f.txt"), *data = NULL;
+    size_t size = 0;
+    struct stat st;
+
+    assert_int_equal(ofs_write_file_atomic(path, "hello", 5, 0640), 0);
+    assert_int_equal(ofs_write_file_atomic(path, "bye", 3, 0600), 0);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(count_entries(dir), 1); /* no temporary file left behind */
+    assert_int_equal(ofs_read_file(path, &data, &size, 3), 0);
+    assert_int_equal(size, 3);
+    assert_string_equal(data, "bye");
+    free(data);
+    /* one byte over the limit is refused */
+    assert_int_equal(ofs_read_file(path, &data, &size, 2), OFS_ECORRUPT);
+    assert_null(data);
+    free(path);
+}
+
+static void test_write_atomic_failure_leaves_nothing(void **state)
+{
+    char *path = ofs_path_join(*state, "missing-dir/f.txt");
+    assert_int_equal(ofs_write_file_atomic(path, "x", 1, 0600), OFS_ENOTFOUND);
+    assert_non_null(strstr(ofs_error_last(), "missing-dir"));
+    assert_int_equal(count_entries(*state), 0);
+    free(path);
+}
+
+static void test_read_missing(void **state)
+{
+    char *path = ofs_path_join(*state, "nope"), *data = (char *)1;
+    assert_int_equal(ofs_read_file(path, &data, NULL, 10), OFS_ENOTFOUND);
+    assert_null(data);
+    assert_non_null(strstr(ofs_error_last(), "nope"));
+    free(path);
+}
+
+static void test_mkdir_p_and_rm_rf(void **state)
+{
+    char *deep = ofs_path_join(*state, "a/b/c/d"), *file = ofs_path_join(*state, "a/b/file");
+    char *under_file = ofs_path_join(*state, "a/b/file/x"), *top = ofs_path_join(*state, "a");
+    struct stat st;
+
+    assert_int_equal(ofs_mkdir_p(deep, 0700), 0);
+    assert_int_equal(ofs_mkdir_p(deep, 0700), 0); /* existing is fine */
+    assert_int_equal(stat(deep, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    assert_int_equal(ofs_write_file_atomic(file, "x", 1, 0600), 0);
+    assert_true(ofs_mkdir_p(file, 0700) < 0);       /* a file in the way */
+    assert_true(ofs_mkdir_p(under_file, 0700) < 0); /* a file as a parent */
+    chmod(deep, 0500);
+    assert_int_equal(ofs_rm_rf(top), 0);
+    assert_int_equal(count_entries(*state), 0);
+    assert_int_equal(ofs_rm_rf(top), 0); /* absent is fine */
+    free(deep);
+    free(file);
+    free(under_file);
+    free(top);
+}
+
+static void test_path_join(void **state)
+{
+    (void)state;
+    const char *cases[][3] = {{"a", "b", "a/b"},     {"a/", "b", "a/b"}, {"a//", "/b", "a/b"},
+                              {"/", "x", "/x"},      {"/r", "", "/r"},   {"/r/", "s/t", "/r/s/t"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *j = ofs_path_join(cases[i][0], cases[i][1]);
+        assert_string_equal(j, cases[i][2]);
+        free(j);
+    }
+}
+
+static void test_clock_formats(void **state)
+{
+    (void)state;
+    char buf[32];
+    int64_t t = 0;
+
+    ofs_time_format_iso(1795281300, buf, sizeof buf);
+    assert_string_equal(buf, "2026-11-21T17:15:00Z");
+    ofs_time_format_compact(1795281300, buf, sizeof buf);
+    assert_string_equal(buf, "20261121_171500");
+    assert_int_equal(ofs_time_parse_iso("2026-11-21T17:15:00Z", &t), 0);
+    assert_int_equal(t, 1795281300);
+    assert_int_equal(ofs_time_parse_iso("2026-11-21 17:15:00", &t), OFS_ECORRUPT);
+    assert_int_equal(ofs_time_parse_iso("2026-13-21T17:15:00Z", &t), OFS_ECORRUPT);
+    assert_int_equal(ofs_time_parse_iso("2026-11-21T17:15:00Zjunk", &t), OFS_ECORRUPT);
+}
+
+static void test_clock_override(void **state)
+{
+    (void)state;
+    setenv("OFFSITE_NOW", "2026-11-21T17:15:00Z", 1);
+    assert_int_equal(ofs_clock_now(), 1795281300);
+    setenv("OFFSITE_NOW", "1000", 1);
+    assert_int_equal(ofs_clock_now(), 1000);
+    unsetenv("OFFSITE_NOW");
+    assert_true(ofs_clock_now() > 1795000000); /* the real clock: after this code was written */
+    double a = ofs_clock_monotonic(), b = ofs_clock_monotonic();
+    assert_true(b >= a);
+}
+
+static void test_log_level(void **state)
+{
+    (void)state;
+    ofs_log_set_level(OFS_LOG_ERROR);
+    assert_int_equal(ofs_log_get_level(), OFS_LOG_ERROR);
+    ofs_log_info("not shown");
+    ofs_log_set_level(OFS_LOG_INFO);
+    assert_int_equal(ofs_log_get_level(), OFS_LOG_INFO);
+}
+
+static void test_progress(void **state)
+{
+    (void)state;
+    ofs_progress *p = NULL;
+    ofs_progress_add(NULL, 5); /* no-op */
+    ofs_progress_free(NULL);
+    assert_int_equal(ofs_progress_new(&p, "backup", 100, 0), 0);
+    assert_non_null(p);
+    ofs_progress_add(p, 50);
+    ofs_progress_set_total(p, 200);
+    ofs_progress_add(p, 150);
+    ofs_progress_done(p);
+    ofs_progress_free(p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_write_atomic_and_read, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_write_atomic_failure_leaves_nothing, setup_dir,
+                                        teardown_dir),
+        cmocka_unit_test_setup_teardown(test_read_missing, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_mkdir_p_and_rm_rf, setup_dir, teardown_dir),
+        cmocka_unit_test(test_path_join),
+        cmocka_unit_test(test_clock_formats),
+        cmocka_unit_test(test_clock_override),
+        cmocka_unit_test(test_log_level),
+        cmocka_unit_test(test_progress),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
