@@ -1,0 +1,478 @@
+/*
+ * store.c - the generic store layer every caller goes through; see include/offsite/store.h.
+ *
+ * Drivers report bare messages ("not found", "cannot write '...': No space left on device");
+ * this layer puts "NAME: KEY: " in front of every failure, including those of the readers and
+ * writers it hands out (it wraps them in thin shims), so a message always names the store and
+ * the object whatever the driver. It also checks keys and retries OFS_ETRANSIENT failures of
+ * the one-shot operations (stat, list, del, opening a get) within a time budget. Puts are not
+ * retried here: a streamed body cannot be replayed by this layer; its caller re-runs the put.
+ *
+ * The retry budget (seconds of sleeping between attempts, default 3) can be lowered with the
+ * environment variable OFFSITE_RETRY_BUDGET, e.g. "0" for tests that want a failure at once.
+ */
+#include "offsite/store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "offsite/error.h"
+#include "offsite/log.h"
+
+#define STORE_KEY_MAX 1024
+#define RETRY_TRIES 5
+#define RETRY_FIRST_DELAY 0.2
+#define RETRY_MAX_DELAY 3.0
+#define RETRY_DEFAULT_BUDGET 3.0
+
+/* ---- keys ---- */
+
+/* utf8_char(p, end): length of the valid, printable UTF-8 character at p, or 0. Rejects
+ * control characters (C0, DEL, C1), overlong forms, surrogates and code points past U+10FFFF. */
+static size_t utf8_char(const unsigned char *p, const unsigned char *end)
+{
+    unsigned c = p[0], cp;
+    size_t n;
+
+    if (c < 0x20 || c == 0x7f)
+        return 0;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if ((size_t)(end - p) < n)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
+        return 0;
+    return n;
+}
+
+/* key_printable(key, buf, size): the key for a message, bytes outside printable ASCII as
+ * \xNN, cut with "..." - a rejected key may hold anything, and messages reach terminals. */
+static const char *key_printable(const char *key, char *buf, size_t size)
+{
+    size_t n = 0;
+
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
+        if (n + 8 >= size) {
+            memcpy(buf + n, "...", 4);
+            return buf;
+        }
+        if (*p >= 0x20 && *p < 0x7f && *p != '\\')
+            buf[n++] = (char)*p;
+        else
+            n += (size_t)snprintf(buf + n, size - n, "\\x%02x", *p);
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+static int key_invalid(const char *key, const char *what, const char *reason)
+{
+    char shown[160];
+    return ofs_error_set(OFS_ECONFIG, "invalid %s '%s': %s", what, key_printable(key, shown,
+                         sizeof(shown)), reason);
+}
+
+/* key_check(key, is_prefix): a prefix may be empty, end with '/', or end inside a component
+ * (whose rules then cannot be checked yet: it only narrows the listing). */
+static int key_check(const char *key, int is_prefix)
+{
+    const char *what = is_prefix ? "prefix" : "key";
+    const unsigned char *p, *end;
+    size_t len;
+
+    if (!key)
+        return ofs_error_set(OFS_ECONFIG, "invalid %s: none given", what);
+    len = strlen(key);
+    if (len == 0 && !is_prefix)
+        return key_invalid(key, what, "empty");
+    if (len > STORE_KEY_MAX)
+        return key_invalid(key, what, "longer than 1024 bytes");
+    if (key[0] == '/')
+        return key_invalid(key, what, "must be relative (no leading '/')");
+    end = (const unsigned char *)key + len;
+    for (p = (const unsigned char *)key; p < end;) {
+        size_t n = utf8_char(p, end);
+        if (n == 0)
+            return key_invalid(key, what, "control character or invalid UTF-8");
+        p += n;
+    }
+    for (const char *c = key; *c;) {
+        const char *slash = strchr(c, '/');
+        size_t clen = slash ? (size_t)(slash - c) : strlen(c);
+        if (!slash && is_prefix)
+            break; /* the partial last component of a prefix */
+        if (clen == 0)
+            return key_invalid(key, what, "empty path component");
+        if ((clen == 1 && c[0] == '.') || (clen == 2 && c[0] == '.' && c[1] == '.'))
+            return key_invalid(key, what, "'.' or '..' path component");
+        if (clen >= 4 && strncmp(c, ".tmp", 4) == 0)
+            return key_invalid(key, what, "a component starting with '.tmp' is reserved for "
+                               "temporary files");
+        if (!slash)
+            break;
+        c = slash + 1;
+        if (!*c && !is_prefix)
+            return key_invalid(key, what, "empty path component");
+    }
+    return 0;
+}
+
+int ofs_store_key_check(const char *key)
+{
+    return key_check(key, 0);
+}
+
+/* ---- errors and retries ---- */
+
+static int store_fail(const ofs_store *s, const char *key, int rc)
+{
+    if (key && *key)
+        return ofs_error_wrap(rc, "%s: %s", s->name, key);
+    return ofs_error_wrap(rc, "%s", s->name);
+}
+
+static double retry_budget(void)
+{
+    const char *text = getenv("OFFSITE_RETRY_BUDGET");
+    char *end = NULL;
+    double v;
+
+    if (!text || !*text)
+        return RETRY_DEFAULT_BUDGET;
+    v = strtod(text, &end);
+    return end && *end == '\0' && v >= 0 ? v : RETRY_DEFAULT_BUDGET;
+}
+
+typedef struct {
+    int tries;
+    double delay, slept, budget;
+    char *first;   /* the first failure's message: what the operator needs to see */
+} retry_state;
+
+/* retry_again(r, s, key, what, rc): after a failed attempt, 1 if another is worth it (having
+ * slept), else 0 with the final message set: the first error plus how many retries failed. */
+static int retry_again(retry_state *r, const ofs_store *s, const char *key, const char *what,
+                       int rc)
+{
+    r->tries++;
+    if (rc == OFS_ETRANSIENT) {
+        if (!r->first)
+            r->first = ofs_error_save();
+        if (r->tries < RETRY_TRIES && r->slept + r->delay <= r->budget + 1e-9) {
+            struct timespec ts = { (time_t)r->delay,
+                                   (long)((r->delay - (double)(time_t)r->delay) * 1e9) };
+            ofs_log_warn("%s: %s %s: %s; retrying in %.1fs", s->name, what, key, ofs_error_last(),
+                         r->delay);
+            while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+            r->slept += r->delay;
+            r->delay = r->delay * 2 > RETRY_MAX_DELAY ? RETRY_MAX_DELAY : r->delay * 2;
+            return 1;
+        }
+    }
+    if (r->first && r->tries > 1 && rc == OFS_ETRANSIENT) {
+        char *first = r->first;
+        r->first = NULL;
+        ofs_error_set(rc, "%s (failed %d times in all)", first, r->tries);
+        free(first);
+    }
+    return 0;
+}
+
+static void retry_begin(retry_state *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->delay = RETRY_FIRST_DELAY;
+    r->budget = retry_budget();
+}
+
+static void retry_end(retry_state *r)
+{
+    free(r->first);
+    r->first = NULL;
+}
+
+/* ---- reader and writer shims: add "NAME: KEY: " to mid-stream failures ---- */
+
+typedef struct {
+    ofs_writer parent;
+    ofs_writer *inner;
+    const ofs_store *store;
+    char *key;
+} store_writer;
+
+static int store_writer_write(ofs_writer *w, const void *data, size_t size)
+{
+    store_writer *sw = (store_writer *)w;
+    int rc = ofs_writer_write(sw->inner, data, size);
+    return rc < 0 ? store_fail(sw->store, sw->key, rc) : 0;
+}
+
+static int store_writer_finish(ofs_writer *w)
+{
+    store_writer *sw = (store_writer *)w;
+    int rc = ofs_writer_finish(sw->inner);
+    return rc < 0 ? store_fail(sw->store, sw->key, rc) : 0;
+}
+
+static void store_writer_free(ofs_writer *w)
+{
+    store_writer *sw = (store_writer *)w;
+    ofs_writer_free(sw->inner);
+    free(sw->key);
+    free(sw);
+}
+
+static const struct ofs_writer_ops store_writer_ops = { store_writer_write, store_writer_finish,
+                                                        store_writer_free };
+
+typedef struct {
+    ofs_reader parent;
+    ofs_reader *inner;
+    const ofs_store *store;
+    char *key;
+} store_reader;
+
+static int store_reader_read(ofs_reader *r, void *buf, size_t size, size_t *got)
+{
+    store_reader *sr = (store_reader *)r;
+    int rc = sr->inner->ops->read(sr->inner, buf, size, got);
+    return rc < 0 ? store_fail(sr->store, sr->key, rc) : 0;
+}
+
+static void store_reader_free(ofs_reader *r)
+{
+    store_reader *sr = (store_reader *)r;
+    ofs_reader_free(sr->inner);
+    free(sr->key);
+    free(sr);
+}
+
+static const struct ofs_reader_ops store_reader_ops = { store_reader_read, store_reader_free };
+
+/* ---- the operations ---- */
+
+int ofs_store_put(ofs_store *s, const char *key, unsigned flags, ofs_writer **out)
+{
+    ofs_writer *inner = NULL;
+    store_writer *sw = NULL;
+    int rc;
+
+    *out = NULL;
+    if ((rc = ofs_store_key_check(key)) < 0)
+        return store_fail(s, NULL, rc);
+    if ((rc = s->ops->put(s, key, flags, &inner)) < 0)
+        return store_fail(s, key, rc);
+    if (!(sw = calloc(1, sizeof(*sw))) || !(sw->key = strdup(key))) {
+        free(sw);
+        ofs_writer_free(inner);
+        return store_fail(s, key, ofs_error_set(OFS_ERROR, "out of memory"));
+    }
+    sw->parent.ops = &store_writer_ops;
+    sw->inner = inner;
+    sw->store = s;
+    *out = &sw->parent;
+    return 0;
+}
+
+/* get_raw: the driver's reader (no shim), with retries of the open. */
+static int get_raw(ofs_store *s, const char *key, uint64_t offset, uint64_t length,
+                   ofs_reader **out)
+{
+    retry_state r;
+    int rc;
+
+    retry_begin(&r);
+    do {
+        rc = s->ops->get(s, key, offset, length, out);
+    } while (rc < 0 && retry_again(&r, s, key, "get", rc));
+    retry_end(&r);
+    return rc;
+}
+
+int ofs_store_get(ofs_store *s, const char *key, uint64_t offset, uint64_t length,
+                  ofs_reader **out)
+{
+    ofs_reader *inner = NULL;
+    store_reader *sr = NULL;
+    int rc;
+
+    *out = NULL;
+    if ((rc = ofs_store_key_check(key)) < 0)
+        return store_fail(s, NULL, rc);
+    if ((rc = get_raw(s, key, offset, length, &inner)) < 0)
+        return store_fail(s, key, rc);
+    if (!(sr = calloc(1, sizeof(*sr))) || !(sr->key = strdup(key))) {
+        free(sr);
+        ofs_reader_free(inner);
+        return store_fail(s, key, ofs_error_set(OFS_ERROR, "out of memory"));
+    }
+    sr->parent.ops = &store_reader_ops;
+    sr->inner = inner;
+    sr->store = s;
+    *out = &sr->parent;
+    return 0;
+}
+
+int ofs_store_stat(ofs_store *s, const char *key, ofs_object_info *info)
+{
+    retry_state r;
+    int rc;
+
+    memset(info, 0, sizeof(*info));
+    if ((rc = ofs_store_key_check(key)) < 0)
+        return store_fail(s, NULL, rc);
+    retry_begin(&r);
+    do {
+        rc = s->ops->stat(s, key, info);
+    } while (rc < 0 && retry_again(&r, s, key, "stat", rc));
+    retry_end(&r);
+    return rc < 0 ? store_fail(s, key, rc) : 0;
+}
+
+/* A listing that failed after fn saw some objects is retried from the start only if fn has
+ * not been called yet: a callback must never see an object twice. */
+typedef struct {
+    ofs_store_list_fn fn;
+    void *ctx;
+    int called;
+    int stopped;
+} list_guard;
+
+static int list_guard_fn(void *ctx, const char *key, const ofs_object_info *info)
+{
+    list_guard *g = ctx;
+    int rc;
+
+    g->called = 1;
+    rc = g->fn(g->ctx, key, info);
+    if (rc != 0)
+        g->stopped = 1;
+    return rc;
+}
+
+int ofs_store_list(ofs_store *s, const char *prefix, ofs_store_list_fn fn, void *ctx)
+{
+    list_guard g = { fn, ctx, 0, 0 };
+    retry_state r;
+    int rc;
+
+    if (!prefix)
+        prefix = "";
+    if ((rc = key_check(prefix, 1)) < 0)
+        return store_fail(s, NULL, rc);
+    retry_begin(&r);
+    do {
+        rc = s->ops->list(s, prefix, list_guard_fn, &g);
+    } while (rc < 0 && !g.called && retry_again(&r, s, prefix, "list", rc));
+    retry_end(&r);
+    /* what fn returned is the caller's own value and message: passed through untouched */
+    if (rc < 0 && !g.stopped)
+        return store_fail(s, *prefix ? prefix : "(all)", rc);
+    return rc;
+}
+
+int ofs_store_del(ofs_store *s, const char *key)
+{
+    retry_state r;
+    int rc;
+
+    if ((rc = ofs_store_key_check(key)) < 0)
+        return store_fail(s, NULL, rc);
+    retry_begin(&r);
+    do {
+        rc = s->ops->del(s, key);
+    } while (rc < 0 && retry_again(&r, s, key, "delete", rc));
+    retry_end(&r);
+    return rc < 0 ? store_fail(s, key, rc) : 0;
+}
+
+unsigned ofs_store_caps(const ofs_store *s)
+{
+    return s->caps;
+}
+
+const char *ofs_store_name(const ofs_store *s)
+{
+    return s->name;
+}
+
+void ofs_store_free(ofs_store *s)
+{
+    if (s)
+        s->ops->free(s);
+}
+
+int ofs_store_open(ofs_store **out, const ofs_config_target *target)
+{
+    const char *type = target->type ? target->type : "";
+
+    *out = NULL;
+    if (strcmp(type, "file") == 0) {
+        if (!target->path || !*target->path)
+            return ofs_error_set(OFS_ECONFIG, "target '%s' (line %d): type 'file' needs 'path'",
+                                 target->name, target->line);
+        return ofs_store_file_new(out, target->name, target->path);
+    }
+    if (strcmp(type, "s3") == 0 || strcmp(type, "gcs") == 0 || strcmp(type, "rsync") == 0)
+        return ofs_error_set(OFS_EUNSUPPORTED, "target '%s' (line %d): type '%s' is not built "
+                             "yet", target->name, target->line, type);
+    return ofs_error_set(OFS_EUNSUPPORTED, "target '%s' (line %d): unknown type '%s'",
+                         target->name, target->line, type);
+}
+
+/* ---- whole small objects ---- */
+
+int ofs_store_put_buffer(ofs_store *s, const char *key, unsigned flags, const void *data,
+                         size_t size)
+{
+    ofs_writer *w = NULL;
+    int rc;
+
+    if ((rc = ofs_store_put(s, key, flags, &w)) < 0 ||
+        (rc = ofs_writer_write(w, data, size)) < 0 ||
+        (rc = ofs_writer_finish(w)) < 0)
+        goto cleanup;
+cleanup:
+    ofs_writer_free(w);
+    return rc;
+}
+
+int ofs_store_get_buffer(ofs_store *s, const char *key, char **data, size_t *size, size_t max)
+{
+    ofs_reader *r = NULL;
+    int rc;
+
+    *data = NULL;
+    *size = 0;
+    if ((rc = ofs_store_key_check(key)) < 0)
+        return store_fail(s, NULL, rc);
+    /* the driver's own reader: every failure below gets the context once, here */
+    if ((rc = get_raw(s, key, 0, 0, &r)) < 0 ||
+        (rc = ofs_reader_read_all(r, data, size, max)) < 0)
+        goto cleanup;
+cleanup:
+    ofs_reader_free(r);
+    return rc < 0 ? store_fail(s, key, rc) : 0;
+}
