@@ -251,7 +251,7 @@ static int config_parse_int(const char *text, int64_t *value)
     char *end;
     errno = 0;
     long long n = strtoll(text, &end, 10);
-    if (errno || end == text || *end || !isdigit((unsigned char)text[text[0] == '-'])) 
+    if (errno || end == text || *end || !isdigit((unsigned char)text[text[0] == '-']))
         return -1;
     *value = n;
     return 0;
