@@ -729,6 +729,10 @@ int ofs_config_load(ofs_config **out, const char *path)
     int rc;
 
     *out = NULL;
+    if (!path || !*path) {
+        rc = ofs_error_set(OFS_ECONFIG, "no configuration file given");
+        goto cleanup;
+    }
     if (!(p.file = fopen(path, "r"))) {
         rc = ofs_error_from_errno(errno, "cannot read configuration '%s'", path);
         goto cleanup;

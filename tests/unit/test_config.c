@@ -389,6 +389,17 @@ static void test_lists(void **state)
     assert_string_equal(cfg->sets[0].paths[0], longpath);
     assert_string_equal(cfg->sets[0].paths[1], "/crlf");
     ofs_config_free(cfg);
+
+    /* no newline at the end, on a line exactly as long as inih's first read (199) */
+    char last[200];
+    memset(last, 'q', sizeof(last) - 1);
+    memcpy(last, "paths = /", 9);
+    last[sizeof(last) - 1] = '\0';
+    snprintf(text, sizeof(text), "[set data]\n%s", last);
+    cfg = load_ok(f, text);
+    assert_int_equal(cfg->sets[0].path_count, 1);
+    assert_string_equal(cfg->sets[0].paths[0], last + 8);
+    ofs_config_free(cfg);
 }
 
 /* The agent section of tests/integration/cases/cli/config_errors.sh: 4 lines. */
@@ -518,6 +529,10 @@ static void test_unreadable(void **state)
     snprintf(expected, sizeof(expected),
              "cannot read configuration '%s': No such file or directory", missing);
     assert_string_equal(ofs_error_last(), expected);
+    assert_null(cfg);
+
+    assert_int_equal(ofs_config_load(&cfg, NULL), OFS_ECONFIG);
+    assert_string_equal(ofs_error_last(), "no configuration file given");
     assert_null(cfg);
 
     int rc = ofs_config_load(&cfg, f->dir);
