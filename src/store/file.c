@@ -77,13 +77,14 @@ static char *parent_of(const char *path)
 }
 
 /* remove_empty_parents(f, path): rmdir each directory above path up to (not including) the
- * root while they are empty; returns the first directory left standing (malloc'd) or NULL. */
+ * root while they are empty (or already gone: a concurrent del got there first); returns the
+ * first directory left standing (malloc'd) or NULL if out of memory. */
 static char *remove_empty_parents(const file_store *f, const char *path)
 {
     size_t root_len = strlen(f->root);
     char *dir = parent_of(path);
 
-    while (dir && strlen(dir) > root_len && rmdir(dir) == 0) {
+    while (dir && strlen(dir) > root_len && (rmdir(dir) == 0 || errno == ENOENT)) {
         char *up = parent_of(dir);
         free(dir);
         dir = up;
@@ -230,7 +231,7 @@ static void file_writer_free(ofs_writer *w)
 static const struct ofs_writer_ops file_writer_ops = { file_writer_write, file_writer_finish,
                                                        file_writer_free };
 
-/* highest_missing_parent(f, dir): the deepest existing ancestor of dir, if dir is missing
+/* deepest_existing(f, dir): the deepest existing ancestor of dir, if dir is missing
  * (so the put will create directories whose entries need an fsync); NULL if dir exists. */
 static char *deepest_existing(const file_store *f, const char *dir)
 {
@@ -272,15 +273,24 @@ static int file_open_tmp(file_writer *fw, const char *base)
         snprintf(fw->tmp, len, "%s/.tmp-%.*s-%02x%02x%02x%02x%02x%02x%02x%02x", fw->dir,
                  (int)base_len, base, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6],
                  rnd[7]);
-        if ((rc = ofs_mkdir_p(fw->dir, FILE_DIR_MODE)) < 0)
-            return rc;
+        if ((rc = ofs_mkdir_p(fw->dir, FILE_DIR_MODE)) < 0) {
+            /* a concurrent del may remove a directory as empty while it is being made (ENOENT,
+             * or gone again at mkdir_p's last check): try again. For a put "not found" means
+             * nothing (ENOTDIR: a parent is an object), so it ends as OFS_ERROR. */
+            if (rc == OFS_ENOTFOUND)
+                rc = OFS_ERROR;
+            if (rc == OFS_ERROR)
+                continue;
+            break;
+        }
         fw->fd = open(fw->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, FILE_OBJECT_MODE);
         if (fw->fd >= 0)
             return 0;
-        if (errno != ENOENT && errno != EEXIST && errno != EINTR)
+        int err = errno;
+        rc = file_error(err, "cannot create a temporary file in '%s'", fw->dir);
+        if (err != ENOENT && err != EEXIST && err != EINTR)
             break;
     }
-    rc = file_error(errno, "cannot create a temporary file in '%s'", fw->dir);
     free(fw->tmp);
     fw->tmp = NULL;
     return rc;
@@ -626,8 +636,8 @@ static int file_del(ofs_store *s, const char *key)
     standing = remove_empty_parents(f, path);
     if (!standing)
         rc = file_oom();
-    else
-        rc = ofs_fsync_dir(standing);
+    else if ((rc = ofs_fsync_dir(standing)) == OFS_ENOTFOUND)
+        rc = 0; /* emptied and removed meanwhile by another del, which syncs its parent */
 cleanup:
     free(path);
     free(standing);

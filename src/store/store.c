@@ -389,7 +389,7 @@ int ofs_store_list(ofs_store *s, const char *prefix, ofs_store_list_fn fn, void 
     retry_end(&r);
     /* what fn returned is the caller's own value and message: passed through untouched */
     if (rc < 0 && !g.stopped)
-        return store_fail(s, *prefix ? prefix : "(all)", rc);
+        return store_fail(s, prefix, rc);
     return rc;
 }
 

@@ -10,9 +10,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -407,6 +410,90 @@ static void test_finish_blocked(void **state)
     assert_int_equal(rc, OFS_ERROR);
     assert_non_null(strstr(ofs_error_last(), "staging: obj/sub: "));
     assert_non_null(strstr(ofs_error_last(), "not a directory"));
+    /* deeper: mkdir meets ENOTDIR, which for a put is no "not found" */
+    rc = ofs_store_put_buffer(f->store, "obj/sub/deeper", 0, "y", 1);
+    assert_int_equal(rc, OFS_ERROR);
+    assert_non_null(strstr(ofs_error_last(), "staging: obj/sub/deeper: cannot create directory"));
+}
+
+/* a file-size limit stands in for a full disk: EFBIG is reported as OFS_ENOSPC with a hint,
+ * and the aborted put leaves nothing */
+static void test_no_space(void **state)
+{
+    fixture *f = *state;
+    struct rlimit old, small;
+    ofs_writer *w = NULL;
+    uint8_t buf[65536];
+    int rc = 0;
+
+    fill(buf, sizeof(buf), 9);
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    small = old;
+    small.rlim_cur = 100000;
+    signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    assert_int_equal(ofs_store_put(f->store, "data/vol", 0, &w), 0);
+    for (int i = 0; i < 20 && rc == 0; i++)
+        rc = ofs_writer_write(w, buf, sizeof(buf));
+    if (rc == 0)
+        rc = ofs_writer_finish(w);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, SIG_DFL);
+    assert_int_equal(rc, OFS_ENOSPC);
+    char expected[600];
+    snprintf(expected, sizeof(expected), "staging: data/vol: cannot write '%s/data/vol': File too "
+             "large\nHINT: ", f->root);
+    assert_non_null(strstr(ofs_error_last(), expected));
+    ofs_writer_free(w);
+    assert_int_equal(count_entries(f->root), 0);
+}
+
+/* puts that abort and dels that empty the same new directory, from several threads at once:
+ * each may remove the directory another is about to write into */
+typedef struct {
+    fixture *f;
+    int id, failures;
+    char message[256];
+} race_arg;
+
+static void *race_thread(void *p)
+{
+    race_arg *a = p;
+    char key[64];
+    for (int i = 0; i < 200; i++) {
+        ofs_writer *w = NULL;
+        snprintf(key, sizeof(key), "race/dir%d/obj-%d", i % 3, a->id);
+        int rc = ofs_store_put(a->f->store, key, 0, &w);
+        if (rc == 0)
+            rc = ofs_writer_write(w, "x", 1);
+        if (rc == 0 && (i + a->id) % 2 == 0) {
+            rc = ofs_writer_finish(w);
+            if (rc == 0)
+                rc = ofs_store_del(a->f->store, key);
+        }
+        ofs_writer_free(w); /* the odd ones abort */
+        if (rc < 0 && a->failures++ == 0)
+            snprintf(a->message, sizeof(a->message), "%s", ofs_error_last());
+    }
+    return NULL;
+}
+
+static void test_concurrent_dirs(void **state)
+{
+    fixture *f = *state;
+    pthread_t threads[4];
+    race_arg args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (race_arg){ .f = f, .id = i };
+        assert_int_equal(pthread_create(&threads[i], NULL, race_thread, &args[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pthread_join(threads[i], NULL), 0);
+        if (args[i].failures)
+            fail_msg("thread %d: %d failures, the first: %s", i, args[i].failures,
+                     args[i].message);
+    }
+    assert_int_equal(count_entries(f->root), 0);
 }
 
 /* ---- list ---- */
@@ -792,6 +879,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_abort_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_if_absent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_finish_blocked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_space, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_dirs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_missing_root, setup, teardown),
         cmocka_unit_test_setup_teardown(test_del, setup, teardown),
