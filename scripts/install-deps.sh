@@ -10,8 +10,11 @@ PACKAGES=(
     cmake make gcc pkg-config
     libcurl4-openssl-dev libssl-dev libzstd-dev libinih-dev libarchive-dev
     libjansson-dev libxml2-dev libcmocka-dev
-    zstd tar python3 python3-cryptography
+    zstd tar python3 python3-cryptography tzdata
     attr   # setfattr/getfattr for the xattr checks in the integration tests
+    # real servers the integration tests start on loopback (docs: tests/integration/README)
+    rsync openssh-server openssh-client    # rsync targets: sshd and the rsync daemon
+    radosgw ceph-mon ceph-osd awscli       # S3 targets: Ceph RADOS Gateway, awscli cross-checks
 )
 
 missing=()
