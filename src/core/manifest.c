@@ -207,7 +207,14 @@ static int manifest_parse(ofs_manifest **out, const char *text, size_t size,
         (rc = ofs_record_json_read(obj, manifest_fields, COUNT(manifest_fields), m, name,
                                    "")) < 0)
         goto cleanup;
-    ofs_key_id_parse(json_string_value(json_object_get(obj, "key_id")), m->key_id);
+    {
+        /* parsed into a local first: GCC's -Wstringop-overflow misreads m->key_id here */
+        uint8_t key_id[OFS_KEY_ID_BYTES];
+        if ((rc = ofs_key_id_parse(json_string_value(json_object_get(obj, "key_id")),
+                                   key_id)) < 0)
+            goto cleanup;
+        memcpy(m->key_id, key_id, sizeof key_id);
+    }
     backups = json_object_get(obj, "backups");
     if (!json_is_array(backups)) {
         rc = ofs_error_set(OFS_ECORRUPT, "%s: member 'backups' %s", name,
