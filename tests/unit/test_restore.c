@@ -52,8 +52,10 @@ static char *join(const char *a, const char *b)
 {
     static char buf[8][1024];
     static int n;
-    char *out = buf[n++ % 8];
-    snprintf(out, 1024, "%s/%s", a, b);
+    char *out = buf[n++ % 8], tmp[1024];
+    /* through tmp: a or b may be an earlier result living in buf */
+    snprintf(tmp, sizeof tmp, "%s/%s", a, b);
+    memcpy(out, tmp, sizeof tmp);
     return out;
 }
 
