@@ -318,8 +318,8 @@ cleanup:
     ofs_sha256_free(v.sha);
     ofs_record_free(rec);
     if (v.first_code < 0)
-        return ofs_error_set(v.first_code, "backup '%s': %llu problems found", id,
-                             (unsigned long long)v.problems);
+        return ofs_error_set(v.first_code, "backup '%s': %llu problem%s found", id,
+                             (unsigned long long)v.problems, v.problems == 1 ? "" : "s");
     return 0;
 }
 
@@ -428,7 +428,7 @@ cleanup:
     free(seen);
     ofs_manifest_free(m);
     if (v.first_code < 0)
-        return ofs_error_set(v.first_code, "manifest: %llu problems found",
-                             (unsigned long long)v.problems);
+        return ofs_error_set(v.first_code, "manifest: %llu problem%s found",
+                             (unsigned long long)v.problems, v.problems == 1 ? "" : "s");
     return 0;
 }

@@ -180,11 +180,11 @@ static void test_flipped_byte(void **state)
     assert_int_equal(s.count, 1);
     assert_int_equal(s.codes[0], OFS_ECORRUPT);
     assert_string_equal(s.objects[0], "vol-0002.ofs");
-    char expected[600];
+    char expected[1200];
     snprintf(expected, sizeof(expected), "%s: SHA-256 mismatch", object_key(f, "vol-0002.ofs"));
     assert_non_null(strstr(s.messages[0], expected));
     char summary[300];
-    snprintf(summary, sizeof(summary), "backup '%s': 1 problems found", f->rec->id);
+    snprintf(summary, sizeof(summary), "backup '%s': 1 problem found", f->rec->id);
     assert_string_equal(ofs_error_last(), summary);
 }
 
@@ -203,7 +203,7 @@ static void test_every_problem_reported(void **state)
     assert_int_equal(s.count, 3);
     assert_int_equal(s.codes[0], OFS_ECORRUPT);
     assert_string_equal(s.objects[0], "vol-0001.ofs");
-    char expected[600];
+    char expected[1200];
     snprintf(expected, sizeof(expected), "%s: size %lld, expected %lld",
              object_key(f, "vol-0001.ofs"), (long long)st.st_size - 10, (long long)st.st_size);
     assert_non_null(strstr(s.messages[0], expected));
@@ -381,7 +381,7 @@ static void test_read_data_catalog_mismatch(void **state)
     assert_int_equal(s.count, 1);
     assert_int_equal(s.codes[0], OFS_ECORRUPT);
     assert_string_equal(s.files[0], changed);
-    char expected[600];
+    char expected[1200];
     snprintf(expected, sizeof(expected), "%s: SHA-256 mismatch", changed);
     assert_string_equal(s.messages[0], expected);
 }
