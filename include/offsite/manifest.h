@@ -43,7 +43,9 @@ int ofs_manifest_save(ofs_manifest *m, ofs_store *store, const ofs_keyring *ring
 
 /*
  * ofs_manifest_add(m, rec, record_json, record_size): add (or replace, by id) the entry for a
- * record; keeps the order.
+ * record; keeps the order. record_json is the record file as stored (its SHA-256 goes into the
+ * entry). OFS_ECORRUPT naming the member if rec breaks the id/kind/base/class rules, so a
+ * saved manifest always loads again.
  */
 int ofs_manifest_add(ofs_manifest *m, const ofs_record *rec, const char *record_json,
                      size_t record_size);

@@ -132,7 +132,14 @@ int ofs_manifest_add(ofs_manifest *m, const ofs_record *rec, const char *record_
 
     if (!record_json)
         return ofs_error_set(OFS_ERROR, "manifest: no record text for backup '%s'", rec->id);
-    if ((rc = manifest_strdup(&e.id, rec->id)) < 0 || (rc = manifest_strdup(&e.set, rec->set)) < 0 ||
+    if (!rec->id || !rec->set || !rec->kind || !rec->class_name || !rec->host)
+        return ofs_error_set(OFS_ERROR, "manifest: the record lacks a required member");
+    /* the rules load checks, so a saved manifest always loads again */
+    if ((rc = ofs_record_json_check("manifest", "", rec->id, rec->set, rec->kind, rec->base,
+                                    rec->class_name)) < 0)
+        return rc;
+    if ((rc = manifest_strdup(&e.id, rec->id)) < 0 ||
+        (rc = manifest_strdup(&e.set, rec->set)) < 0 ||
         (rc = manifest_strdup(&e.kind, rec->kind)) < 0 ||
         (rc = manifest_strdup(&e.base, rec->base)) < 0 ||
         (rc = manifest_strdup(&e.class_name, rec->class_name)) < 0 ||

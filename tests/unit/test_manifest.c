@@ -185,6 +185,11 @@ static void test_add_find_latest_remove(void **state)
     assert_int_equal(ofs_manifest_remove(m, b2->id), OFS_ENOTFOUND);
     assert_string_equal(ofs_error_last(), "backup 't_20261121_171502_2' is not in the manifest");
     assert_int_equal(ofs_manifest_add(m, b2, NULL, 0), OFS_ERROR);
+    free(b2->class_name);
+    b2->class_name = strdup("hourly");
+    assert_int_equal(ofs_manifest_add(m, b2, "{}", 2), OFS_ECORRUPT);
+    assert_string_equal(ofs_error_last(),
+                        "manifest: member 'class' must be 'daily', 'weekly' or 'monthly'");
     assert_int_equal(m->count, 4);
 
     ofs_manifest_free(m);

@@ -234,7 +234,10 @@ static void test_serialize_refuses_invalid(void **state)
 
 typedef void (*mutate_fn)(json_t *obj);
 
-static void m_format(json_t *o) { json_object_set_new(o, "format", json_string("offsite-manifest")); }
+static void m_format(json_t *o)
+{
+    json_object_set_new(o, "format", json_string("offsite-manifest"));
+}
 static void m_version(json_t *o) { json_object_set_new(o, "version", json_integer(2)); }
 static void m_no_id(json_t *o) { json_object_del(o, "id"); }
 static void m_host_int(json_t *o) { json_object_set_new(o, "host", json_integer(7)); }
@@ -275,7 +278,10 @@ static void m_stored(json_t *o)
 }
 static void m_no_objects(json_t *o) { json_object_del(o, "objects"); }
 static void m_objects_object(json_t *o) { json_object_set_new(o, "objects", json_object()); }
-static json_t *object_at(json_t *o, size_t i) { return json_array_get(json_object_get(o, "objects"), i); }
+static json_t *object_at(json_t *o, size_t i)
+{
+    return json_array_get(json_object_get(o, "objects"), i);
+}
 static void m_object_name(json_t *o)
 {
     json_object_set_new(object_at(o, 0), "name", json_string("../vol-0001.ofs"));
@@ -308,7 +314,10 @@ static void m_object_not_object(json_t *o)
 {
     json_array_set_new(json_object_get(o, "objects"), 1, json_string("vol-0002.ofs"));
 }
-static void m_key_id(json_t *o) { json_object_set_new(o, "key_id", json_string("F64CCDBD673CB308")); }
+static void m_key_id(json_t *o)
+{
+    json_object_set_new(o, "key_id", json_string("F64CCDBD673CB308"));
+}
 static void m_no_mac(json_t *o) { json_object_del(o, "mac"); }
 static void m_mac_short(json_t *o) { json_object_set_new(o, "mac", json_string("00")); }
 
