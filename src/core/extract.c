@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -348,9 +349,61 @@ static int extract_keep_copy(ofs_extract_worker *w, int dir_fd, const char *base
     return ofs_error_set(OFS_EEXISTS, "%s: too many earlier copies kept", path);
 }
 
+/* extract_same_files(a_fd, b_fd): 1 if both regular files hold the same bytes. */
+static int extract_same_files(int a_fd, int b_fd)
+{
+    char a[64 * 1024], b[64 * 1024];
+    for (;;) {
+        ssize_t na = read(a_fd, a, sizeof(a));
+        if (na < 0)
+            return 0;
+        size_t got = 0;
+        while (got < (size_t)na) {
+            ssize_t nb = read(b_fd, b + got, (size_t)na - got);
+            if (nb <= 0)
+                return 0;
+            got += (size_t)nb;
+        }
+        if (na == 0)
+            return read(b_fd, b, 1) == 0;
+        if (memcmp(a, b, (size_t)na) != 0)
+            return 0;
+    }
+}
+
 /*
- * Renames tmp to base: what is there is kept as .bak (or replaced with overwrite); a directory
- * in the way is an error. On failure tmp is left for the caller to remove.
+ * extract_same(dir_fd, base, tmp, st): 1 if what is at base (st) is already what tmp holds, so
+ * replacing it loses nothing and needs no .bak copy: the same inode, regular files with equal
+ * bytes, or symlinks with the same target.
+ */
+static int extract_same(int dir_fd, const char *base, const char *tmp, const struct stat *st)
+{
+    struct stat tst;
+    if (fstatat(dir_fd, tmp, &tst, AT_SYMLINK_NOFOLLOW) < 0)
+        return 0;
+    if (tst.st_ino == st->st_ino && tst.st_dev == st->st_dev)
+        return 1;
+    if (S_ISLNK(st->st_mode) && S_ISLNK(tst.st_mode)) {
+        char a[PATH_MAX + 1], b[PATH_MAX + 1];
+        ssize_t na = readlinkat(dir_fd, base, a, sizeof(a));
+        ssize_t nb = readlinkat(dir_fd, tmp, b, sizeof(b));
+        return na >= 0 && na == nb && memcmp(a, b, (size_t)na) == 0;
+    }
+    if (!S_ISREG(st->st_mode) || !S_ISREG(tst.st_mode) || st->st_size != tst.st_size)
+        return 0;
+    int a_fd = openat(dir_fd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    int b_fd = openat(dir_fd, tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    int same = a_fd >= 0 && b_fd >= 0 && extract_same_files(a_fd, b_fd);
+    if (a_fd >= 0)
+        close(a_fd);
+    if (b_fd >= 0)
+        close(b_fd);
+    return same;
+}
+
+/*
+ * Renames tmp to base: what is there is kept as .bak (or replaced with overwrite, or when it
+ * already holds the same content); a directory in the way is an error. On failure tmp is left for the caller to remove.
  */
 static int extract_install(ofs_extract_worker *w, int dir_fd, const char *tmp, const char *base,
                            const char *path)
@@ -373,7 +426,7 @@ static int extract_install(ofs_extract_worker *w, int dir_fd, const char *tmp, c
         }
         if (S_ISDIR(st.st_mode))
             return ofs_error_set(OFS_EEXISTS, "%s: a directory is in the way", path);
-        if (w->x->overwrite) {
+        if (w->x->overwrite || extract_same(dir_fd, base, tmp, &st)) {
             if (renameat(dir_fd, tmp, dir_fd, base) == 0)
                 return 0;
             return ofs_error_from_errno(errno, "cannot rename into '%s'", path);
