@@ -374,7 +374,7 @@ static int extract_same_files(int a_fd, int b_fd)
 /*
  * extract_same(dir_fd, base, tmp, st): 1 if what is at base (st) is already what tmp holds, so
  * replacing it loses nothing and needs no .bak copy: the same inode, regular files with equal
- * bytes, or symlinks with the same target.
+ * bytes, symlinks with the same target, or two FIFOs.
  */
 static int extract_same(int dir_fd, const char *base, const char *tmp, const struct stat *st)
 {
@@ -383,6 +383,8 @@ static int extract_same(int dir_fd, const char *base, const char *tmp, const str
         return 0;
     if (tst.st_ino == st->st_ino && tst.st_dev == st->st_dev)
         return 1;
+    if (S_ISFIFO(st->st_mode) && S_ISFIFO(tst.st_mode))
+        return 1; /* a FIFO holds no data to lose */
     if (S_ISLNK(st->st_mode) && S_ISLNK(tst.st_mode)) {
         char a[PATH_MAX + 1], b[PATH_MAX + 1];
         ssize_t na = readlinkat(dir_fd, base, a, sizeof(a));
