@@ -69,13 +69,13 @@ def main():
             ti.mtime = MTIME
             ti.mode = e.get("mode", 0o644 if e["type"] == "file" else 0o755)
             c = {"path": e["name"], "type": e["type"], "mode": ti.mode, "uid": os.getuid(),
-                 "gid": os.getgid(), "mtime": [MTIME, 0], "ctime": [MTIME, 0]}
+                 "gid": os.getgid(), "mtime": [MTIME, 0], "ctime": [MTIME, 0],
+                 "backup": args.id, "vol": 1}
             data = None
             if e["type"] == "file":
                 data = e.get("data", "").encode()
                 ti.size = len(data)
-                c.update(size=len(data), sha256=hashlib.sha256(data).hexdigest(),
-                         backup=args.id, vol=1)
+                c.update(size=len(data), sha256=hashlib.sha256(data).hexdigest())
                 total += len(data)
             elif e["type"] == "symlink":
                 ti.type = tarfile.SYMTYPE
