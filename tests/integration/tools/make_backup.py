@@ -57,7 +57,8 @@ def main():
     args = ap.parse_args()
     keys = ofs_format.load_keys(args.key)
     kid = keys[-1][0].hex()
-    entries = json.load(open(args.entries))
+    # offsite writes each volume's tar in catalog order; verify checks that order
+    entries = sorted(json.load(open(args.entries)), key=lambda e: path_key(e["name"]))
     set_name = args.id.rsplit("_", 2)[0]
 
     tar_buf = io.BytesIO()
