@@ -21,9 +21,10 @@ static void verify_on_problem(void *ctx, const ofs_verify_problem *p)
     fputs("offsite: ", stderr);
     if (p->backup)
         fprintf(stderr, "%s: ", p->backup);
-    if (p->object)
+    /* lower layers often name the object or file already: don't say it twice */
+    if (p->object && !strstr(p->message, p->object))
         fprintf(stderr, "%s: ", p->object);
-    if (p->file)
+    if (p->file && !strstr(p->message, p->file))
         fprintf(stderr, "%s: ", p->file);
     fprintf(stderr, "%s\n", p->message);
     json_t *o = json_pack("{s:s, s:s}", "code", ofs_error_name(p->code), "message", p->message);
