@@ -29,7 +29,8 @@ while IFS= read -r p; do
 done < "$SCRATCH/vol1.paths"
 
 # the catalog comes out the same way
-"$OFFSITE_BIN" decrypt --key "$key" < "$dir/catalog.ofs" | zstd -d -q -c | head -1 > "$SCRATCH/cat.head"
+"$OFFSITE_BIN" decrypt --key "$key" < "$dir/catalog.ofs" | zstd -d -q -c > "$SCRATCH/cat.jsonl"
+head -1 "$SCRATCH/cat.jsonl" > "$SCRATCH/cat.head"
 grep -q '"offsite-catalog"' "$SCRATCH/cat.head" || fail "decrypted catalog does not start with its format line"
 
 # a wrong expected name is refused, with no plaintext on stdout
