@@ -4,7 +4,7 @@
 # (everything it writes lives under /var/tmp/offsite-demo/), restore it, verify every byte and
 # prove with diff -r that the restored copy is identical to the source.
 #
-# Run as root, or with sudo: sudo scripts/setup.sh
+# Run as root or as a user who may sudo: install-deps.sh runs apt-get through sudo when needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
