@@ -1,0 +1,101 @@
+/*
+ * http.h - a small HTTP client on libcurl for the object-store drivers (s3, gcs).
+ *
+ * One ofs_http is one connection slot: a curl easy handle on its own multi handle, reused
+ * across requests so TCP and TLS connections are kept alive. It is not thread-safe; a driver
+ * keeps a pool and gives each thread its own. TLS peer and host verification are always on
+ * (ca_file replaces the system bundle); libcurl's own proxy handling is left on, so
+ * HTTPS_PROXY, HTTP_PROXY and NO_PROXY from the environment are honoured. Redirects are not
+ * followed (an S3 redirect means a wrong region or endpoint, which the caller reports).
+ *
+ * A request is a transaction: ofs_http_begin sends it and returns once the response's status
+ * and headers are in; the body is then pulled with ofs_http_read (streamed, so a multi-GiB
+ * download needs no memory) or ofs_http_read_all; ofs_http_end finishes or abandons it.
+ * Request bodies are uploaded from memory (rewindable: curl may resend on a reused connection
+ * that turned out dead).
+ *
+ * Nothing here logs header values: Authorization and x-amz-security-token never reach a log.
+ */
+#ifndef OFFSITE_HTTP_H
+#define OFFSITE_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ofs_http ofs_http;
+
+typedef struct ofs_http_options {
+    const char *ca_file;     /* CA bundle for TLS (PEM), or NULL for the system's */
+    long connect_timeout;    /* seconds; 0 = 30 */
+    long low_speed_time;     /* abort after this many seconds below low_speed_limit; 0 = 60 */
+    long low_speed_limit;    /* bytes per second; 0 = 1 (a stalled connection) */
+} ofs_http_options;
+
+typedef struct ofs_http_request {
+    const char *method;              /* GET, HEAD, PUT, POST, DELETE */
+    const char *url;                 /* already encoded */
+    const char *const *headers;      /* "Name: value" lines */
+    size_t header_count;
+    const void *body;                /* request body (PUT/POST), borrowed until ofs_http_end */
+    size_t body_size;
+    uint64_t max_send_speed;         /* bytes per second, 0 = unlimited */
+    uint64_t max_recv_speed;
+} ofs_http_request;
+
+/*
+ * ofs_http_new(&h, options): a connection slot; options may be NULL (defaults) and is copied.
+ * ofs_http_free(h): closes its connections; NULL is a no-op.
+ */
+int ofs_http_new(ofs_http **out, const ofs_http_options *options);
+void ofs_http_free(ofs_http *h);
+
+/*
+ * ofs_http_begin(h, req): send req and wait for the final response's status line and headers.
+ * A connection failure, timeout or reset is OFS_ETRANSIENT ("connection to HOST: ..."), an
+ * untrusted TLS certificate OFS_ECONFIG with a HINT, anything else OFS_ERROR. Any HTTP status
+ * is a success here: the caller reads ofs_http_status. A begun request must be ended.
+ */
+int ofs_http_begin(ofs_http *h, const ofs_http_request *req);
+
+/* ofs_http_status(h): the response status (200, 404, ...) of the request begun last. */
+long ofs_http_status(const ofs_http *h);
+
+/*
+ * ofs_http_header(h, name): the value of response header name (case-insensitive, trimmed),
+ * or NULL. Valid until the next ofs_http_begin.
+ */
+const char *ofs_http_header(const ofs_http *h, const char *name);
+
+/*
+ * ofs_http_read(h, buf, size, &got): up to size bytes of the response body; *got == 0 at its
+ * end. A connection lost mid-body is OFS_ETRANSIENT; so is a body shorter than its
+ * Content-Length.
+ */
+int ofs_http_read(ofs_http *h, void *buf, size_t size, size_t *got);
+
+/*
+ * ofs_http_read_all(h, &body, &size, max): the rest of the body into a malloc'd,
+ * NUL-terminated buffer (caller frees). More than max bytes is OFS_ECORRUPT.
+ */
+int ofs_http_read_all(ofs_http *h, char **body, size_t *size, size_t max);
+
+/* ofs_http_end(h): finish or abandon the request begun last; h is ready for the next one. */
+void ofs_http_end(ofs_http *h);
+
+/*
+ * Bandwidth limits (the `bwlimit` key): a flat rate "20M" (bytes per second, K/M/G suffixes),
+ * "off", or a timetable of "HH:MM,RATE" entries separated by spaces, in local time: "08:00,5M
+ * 16:30,off" throttles from 08:00 until 16:30 and lifts the limit until 08:00 the next day.
+ * ofs_http_bwlimit_parse(text, &bw): OFS_ECONFIG "bwlimit 'TEXT': ..." if malformed; *bw is
+ * NULL for "off" or an empty text. ofs_http_bwlimit_at(bw, time): bytes per second at Unix
+ * time, 0 = unlimited (also for bw NULL). ofs_http_bwlimit_free(bw): NULL is a no-op.
+ */
+typedef struct ofs_http_bwlimit ofs_http_bwlimit;
+int ofs_http_bwlimit_parse(const char *text, ofs_http_bwlimit **out);
+uint64_t ofs_http_bwlimit_at(const ofs_http_bwlimit *bw, int64_t time);
+void ofs_http_bwlimit_free(ofs_http_bwlimit *bw);
+
+/* ofs_http_host(url, buf, size): "host[:port]" of url, for messages. */
+void ofs_http_host(const char *url, char *buf, size_t size);
+
+#endif

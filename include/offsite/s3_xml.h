@@ -1,0 +1,47 @@
+/*
+ * s3_xml.h - the S3 XML documents the s3 driver reads and writes, parsed with libxml2.
+ *
+ * Parsing is namespace-agnostic (elements are matched by local name): AWS, Ceph RGW and MinIO
+ * answer with different namespaces or none. Network entities and DTDs are never loaded.
+ * Everything returns 0 or a negative OFS_E* code; a document that is not what was expected is
+ * OFS_ECORRUPT ("malformed S3 response: ..."). Exposed for the driver and its unit tests.
+ */
+#ifndef OFFSITE_S3_XML_H
+#define OFFSITE_S3_XML_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * ofs_s3_xml_error(xml, size, &code, &message): Code and Message of an <Error> document
+ * (either may come back NULL if the element is absent). OFS_ECORRUPT if the root is not
+ * <Error>. Caller frees both.
+ */
+int ofs_s3_xml_error(const char *xml, size_t size, char **code, char **message);
+
+/* fn(ctx, key, size, mtime, etag): one <Contents> of a listing; non-zero stops the parse. */
+typedef int (*ofs_s3_xml_object_fn)(void *ctx, const char *key, uint64_t size, int64_t mtime,
+                                    const char *etag);
+
+/*
+ * ofs_s3_xml_list(xml, size, fn, ctx, &truncated, &next_token): a ListObjectsV2 result:
+ * calls fn for each object in document order, then sets *truncated (IsTruncated) and
+ * *next_token (NextContinuationToken, NULL if absent; caller frees). Returns fn's non-zero
+ * value if it stopped the parse.
+ */
+int ofs_s3_xml_list(const char *xml, size_t size, ofs_s3_xml_object_fn fn, void *ctx,
+                    int *truncated, char **next_token);
+
+/* ofs_s3_xml_upload_id(xml, size, &id): UploadId of an InitiateMultipartUploadResult. */
+int ofs_s3_xml_upload_id(const char *xml, size_t size, char **upload_id);
+
+/*
+ * ofs_s3_xml_complete_body(etags, count, &xml): the CompleteMultipartUpload request body for
+ * parts 1..count with the given ETags (as the server returned them, quotes included).
+ */
+int ofs_s3_xml_complete_body(char *const *etags, size_t count, char **xml);
+
+/* ofs_s3_xml_parse_time("2013-05-24T00:00:00.000Z", &t): Unix seconds; OFS_ECORRUPT if not. */
+int ofs_s3_xml_parse_time(const char *text, int64_t *t);
+
+#endif

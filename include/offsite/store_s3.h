@@ -1,0 +1,42 @@
+/*
+ * store_s3.h - the s3 store driver: any S3-compatible service (AWS, Ceph RGW, MinIO, ...),
+ * signed with AWS Signature Version 4 (sigv4.h) over libcurl (http.h).
+ *
+ * Objects live under "<prefix>/" in the bucket; keys given to and returned by the store are
+ * relative to that prefix. put buffers up to part_size (default 16 MiB, at least 5 MiB): a
+ * smaller object is one PUT with Content-MD5 and its real SHA-256 as payload hash; a larger
+ * one is a multipart upload with up to `parallel` parts in flight (default 4), each with
+ * Content-MD5 and SHA-256, completed by finish and checked with a HEAD (size); free without
+ * finish aborts it. OFS_PUT_IF_ABSENT sends If-None-Match: * (atomic on AWS and Ceph RGW;
+ * for multipart objects a HEAD before completing, which is not atomic). get streams and, if
+ * the connection drops mid-body, resumes with a Range request pinned to the object's ETag.
+ *
+ * Every request is retried inside the driver when it fails transiently (5xx, 429, SlowDown,
+ * RequestTimeout, resets, timeouts) with exponential backoff and jitter within a time budget
+ * (20 s of sleeping; the environment variable OFFSITE_RETRY_BUDGET, in seconds, overrides it,
+ * "0" = no retries), re-signed each time; RequestTimeTooSkewed corrects the clock from the
+ * server's Date and re-signs at once. Refusals (403) are not retried and carry a HINT.
+ * Server errors read "Code: Message (bucket B, key K)". Secrets never reach a message or log.
+ *
+ * Credentials: if the target names credentials_file or profile, the AWS shared credentials
+ * file (default ~/.aws/credentials, or AWS_SHARED_CREDENTIALS_FILE) and profile (default
+ * AWS_PROFILE, else "default"); otherwise AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
+ * AWS_SESSION_TOKEN from the environment; otherwise the default shared credentials file.
+ *
+ * Caps: RANGE, CONDITIONAL.
+ */
+#ifndef OFFSITE_STORE_S3_H
+#define OFFSITE_STORE_S3_H
+
+#include "offsite/config.h"
+#include "offsite/store.h"
+
+/*
+ * ofs_store_s3_new(&store, target): an s3 store for a [target] section with type = s3.
+ * Checks the settings and loads credentials; does not touch the network. OFS_ECONFIG naming
+ * the target and its line for a bad setting or missing credentials, OFS_ENOTFOUND for a
+ * named credentials file that does not exist, OFS_EDENIED if it cannot be read.
+ */
+int ofs_store_s3_new(ofs_store **out, const ofs_config_target *target);
+
+#endif

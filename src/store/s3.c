@@ -1,0 +1,851 @@
+/*
+ * s3.c - the s3 store driver: requests, retries, errors, get/stat/list/del and the
+ * constructor (see include/offsite/store_s3.h). The put writer is in s3_write.c.
+ */
+#include "offsite/store_s3.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "offsite/error.h"
+#include "offsite/hash.h"
+#include "offsite/log.h"
+#include "offsite/s3_xml.h"
+#include "s3_internal.h"
+
+#define S3_TRIES 8
+#define S3_FIRST_DELAY 0.5
+#define S3_MAX_DELAY 8.0
+#define S3_DEFAULT_BUDGET 20.0
+#define S3_MAX_EXTRA_HEADERS 12
+#define S3_BODY_MAX ((size_t)64 << 20)
+#define S3_ERROR_BODY_MAX ((size_t)1 << 20)
+#define S3_IDLE_MAX 16
+#define S3_RESUMES 10
+
+/* ---- connection pool ---- */
+
+static int s3_http_acquire(s3_store *s, ofs_http **out)
+{
+    *out = NULL;
+    pthread_mutex_lock(&s->lock);
+    if (s->idle_count > 0)
+        *out = s->idle[--s->idle_count];
+    pthread_mutex_unlock(&s->lock);
+    return *out ? 0 : ofs_http_new(out, &s->http_opt);
+}
+
+static void s3_http_release(s3_store *s, ofs_http *h)
+{
+    if (!h)
+        return;
+    ofs_http_end(h);
+    pthread_mutex_lock(&s->lock);
+    if (s->idle_count == s->idle_cap && s->idle_cap < S3_IDLE_MAX) {
+        size_t cap = s->idle_cap ? s->idle_cap * 2 : 4;
+        ofs_http **p = realloc(s->idle, cap * sizeof(*p));
+        if (p) {
+            s->idle = p;
+            s->idle_cap = cap;
+        }
+    }
+    if (s->idle_count < s->idle_cap) {
+        s->idle[s->idle_count++] = h;
+        h = NULL;
+    }
+    pthread_mutex_unlock(&s->lock);
+    ofs_http_free(h);
+}
+
+void s3_response_done(s3_store *s, s3_response *resp)
+{
+    s3_http_release(s, resp->h);
+    free(resp->body);
+    memset(resp, 0, sizeof(*resp));
+}
+
+/* ---- small helpers ---- */
+
+char *s3_full_key(const s3_store *s, const char *key)
+{
+    char *full = NULL;
+    return asprintf(&full, "%s%s", s->prefix, key) < 0 ? NULL : full;
+}
+
+uint64_t s3_max_send_speed(const s3_store *s)
+{
+    uint64_t rate = ofs_http_bwlimit_at(s->bwlimit, (int64_t)time(NULL));
+    /* the limit is for the target as a whole: share it among the parts in flight */
+    if (rate && s->parallel > 1)
+        rate = rate / (uint64_t)s->parallel > 0 ? rate / (uint64_t)s->parallel : 1;
+    return rate;
+}
+
+/* parse_http_date("Fri, 24 May 2013 00:00:00 GMT", &t) */
+static int parse_http_date(const char *text, int64_t *t)
+{
+    struct tm tm;
+    const char *end;
+
+    memset(&tm, 0, sizeof(tm));
+    if (!text || !(end = strptime(text, "%a, %d %b %Y %H:%M:%S GMT", &tm)) || *end)
+        return OFS_ECORRUPT;
+    *t = (int64_t)timegm(&tm);
+    return 0;
+}
+
+static int64_t s3_now(s3_store *s)
+{
+    int64_t skew;
+    pthread_mutex_lock(&s->lock);
+    skew = s->skew;
+    pthread_mutex_unlock(&s->lock);
+    return (int64_t)time(NULL) + skew;
+}
+
+/* ---- errors ---- */
+
+static int code_is(const char *code, const char *name)
+{
+    return code && strcmp(code, name) == 0;
+}
+
+/*
+ * s3_error(s, req, status, body, size, h): the OFS_E* code and message for a failed answer.
+ * *skewed is set when the clock was corrected and the request should be re-signed at once.
+ */
+static int s3_error(s3_store *s, const s3_request *req, long status, const char *body,
+                    size_t size, ofs_http *h, int *skewed)
+{
+    char *code = NULL, *message = NULL, where[1200], status_text[32];
+    const char *c, *m, *hint = "";
+    int rc;
+
+    if (body && size > 0 && ofs_s3_xml_error(body, size, &code, &message) < 0)
+        ofs_error_clear();
+    snprintf(status_text, sizeof(status_text), "HTTP %ld", status);
+    if (req->key)
+        snprintf(where, sizeof(where), "bucket %s, key %s", s->bucket, req->key);
+    else
+        snprintf(where, sizeof(where), "bucket %s", s->bucket);
+    c = code && *code ? code : status_text;
+    m = message && *message ? message : NULL;
+
+    if (code_is(code, "RequestTimeTooSkewed")) {
+        int64_t server;
+        if (parse_http_date(ofs_http_header(h, "Date"), &server) == 0) {
+            pthread_mutex_lock(&s->lock);
+            s->skew = server - (int64_t)time(NULL);
+            pthread_mutex_unlock(&s->lock);
+            *skewed = 1;
+        }
+        rc = OFS_ETRANSIENT;
+        hint = "\nHINT: the clock of this host is off; run an NTP client";
+    } else if (code_is(code, "SlowDown") || code_is(code, "RequestTimeout") ||
+               code_is(code, "InternalError") || code_is(code, "ServiceUnavailable") ||
+               code_is(code, "OperationAborted") || code_is(code, "BadDigest") ||
+               code_is(code, "XAmzContentSHA256Mismatch") || code_is(code, "IncompleteBody") ||
+               code_is(code, "ConditionalRequestConflict") || status == 429 ||
+               (status >= 500 && status != 501)) {
+        rc = OFS_ETRANSIENT;
+    } else if (status == 501) {
+        rc = OFS_EUNSUPPORTED;
+    } else if (status == 401 || status == 403) {
+        rc = OFS_EDENIED;
+        if (code_is(code, "SignatureDoesNotMatch"))
+            hint = "\nHINT: check the secret access key (AWS_SECRET_ACCESS_KEY, or the target's "
+                   "credentials_file and profile)";
+        else if (code_is(code, "InvalidAccessKeyId"))
+            hint = "\nHINT: check the access key id (AWS_ACCESS_KEY_ID, or the target's "
+                   "credentials_file and profile)";
+        else
+            hint = "\nHINT: check that these credentials may read and write the bucket (the "
+                   "bucket policy and the key's permissions)";
+    } else if (code_is(code, "NoSuchBucket")) {
+        rc = OFS_ECONFIG;
+        hint = "\nHINT: check 'bucket' and 'endpoint' in the target; the bucket must exist";
+    } else if (status == 404) {
+        rc = OFS_ENOTFOUND;
+        if (!m)
+            m = "not found";
+    } else if (status == 412) {
+        rc = OFS_EEXISTS;
+        if (!m)
+            m = "precondition failed: the object exists";
+    } else if (status == 301 || status == 307 || code_is(code, "PermanentRedirect") ||
+               code_is(code, "AuthorizationHeaderMalformed") ||
+               code_is(code, "IllegalLocationConstraintException")) {
+        const char *region = ofs_http_header(h, "x-amz-bucket-region");
+        rc = OFS_ECONFIG;
+        hint = region ? "\nHINT: the bucket is in another region: set 'region' (and "
+                        "'endpoint') in the target to match x-amz-bucket-region"
+                      : "\nHINT: the bucket is in another region or at another endpoint: "
+                        "check 'region' and 'endpoint' in the target";
+    } else if (status == 416) {
+        rc = OFS_ECORRUPT;
+        if (!m)
+            m = "requested range is past the end of the object";
+    } else {
+        rc = OFS_ERROR;
+    }
+    if (m)
+        ofs_error_set(rc, "%s: %s (%s)%s", c, m, where, hint);
+    else
+        ofs_error_set(rc, "%s (%s)%s", c, where, hint);
+    free(code);
+    free(message);
+    return rc;
+}
+
+/* ---- one signed request ---- */
+
+/* header_split("Name: value", name, value): splits into the two buffers (truncating). */
+static void header_split(const char *line, char *name, size_t name_size, const char **value)
+{
+    const char *colon = strchr(line, ':');
+    size_t n = colon ? (size_t)(colon - line) : strlen(line);
+
+    if (n >= name_size)
+        n = name_size - 1;
+    memcpy(name, line, n);
+    name[n] = '\0';
+    *value = colon ? colon + 1 : "";
+    while (**value == ' ')
+        (*value)++;
+}
+
+/* s3_uri(s, key, &uri): the canonical (encoded) path for the bucket or an object. */
+static int s3_uri(const s3_store *s, const char *key, char **uri)
+{
+    char *enc = NULL;
+    int rc;
+
+    *uri = NULL;
+    if (!key) {
+        if (asprintf(uri, "%s", *s->base_path ? s->base_path : "/") < 0)
+            goto oom;
+        return 0;
+    }
+    if ((rc = ofs_sigv4_encode(key, 1, &enc)) < 0)
+        return rc;
+    rc = asprintf(uri, "%s/%s", s->base_path, enc);
+    free(enc);
+    if (rc < 0)
+        goto oom;
+    return 0;
+oom:
+    *uri = NULL;
+    return ofs_error_set(OFS_ERROR, "out of memory");
+}
+
+static int s3_attempt(s3_store *s, const s3_request *req, s3_response *resp, int *skewed)
+{
+    enum { FIXED = 4 };
+    ofs_sigv4_header sh[FIXED + S3_MAX_EXTRA_HEADERS];
+    char names[S3_MAX_EXTRA_HEADERS][64];
+    char *lines[FIXED + 1] = { NULL };
+    const char *all[FIXED + 1 + S3_MAX_EXTRA_HEADERS];
+    char *uri = NULL, *query = NULL, *url = NULL, *auth = NULL, *body = NULL;
+    char amz_date[17], hash_hex[OFS_SHA256_HEX];
+    const char *payload_hash = req->payload_hash;
+    ofs_sigv4_credentials cred = { s->access_key, s->secret_key, s->session_token };
+    size_t nsh = 0, nall = 0, body_size = 0;
+    int64_t now = s3_now(s);
+    ofs_http_request hr;
+    long status;
+    int rc;
+
+    if (req->header_count > S3_MAX_EXTRA_HEADERS)
+        return ofs_error_set(OFS_ERROR, "s3: too many headers (a bug)");
+    if (!payload_hash) {
+        uint8_t digest[OFS_SHA256_BYTES];
+        if ((rc = ofs_sha256_buffer(req->body, req->body_size, digest)) < 0)
+            return rc;
+        ofs_hex_encode(digest, sizeof(digest), hash_hex);
+        payload_hash = hash_hex;
+    }
+    ofs_sigv4_amz_date(now, amz_date);
+    sh[nsh++] = (ofs_sigv4_header){ "host", s->host };
+    sh[nsh++] = (ofs_sigv4_header){ "x-amz-date", amz_date };
+    sh[nsh++] = (ofs_sigv4_header){ "x-amz-content-sha256", payload_hash };
+    if (s->session_token)
+        sh[nsh++] = (ofs_sigv4_header){ "x-amz-security-token", s->session_token };
+    for (size_t i = 0; i < req->header_count; i++) {
+        const char *value;
+        header_split(req->headers[i], names[i], sizeof(names[i]), &value);
+        sh[nsh++] = (ofs_sigv4_header){ names[i], value };
+    }
+    if ((rc = s3_uri(s, req->key, &uri)) < 0 ||
+        (rc = ofs_sigv4_canonical_query(req->params, req->param_count, &query)) < 0)
+        goto cleanup;
+    ofs_sigv4_request sreq = { req->method, uri, req->params, req->param_count, sh, nsh,
+                               payload_hash };
+    if ((rc = ofs_sigv4_sign(&sreq, &cred, s->region, "s3", now, &auth)) < 0)
+        goto cleanup;
+    if (asprintf(&url, "%s%s%s%s", s->origin, uri, *query ? "?" : "", query) < 0 ||
+        asprintf(&lines[0], "Host: %s", s->host) < 0 ||
+        asprintf(&lines[1], "x-amz-date: %s", amz_date) < 0 ||
+        asprintf(&lines[2], "x-amz-content-sha256: %s", payload_hash) < 0 ||
+        asprintf(&lines[3], "Authorization: %s", auth) < 0 ||
+        (s->session_token && asprintf(&lines[4], "x-amz-security-token: %s",
+                                      s->session_token) < 0)) {
+        url = NULL;
+        rc = ofs_error_set(OFS_ERROR, "out of memory");
+        goto cleanup;
+    }
+    for (size_t i = 0; i <= FIXED && lines[i]; i++)
+        all[nall++] = lines[i];
+    for (size_t i = 0; i < req->header_count; i++)
+        all[nall++] = req->headers[i];
+    hr = (ofs_http_request){ req->method, url, all, nall, req->body, req->body_size,
+                             req->body ? s3_max_send_speed(s) : 0, 0 };
+    if ((rc = s3_http_acquire(s, &resp->h)) < 0 || (rc = ofs_http_begin(resp->h, &hr)) < 0)
+        goto cleanup;
+    status = resp->status = ofs_http_status(resp->h);
+    ofs_log_debug("s3: %s %s%s%s -> %ld", req->method, uri, *query ? "?" : "", query, status);
+    if (status >= 200 && status < 300) {
+        if (req->stream)
+            goto cleanup;
+        if ((rc = ofs_http_read_all(resp->h, &resp->body, &resp->body_size, S3_BODY_MAX)) < 0)
+            goto cleanup;
+        /* CompleteMultipartUpload may fail after its 200 has been sent */
+        if (req->error_in_ok && resp->body_size > 0 &&
+            strstr(resp->body, "<Error") && strstr(resp->body, "<Code>"))
+            rc = s3_error(s, req, 500, resp->body, resp->body_size, resp->h, skewed);
+        goto cleanup;
+    }
+    /* the error document; if it cannot be read, the status alone must do */
+    if (strcmp(req->method, "HEAD") != 0 &&
+        ofs_http_read_all(resp->h, &body, &body_size, S3_ERROR_BODY_MAX) < 0) {
+        body = NULL;
+        body_size = 0;
+    }
+    rc = s3_error(s, req, status, body, body_size, resp->h, skewed);
+cleanup:
+    if (rc < 0) {
+        s3_http_release(s, resp->h);
+        free(resp->body);
+        resp->h = NULL;
+        resp->body = NULL;
+        resp->body_size = 0;
+    }
+    if (auth) {
+        OPENSSL_cleanse(auth, strlen(auth));
+        free(auth);
+    }
+    if (lines[3])
+        OPENSSL_cleanse(lines[3], strlen(lines[3]));
+    for (size_t i = 0; i <= FIXED; i++)
+        free(lines[i]);
+    free(body);
+    free(uri);
+    free(query);
+    free(url);
+    return rc;
+}
+
+static void s3_sleep(double seconds)
+{
+    struct timespec ts = { (time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9) };
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+int s3_call(s3_store *s, const s3_request *req, s3_response *resp)
+{
+    double delay = S3_FIRST_DELAY, slept = 0;
+    unsigned seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)resp;
+    char *first = NULL;
+    int tries = 0, rc, skew_retried = 0;
+
+    memset(resp, 0, sizeof(*resp));
+    for (;;) {
+        int skewed = 0;
+        rc = s3_attempt(s, req, resp, &skewed);
+        tries++;
+        if (rc != OFS_ETRANSIENT)
+            break;
+        if (!first)
+            first = ofs_error_save();
+        if (skewed && !skew_retried) {
+            /* the clock was corrected from the server's Date: re-sign at once */
+            skew_retried = 1;
+            continue;
+        }
+        /* exponential backoff with jitter: half the delay fixed, half random */
+        double wait = delay / 2 + (delay / 2) * ((double)rand_r(&seed) / RAND_MAX);
+        if (tries >= S3_TRIES || slept + wait > s->retry_budget + 1e-9)
+            break;
+        ofs_log_warn("%s: %s %s: %s; retrying in %.1fs", s->parent.name, req->method,
+                     req->key ? req->key : s->bucket, ofs_error_last(), wait);
+        s3_sleep(wait);
+        slept += wait;
+        delay = delay * 2 > S3_MAX_DELAY ? S3_MAX_DELAY : delay * 2;
+    }
+    if (rc == OFS_ETRANSIENT && tries > 1 && first)
+        ofs_error_set(rc, "%s (failed %d times in all)", first, tries);
+    free(first);
+    return rc;
+}
+
+/* ---- get ---- */
+
+typedef struct {
+    ofs_reader parent;
+    s3_store *s;
+    char *key;          /* full key */
+    s3_response resp;   /* the open transfer (resp.h), if any */
+    uint64_t start;     /* object offset of the first byte this reader returns */
+    uint64_t expected;  /* bytes this reader returns in all; UINT64_MAX if unknown */
+    uint64_t done;
+    uint64_t skip;      /* bytes to drop: the server ignored the Range */
+    char *etag;
+    int resumes;
+} s3_reader;
+
+/* s3_get_open(r, from, length): GET [from, from+length) (length 0: to the end). */
+static int s3_get_open(s3_reader *r, uint64_t from, uint64_t length)
+{
+    char range[80], if_match[300];
+    const char *headers[2];
+    size_t n = 0;
+
+    if (length)
+        snprintf(range, sizeof(range), "Range: bytes=%" PRIu64 "-%" PRIu64, from,
+                 from + length - 1);
+    else
+        snprintf(range, sizeof(range), "Range: bytes=%" PRIu64 "-", from);
+    if (from > 0 || length > 0)
+        headers[n++] = range;
+    if (r->etag) {
+        snprintf(if_match, sizeof(if_match), "If-Match: %s", r->etag);
+        headers[n++] = if_match;
+    }
+    s3_request req = { .method = "GET", .key = r->key, .headers = headers, .header_count = n,
+                       .stream = 1 };
+    return s3_call(r->s, &req, &r->resp);
+}
+
+static int s3_reader_resume(s3_reader *r)
+{
+    int rc;
+
+    s3_response_done(r->s, &r->resp);
+    r->resumes++;
+    ofs_log_warn("%s: get %s: %s; resuming at byte %" PRIu64, r->s->parent.name, r->key,
+                 ofs_error_last(), r->start + r->done);
+    rc = s3_get_open(r, r->start + r->done,
+                     r->expected == UINT64_MAX ? 0 : r->expected - r->done);
+    if (rc == OFS_EEXISTS)
+        return ofs_error_set(OFS_ECORRUPT, "object changed while it was read (bucket %s, key "
+                             "%s)", r->s->bucket, r->key);
+    if (rc == 0 && r->resp.status != 206)
+        return ofs_error_set(OFS_ERROR, "server ignored the Range of a resumed read (bucket "
+                             "%s, key %s)", r->s->bucket, r->key);
+    return rc;
+}
+
+static int s3_reader_read(ofs_reader *base, void *buf, size_t size, size_t *got)
+{
+    s3_reader *r = (s3_reader *)base;
+    int rc;
+
+    *got = 0;
+    for (;;) {
+        size_t want = size;
+        if (r->expected != UINT64_MAX && r->expected - r->done < want)
+            want = (size_t)(r->expected - r->done);
+        if (want == 0 || !r->resp.h)
+            return 0;
+        rc = ofs_http_read(r->resp.h, buf, want, got);
+        if (rc == 0 && *got == 0 && r->expected != UINT64_MAX && r->done < r->expected)
+            rc = ofs_error_set(OFS_ETRANSIENT, "connection closed after %" PRIu64 " of %"
+                               PRIu64 " bytes", r->done, r->expected);
+        if (rc == OFS_ETRANSIENT && r->resumes < S3_RESUMES && r->etag) {
+            if ((rc = s3_reader_resume(r)) < 0)
+                return rc;
+            continue;
+        }
+        if (rc < 0)
+            return rc;
+        if (r->skip > 0) {
+            size_t drop = *got < r->skip ? *got : (size_t)r->skip;
+            r->skip -= drop;
+            memmove(buf, (char *)buf + drop, *got - drop);
+            *got -= drop;
+            if (*got == 0)
+                continue;
+        }
+        r->done += *got;
+        return 0;
+    }
+}
+
+static void s3_reader_free(ofs_reader *base)
+{
+    s3_reader *r = (s3_reader *)base;
+
+    if (!r)
+        return;
+    s3_response_done(r->s, &r->resp);
+    free(r->key);
+    free(r->etag);
+    free(r);
+}
+
+static const struct ofs_reader_ops s3_reader_ops = { s3_reader_read, s3_reader_free };
+
+static int s3_get(ofs_store *store, const char *key, uint64_t offset, uint64_t length,
+                  ofs_reader **out)
+{
+    s3_store *s = (s3_store *)store;
+    s3_reader *r = NULL;
+    const char *cl, *etag;
+    int rc;
+
+    *out = NULL;
+    if (!(r = calloc(1, sizeof(*r))) || !(r->key = s3_full_key(s, key))) {
+        rc = ofs_error_set(OFS_ERROR, "out of memory");
+        goto cleanup;
+    }
+    r->parent.ops = &s3_reader_ops;
+    r->s = s;
+    r->start = offset;
+    rc = s3_get_open(r, offset, length);
+    if (rc == OFS_ECORRUPT && length == 0) {
+        /* 416: reading "to the end" from the end or past it: nothing to read */
+        ofs_error_clear();
+        r->expected = 0;
+        *out = &r->parent;
+        return 0;
+    }
+    if (rc < 0)
+        goto cleanup;
+    cl = ofs_http_header(r->resp.h, "Content-Length");
+    etag = ofs_http_header(r->resp.h, "ETag");
+    if (etag && *etag && !(r->etag = strdup(etag))) {
+        rc = ofs_error_set(OFS_ERROR, "out of memory");
+        goto cleanup;
+    }
+    r->expected = cl ? strtoull(cl, NULL, 10) : UINT64_MAX;
+    if (r->resp.status == 200 && offset > 0) {
+        /* the server sent the whole object: drop the bytes before offset */
+        r->skip = offset;
+        if (r->expected != UINT64_MAX)
+            r->expected = r->expected > offset ? r->expected - offset : 0;
+    }
+    if (length && r->expected > length)
+        r->expected = length;
+    *out = &r->parent;
+    r = NULL;
+cleanup:
+    s3_reader_free(r ? &r->parent : NULL);
+    return rc;
+}
+
+/* ---- stat, del ---- */
+
+int s3_head(s3_store *s, const char *full_key, ofs_object_info *info, char **etag)
+{
+    s3_response resp;
+    const char *cl, *lm, *tag;
+    char *end = NULL;
+    int64_t mtime = 0;
+    int rc;
+
+    memset(info, 0, sizeof(*info));
+    if (etag)
+        *etag = NULL;
+    s3_request req = { .method = "HEAD", .key = full_key };
+    if ((rc = s3_call(s, &req, &resp)) < 0)
+        goto cleanup;
+    cl = ofs_http_header(resp.h, "Content-Length");
+    if (!cl || !*cl || (info->size = strtoull(cl, &end, 10), *end)) {
+        rc = ofs_error_set(OFS_ECORRUPT, "malformed S3 response: HEAD without Content-Length "
+                           "(bucket %s, key %s)", s->bucket, full_key);
+        goto cleanup;
+    }
+    lm = ofs_http_header(resp.h, "Last-Modified");
+    if (lm && parse_http_date(lm, &mtime) == 0)
+        info->mtime = mtime;
+    tag = ofs_http_header(resp.h, "ETag");
+    if (etag && tag && !(*etag = strdup(tag)))
+        rc = ofs_error_set(OFS_ERROR, "out of memory");
+cleanup:
+    s3_response_done(s, &resp);
+    return rc;
+}
+
+static int s3_stat(ofs_store *store, const char *key, ofs_object_info *info)
+{
+    s3_store *s = (s3_store *)store;
+    char *full = s3_full_key(s, key);
+    int rc;
+
+    memset(info, 0, sizeof(*info));
+    if (!full)
+        return ofs_error_set(OFS_ERROR, "out of memory");
+    rc = s3_head(s, full, info, NULL);
+    free(full);
+    return rc;
+}
+
+static int s3_del(ofs_store *store, const char *key)
+{
+    s3_store *s = (s3_store *)store;
+    s3_response resp;
+    char *full = s3_full_key(s, key);
+    int rc;
+
+    if (!full)
+        return ofs_error_set(OFS_ERROR, "out of memory");
+    s3_request req = { .method = "DELETE", .key = full };
+    rc = s3_call(s, &req, &resp);
+    s3_response_done(s, &resp);
+    free(full);
+    if (rc == OFS_ENOTFOUND) {
+        ofs_error_clear();
+        rc = 0;
+    }
+    return rc;
+}
+
+/* ---- list ---- */
+
+typedef struct {
+    s3_store *s;
+    ofs_store_list_fn fn;
+    void *ctx;
+} list_ctx;
+
+static int s3_list_entry(void *ctx, const char *key, uint64_t size, int64_t mtime,
+                         const char *etag)
+{
+    list_ctx *l = ctx;
+    size_t plen = strlen(l->s->prefix);
+    ofs_object_info info = { size, mtime };
+
+    (void)etag;
+    if (strncmp(key, l->s->prefix, plen) != 0)
+        return 0;
+    key += plen;
+    /* objects offsite cannot have written ("dir/" markers, odd names) are not part of the
+     * repository; leave them out rather than fail the listing */
+    if (ofs_store_key_check(key) < 0) {
+        ofs_log_debug("%s: listing: skipped '%s%s': %s", l->s->parent.name, l->s->prefix, key,
+                      ofs_error_last());
+        ofs_error_clear();
+        return 0;
+    }
+    return l->fn(l->ctx, key, &info);
+}
+
+static int s3_list(ofs_store *store, const char *prefix, ofs_store_list_fn fn, void *ctx)
+{
+    s3_store *s = (s3_store *)store;
+    list_ctx l = { s, fn, ctx };
+    char *full = s3_full_key(s, prefix), *token = NULL, max_keys[16];
+    s3_response resp;
+    int rc = 0, truncated = 1;
+
+    memset(&resp, 0, sizeof(resp));
+    if (!full)
+        return ofs_error_set(OFS_ERROR, "out of memory");
+    snprintf(max_keys, sizeof(max_keys), "%d", s->list_max_keys);
+    while (truncated) {
+        ofs_sigv4_param params[4] = { { "list-type", "2" }, { "prefix", full },
+                                      { "max-keys", max_keys }, { "continuation-token", token } };
+        s3_request req = { .method = "GET", .params = params, .param_count = token ? 4 : 3 };
+        char *next = NULL;
+        if ((rc = s3_call(s, &req, &resp)) < 0)
+            break;
+        rc = ofs_s3_xml_list(resp.body, resp.body_size, s3_list_entry, &l, &truncated, &next);
+        s3_response_done(s, &resp);
+        free(token);
+        token = next;
+        if (rc != 0)
+            break;
+    }
+    free(token);
+    free(full);
+    return rc;
+}
+
+/* ---- the store ---- */
+
+static void s3_free(ofs_store *store)
+{
+    s3_store *s = (s3_store *)store;
+
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->idle_count; i++)
+        ofs_http_free(s->idle[i]);
+    free(s->idle);
+    pthread_mutex_destroy(&s->lock);
+    if (s->secret_key) {
+        OPENSSL_cleanse(s->secret_key, strlen(s->secret_key));
+        free(s->secret_key);
+    }
+    if (s->session_token) {
+        OPENSSL_cleanse(s->session_token, strlen(s->session_token));
+        free(s->session_token);
+    }
+    free(s->access_key);
+    ofs_http_bwlimit_free(s->bwlimit);
+    free(s->origin);
+    free(s->host);
+    free(s->base_path);
+    free(s->bucket);
+    free(s->region);
+    free(s->prefix);
+    free(s->storage_class);
+    free(s->ca_file);
+    free(s->parent.name);
+    free(s->parent.description);
+    free(s);
+}
+
+static const struct ofs_store_ops s3_ops = { s3_put, s3_get, s3_stat, s3_list, s3_del, s3_free };
+
+static double env_number(const char *name, double fallback)
+{
+    const char *text = getenv(name);
+    char *end = NULL;
+    double v;
+
+    if (!text || !*text)
+        return fallback;
+    v = strtod(text, &end);
+    return end && *end == '\0' && v >= 0 ? v : fallback;
+}
+
+/* s3_endpoint(s, t): origin, Host header and base path from endpoint, region, url_style. */
+static int s3_endpoint(s3_store *s, const ofs_config_target *t)
+{
+    const char *endpoint = t->endpoint, *host_start, *style = t->url_style;
+    char *origin = NULL;
+    size_t n;
+    int is_virtual;
+
+    if (!endpoint || !*endpoint) {
+        if (asprintf(&origin, "https://s3.%s.amazonaws.com", s->region) < 0)
+            return ofs_error_set(OFS_ERROR, "out of memory");
+    } else if (!(origin = strdup(endpoint))) {
+        return ofs_error_set(OFS_ERROR, "out of memory");
+    }
+    s->origin = origin;
+    for (n = strlen(origin); n > 0 && origin[n - 1] == '/'; n--)
+        origin[n - 1] = '\0';
+    if (strncmp(origin, "http://", 7) != 0 && strncmp(origin, "https://", 8) != 0)
+        return ofs_error_set(OFS_ECONFIG, "target '%s' (line %d): endpoint '%s' must start "
+                             "with http:// or https://", t->name, t->line, endpoint);
+    host_start = strstr(origin, "://") + 3;
+    if (!*host_start || strpbrk(host_start, "/?#@"))
+        return ofs_error_set(OFS_ECONFIG, "target '%s' (line %d): endpoint '%s' must be "
+                             "scheme://host[:port] without a path", t->name, t->line,
+                             endpoint);
+    /* AWS itself wants virtual-hosted style; S3-compatible servers answer path style best */
+    is_virtual = style ? strcmp(style, "virtual") == 0 : !(endpoint && *endpoint);
+    if (style && !is_virtual && strcmp(style, "path") != 0)
+        return ofs_error_set(OFS_ECONFIG, "target '%s' (line %d): url_style '%s' is not 'path' "
+                             "or 'virtual'", t->name, t->line, style);
+    if (is_virtual) {
+        char *scheme_end = strstr(origin, "://") + 3, *vorigin = NULL;
+        if (asprintf(&s->host, "%s.%s", s->bucket, host_start) < 0 ||
+            asprintf(&vorigin, "%.*s%s", (int)(scheme_end - origin), origin, s->host) < 0 ||
+            !(s->base_path = strdup(""))) {
+            free(vorigin);
+            return ofs_error_set(OFS_ERROR, "out of memory");
+        }
+        free(s->origin);
+        s->origin = vorigin;
+    } else if (!(s->host = strdup(host_start)) ||
+               asprintf(&s->base_path, "/%s", s->bucket) < 0) {
+        s->base_path = NULL;
+        return ofs_error_set(OFS_ERROR, "out of memory");
+    }
+    return 0;
+}
+
+static int s3_settings(s3_store *s, const ofs_config_target *t)
+{
+    const char *prefix = t->prefix ? t->prefix : "";
+    size_t prefix_len;
+    int rc;
+
+    /* "fleet/h1", "/fleet/h1/" and "fleet/h1/" all mean objects under "fleet/h1/" */
+    while (*prefix == '/')
+        prefix++;
+    for (prefix_len = strlen(prefix); prefix_len > 0 && prefix[prefix_len - 1] == '/';)
+        prefix_len--;
+
+    if (!t->bucket || !*t->bucket || strchr(t->bucket, '/'))
+        return ofs_error_set(OFS_ECONFIG, "target '%s' (line %d): type 's3' needs 'bucket' (a "
+                             "bucket name, without '/')", t->name, t->line);
+    if (t->object_lock && *t->object_lock && strcmp(t->object_lock, "off") != 0)
+        return ofs_error_set(OFS_EUNSUPPORTED, "target '%s' (line %d): object_lock = %s is not "
+                             "supported yet", t->name, t->line, t->object_lock);
+    s->part_size = t->part_size ? t->part_size : S3_DEFAULT_PART;
+    if (s->part_size < S3_MIN_PART || s->part_size > S3_MAX_PART)
+        return ofs_error_set(OFS_ECONFIG, "target '%s' (line %d): part_size must be between 5M "
+                             "and 5G (S3's limits)", t->name, t->line);
+    s->parallel = t->parallel > 0 ? t->parallel : S3_DEFAULT_PARALLEL;
+    if (s->parallel > S3_MAX_PARALLEL)
+        s->parallel = S3_MAX_PARALLEL;
+    if ((rc = ofs_http_bwlimit_parse(t->bwlimit, &s->bwlimit)) < 0)
+        return ofs_error_wrap(rc, "target '%s' (line %d)", t->name, t->line);
+    if (!(s->bucket = strdup(t->bucket)) ||
+        !(s->region = strdup(t->region && *t->region ? t->region : "us-east-1")) ||
+        asprintf(&s->prefix, "%.*s%s", (int)prefix_len, prefix, prefix_len ? "/" : "") < 0 ||
+        (t->storage_class && *t->storage_class &&
+         !(s->storage_class = strdup(t->storage_class))) ||
+        (t->ca_file && *t->ca_file && !(s->ca_file = strdup(t->ca_file)))) {
+        s->prefix = NULL;
+        return ofs_error_set(OFS_ERROR, "out of memory");
+    }
+    s->http_opt.ca_file = s->ca_file;
+    s->retry_budget = env_number("OFFSITE_RETRY_BUDGET", S3_DEFAULT_BUDGET);
+    /* a testing aid: small pages exercise continuation tokens */
+    s->list_max_keys = (int)env_number("OFFSITE_S3_MAX_KEYS", 1000);
+    if (s->list_max_keys < 1 || s->list_max_keys > 1000)
+        s->list_max_keys = 1000;
+    return s3_endpoint(s, t);
+}
+
+int ofs_store_s3_new(ofs_store **out, const ofs_config_target *target)
+{
+    s3_store *s = NULL;
+    int rc;
+
+    *out = NULL;
+    if (!(s = calloc(1, sizeof(*s))))
+        return ofs_error_set(OFS_ERROR, "out of memory");
+    pthread_mutex_init(&s->lock, NULL);
+    s->parent.ops = &s3_ops;
+    s->parent.caps = OFS_STORE_CAP_RANGE | OFS_STORE_CAP_CONDITIONAL;
+    if ((rc = s3_settings(s, target)) < 0 ||
+        (rc = s3_credentials_load(target, &s->access_key, &s->secret_key,
+                                  &s->session_token)) < 0)
+        goto cleanup;
+    if (!(s->parent.name = strdup(target->name ? target->name : "s3")) ||
+        asprintf(&s->parent.description, "s3 s3://%s/%s at %s", s->bucket, s->prefix,
+                 s->origin) < 0) {
+        s->parent.description = NULL;
+        rc = ofs_error_set(OFS_ERROR, "out of memory");
+        goto cleanup;
+    }
+    *out = &s->parent;
+    s = NULL;
+cleanup:
+    s3_free(s ? &s->parent : NULL);
+    return rc;
+}

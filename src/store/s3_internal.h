@@ -1,0 +1,94 @@
+/*
+ * s3_internal.h - what the s3 driver's files (s3.c, s3_write.c, s3_credentials.c) share.
+ */
+#ifndef OFFSITE_S3_INTERNAL_H
+#define OFFSITE_S3_INTERNAL_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "offsite/config.h"
+#include "offsite/http.h"
+#include "offsite/sigv4.h"
+#include "offsite/store.h"
+
+#define S3_MIN_PART ((uint64_t)5 << 20)
+#define S3_DEFAULT_PART ((uint64_t)16 << 20)
+#define S3_MAX_PART ((uint64_t)5 << 30)
+#define S3_MAX_PARTS 10000
+#define S3_DEFAULT_PARALLEL 4
+#define S3_MAX_PARALLEL 16
+
+typedef struct s3_store {
+    ofs_store parent;
+    char *origin;          /* "https://s3.eu-west-1.amazonaws.com" or "http://127.0.0.1:7480" */
+    char *host;            /* the Host header: "127.0.0.1:7480" or "bucket.s3.amazonaws.com" */
+    char *base_path;       /* "/bucket" (path style) or "" (virtual hosted style) */
+    char *bucket, *region, *prefix; /* prefix: "" or "fleet/host/" */
+    char *storage_class;   /* or NULL */
+    uint64_t part_size;
+    int parallel;
+    int list_max_keys;
+    double retry_budget;   /* seconds of sleeping between attempts of one request */
+    ofs_http_options http_opt;
+    char *ca_file;
+    ofs_http_bwlimit *bwlimit; /* or NULL */
+    char *access_key, *secret_key, *session_token;
+    pthread_mutex_t lock;  /* guards idle and skew */
+    ofs_http **idle;
+    size_t idle_count, idle_cap;
+    int64_t skew;          /* server clock minus ours, learnt from RequestTimeTooSkewed */
+} s3_store;
+
+typedef struct s3_request {
+    const char *method;
+    const char *key;                 /* full object key (prefix included), NULL for the bucket */
+    const ofs_sigv4_param *params;
+    size_t param_count;
+    const char *const *headers;      /* extra "name: value" headers, signed too */
+    size_t header_count;
+    const void *body;
+    size_t body_size;
+    const char *payload_hash;        /* hex SHA-256 of body; NULL: computed here */
+    int stream;                      /* leave a 2xx body unread for the caller */
+    int error_in_ok;                 /* a 200 may carry <Error> (CompleteMultipartUpload) */
+} s3_request;
+
+typedef struct s3_response {
+    ofs_http *h;                     /* headers via ofs_http_header; body if stream */
+    long status;
+    char *body;                      /* the 2xx body unless stream */
+    size_t body_size;
+} s3_response;
+
+/*
+ * s3_call(s, req, &resp): sign and send req, retrying transient failures; on success resp
+ * holds the handle (return it with s3_response_done). Errors as store_s3.h says.
+ */
+int s3_call(s3_store *s, const s3_request *req, s3_response *resp);
+void s3_response_done(s3_store *s, s3_response *resp);
+
+/* s3_head(s, full_key, &info, &etag): HEAD an object; etag (may be NULL) is malloc'd or NULL. */
+int s3_head(s3_store *s, const char *full_key, ofs_object_info *info, char **etag);
+
+/* s3_full_key(s, key): prefix + key, malloc'd (NULL on out of memory). */
+char *s3_full_key(const s3_store *s, const char *key);
+
+/* s3_put(s, key, flags, &w): the put writer (s3_write.c). */
+int s3_put(ofs_store *store, const char *key, unsigned flags, ofs_writer **out);
+
+/* s3_content_md5(data, size, out): base64 MD5 for Content-MD5 (out holds 25 bytes). */
+int s3_content_md5(const void *data, size_t size, char out[25]);
+
+/* s3_max_send_speed(s): bytes per second one request may send now (0 = unlimited). */
+uint64_t s3_max_send_speed(const s3_store *s);
+
+/*
+ * s3_credentials_load(target, &access, &secret, &token): as store_s3.h says; token may come
+ * back NULL. Messages never include the secret.
+ */
+int s3_credentials_load(const ofs_config_target *target, char **access_key, char **secret_key,
+                        char **session_token);
+
+#endif

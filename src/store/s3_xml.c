@@ -1,0 +1,241 @@
+/*
+ * s3_xml.c - S3 XML documents with libxml2 (see include/offsite/s3_xml.h).
+ */
+#include "offsite/s3_xml.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "offsite/error.h"
+
+static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
+
+/* libxml2 wants its global state set up once before threads parse concurrently */
+static void xml_init(void)
+{
+    xmlInitParser();
+}
+
+static int xml_read(const char *xml, size_t size, xmlDoc **doc, xmlNode **root)
+{
+    pthread_once(&xml_once, xml_init);
+    *root = NULL;
+    if (size > (size_t)INT32_MAX)
+        return ofs_error_set(OFS_ECORRUPT, "malformed S3 response: too large");
+    /* no network, no DTD loading, no entity substitution (XXE), quiet */
+    *doc = xmlReadMemory(xml, (int)size, "s3.xml", NULL,
+                         XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    if (!*doc || !(*root = xmlDocGetRootElement(*doc))) {
+        xmlFreeDoc(*doc);
+        *doc = NULL;
+        return ofs_error_set(OFS_ECORRUPT, "malformed S3 response: not XML");
+    }
+    return 0;
+}
+
+static int is_element(const xmlNode *n, const char *name)
+{
+    return n && n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
+}
+
+static xmlNode *child(const xmlNode *parent, const char *name)
+{
+    for (xmlNode *n = parent ? parent->children : NULL; n; n = n->next)
+        if (is_element(n, name))
+            return n;
+    return NULL;
+}
+
+/* child_text(parent, name): malloc'd text of the named child, or NULL (also when absent) */
+static char *child_text(const xmlNode *parent, const char *name)
+{
+    xmlNode *n = child(parent, name);
+    xmlChar *t;
+    char *copy;
+
+    if (!n || !(t = xmlNodeGetContent(n)))
+        return NULL;
+    copy = strdup((const char *)t);
+    xmlFree(t);
+    return copy;
+}
+
+int ofs_s3_xml_error(const char *xml, size_t size, char **code, char **message)
+{
+    xmlDoc *doc = NULL;
+    xmlNode *root = NULL;
+    int rc;
+
+    *code = *message = NULL;
+    if ((rc = xml_read(xml, size, &doc, &root)) < 0)
+        return rc;
+    if (!is_element(root, "Error")) {
+        rc = ofs_error_set(OFS_ECORRUPT, "malformed S3 response: <%s> where <Error> was "
+                           "expected", (const char *)root->name);
+        xmlFreeDoc(doc);
+        return rc;
+    }
+    *code = child_text(root, "Code");
+    *message = child_text(root, "Message");
+    xmlFreeDoc(doc);
+    return 0;
+}
+
+int ofs_s3_xml_parse_time(const char *text, int64_t *t)
+{
+    struct tm tm;
+    int n = 0;
+
+    memset(&tm, 0, sizeof(tm));
+    *t = 0;
+    if (!text || sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                        &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6)
+        return ofs_error_set(OFS_ECORRUPT, "malformed S3 response: bad time '%s'",
+                             text ? text : "");
+    /* optional fraction, then 'Z' */
+    text += n;
+    if (*text == '.')
+        for (text++; *text >= '0' && *text <= '9'; text++)
+            ;
+    if (strcmp(text, "Z") != 0 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
+        tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+        return ofs_error_set(OFS_ECORRUPT, "malformed S3 response: bad time");
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    *t = (int64_t)timegm(&tm);
+    return 0;
+}
+
+static int list_entry(xmlNode *n, ofs_s3_xml_object_fn fn, void *ctx)
+{
+    char *key = child_text(n, "Key"), *size_text = child_text(n, "Size");
+    char *mtime_text = child_text(n, "LastModified"), *etag = child_text(n, "ETag");
+    unsigned long long size = 0;
+    int64_t mtime = 0;
+    char *end = NULL;
+    int rc;
+
+    if (!key || !*key || !size_text) {
+        rc = ofs_error_set(OFS_ECORRUPT, "malformed S3 response: listed object without Key or "
+                           "Size");
+        goto cleanup;
+    }
+    size = strtoull(size_text, &end, 10);
+    if (end == size_text || *end || size_text[0] == '-') {
+        rc = ofs_error_set(OFS_ECORRUPT, "malformed S3 response: bad Size '%s'", size_text);
+        goto cleanup;
+    }
+    /* an unreadable time is not worth failing a listing: 0 means unknown */
+    if (mtime_text && ofs_s3_xml_parse_time(mtime_text, &mtime) < 0)
+        mtime = 0;
+    rc = fn(ctx, key, (uint64_t)size, mtime, etag);
+cleanup:
+    free(key);
+    free(size_text);
+    free(mtime_text);
+    free(etag);
+    return rc;
+}
+
+int ofs_s3_xml_list(const char *xml, size_t size, ofs_s3_xml_object_fn fn, void *ctx,
+                    int *truncated, char **next_token)
+{
+    xmlDoc *doc = NULL;
+    xmlNode *root = NULL;
+    char *flag = NULL;
+    int rc;
+
+    *truncated = 0;
+    *next_token = NULL;
+    if ((rc = xml_read(xml, size, &doc, &root)) < 0)
+        return rc;
+    if (!is_element(root, "ListBucketResult")) {
+        rc = ofs_error_set(OFS_ECORRUPT, "malformed S3 response: <%s> where "
+                           "<ListBucketResult> was expected", (const char *)root->name);
+        goto cleanup;
+    }
+    for (xmlNode *n = root->children; n; n = n->next)
+        if (is_element(n, "Contents") && (rc = list_entry(n, fn, ctx)) != 0)
+            goto cleanup;
+    flag = child_text(root, "IsTruncated");
+    *truncated = flag && strcmp(flag, "true") == 0;
+    *next_token = child_text(root, "NextContinuationToken");
+    if (*truncated && (!*next_token || !**next_token)) {
+        free(*next_token);
+        *next_token = NULL;
+        rc = ofs_error_set(OFS_ECORRUPT, "malformed S3 response: truncated listing without "
+                           "NextContinuationToken");
+    }
+cleanup:
+    free(flag);
+    xmlFreeDoc(doc);
+    return rc;
+}
+
+int ofs_s3_xml_upload_id(const char *xml, size_t size, char **upload_id)
+{
+    xmlDoc *doc = NULL;
+    xmlNode *root = NULL;
+    int rc;
+
+    *upload_id = NULL;
+    if ((rc = xml_read(xml, size, &doc, &root)) < 0)
+        return rc;
+    if (is_element(root, "InitiateMultipartUploadResult"))
+        *upload_id = child_text(root, "UploadId");
+    xmlFreeDoc(doc);
+    if (!*upload_id || !**upload_id) {
+        free(*upload_id);
+        *upload_id = NULL;
+        return ofs_error_set(OFS_ECORRUPT, "malformed S3 response: no UploadId in the answer to "
+                             "CreateMultipartUpload");
+    }
+    return 0;
+}
+
+/* xml_escape_into: text content escaping; ETags hold quotes, which are fine as is */
+static void xml_escape_into(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '&')
+            fputs("&amp;", f);
+        else if (*s == '<')
+            fputs("&lt;", f);
+        else if (*s == '>')
+            fputs("&gt;", f);
+        else
+            fputc(*s, f);
+    }
+}
+
+int ofs_s3_xml_complete_body(char *const *etags, size_t count, char **xml)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    int bad;
+
+    *xml = NULL;
+    if (!f)
+        return ofs_error_set(OFS_ERROR, "out of memory");
+    fputs("<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">", f);
+    for (size_t i = 0; i < count; i++) {
+        fprintf(f, "<Part><PartNumber>%zu</PartNumber><ETag>", i + 1);
+        xml_escape_into(f, etags[i] ? etags[i] : "");
+        fputs("</ETag></Part>", f);
+    }
+    fputs("</CompleteMultipartUpload>", f);
+    bad = ferror(f);
+    if (fclose(f) != 0 || bad) {
+        free(buf);
+        return ofs_error_set(OFS_ERROR, "out of memory");
+    }
+    *xml = buf;
+    return 0;
+}
