@@ -1,7 +1,8 @@
 /*
  * config.h - the INI configuration (parsed with inih), validated completely at load.
  *
- * Sections: [agent], [set NAME] (one or more), [target NAME] (zero or more), [retention].
+ * Sections: [agent], [set NAME] (one or more), [target NAME] (zero or more), [retention], and
+ * [retention NAME] (zero or more: policies a target picks with `retention = NAME`).
  * Every error names the file and line: "FILE:LINE: message" (OFS_ECONFIG). Unknown sections
  * and keys, missing required keys, and bad values are errors. Relative paths in the file are
  * resolved against the directory holding the config file. List keys (`paths`, `exclude`) take
@@ -52,8 +53,11 @@ typedef struct ofs_config_target {
 typedef struct ofs_config_retention {
     int daily, weekly, monthly; /* days, weeks, months to keep; defaults 30, 12, 12 */
     int keep_last;              /* always keep the newest N backups per set; default 1 */
-    int auto_prune;             /* `auto = true`: prune after backup; default false */
+    int auto_prune;             /* `auto = true`: prune after backup; default false (only in
+                                   [retention]; an override copies it) */
     char *lifecycle;            /* "sync" or "off"; default "sync" */
+    char *name;                 /* NULL for [retention], NAME for [retention NAME] */
+    int line;                   /* line of the section header; 0 if the section is absent */
 } ofs_config_retention;
 
 typedef struct ofs_config {
@@ -70,7 +74,10 @@ typedef struct ofs_config {
     size_t set_count;
     ofs_config_target *targets;
     size_t target_count;
-    ofs_config_retention retention;
+    ofs_config_retention retention;      /* [retention]: staging, and targets without an override */
+    ofs_config_retention *retentions;    /* [retention NAME] overrides; keys not given in one
+                                            are those of [retention] */
+    size_t retention_count;
 } ofs_config;
 
 /*
@@ -85,6 +92,14 @@ void ofs_config_free(ofs_config *cfg);
 /* ofs_config_find_set / ofs_config_find_target: by name, or NULL. */
 const ofs_config_set *ofs_config_find_set(const ofs_config *cfg, const char *name);
 const ofs_config_target *ofs_config_find_target(const ofs_config *cfg, const char *name);
+
+/* ofs_config_find_retention(cfg, name): the [retention NAME] override, or NULL. */
+const ofs_config_retention *ofs_config_find_retention(const ofs_config *cfg, const char *name);
+
+/* ofs_config_target_retention(cfg, target): the policy that applies to target: its `retention =
+ * NAME` override (checked to exist at load), else [retention]. target NULL is staging. */
+const ofs_config_retention *ofs_config_target_retention(const ofs_config *cfg,
+                                                        const ofs_config_target *target);
 
 /* ofs_parse_size("128M", &bytes): OFS_ECONFIG with a message naming the value if malformed. */
 int ofs_parse_size(const char *text, uint64_t *bytes);

@@ -126,7 +126,8 @@ enum section_kind { SEC_AGENT, SEC_SET, SEC_TARGET, SEC_RETENTION };
 /* One [section] as read: where it starts and on which line each key was given (0 = not). */
 typedef struct section {
     enum section_kind kind;
-    size_t index;          /* into cfg->sets or cfg->targets */
+    int named;             /* [retention NAME], not [retention] */
+    size_t index;          /* into cfg->sets, cfg->targets or cfg->retentions */
     char label[CONFIG_NAME_MAX + 16]; /* "[set data]", for messages */
     int line;
     int key_lines[KEYS_MAX];
@@ -392,6 +393,9 @@ static int config_handler(void *user, const char *section_name, const char *key,
         }
     if (!spec)
         return config_fail(p, p->lineno, "unknown key '%s' in %s", key, s->label), 0;
+    if (s->kind == SEC_RETENTION && s->named && strcmp(key, "auto") == 0)
+        return config_fail(p, p->lineno, "auto belongs in [retention]: prune runs after a backup "
+                           "for every store or for none"), 0;
     p->have_key = 1;
 
     int list = spec->type == KEY_PATHS || spec->type == KEY_PATTERNS;
@@ -423,7 +427,9 @@ static int config_handler(void *user, const char *section_name, const char *key,
     case SEC_AGENT: object = (char *)p->cfg; break;
     case SEC_SET: object = (char *)&p->cfg->sets[s->index]; break;
     case SEC_TARGET: object = (char *)&p->cfg->targets[s->index]; break;
-    default: object = (char *)&p->cfg->retention; break;
+    default:
+        object = (char *)(s->named ? &p->cfg->retentions[s->index] : &p->cfg->retention);
+        break;
     }
     return config_set_value(p, spec, object, value) == 0;
 }
@@ -459,10 +465,10 @@ static int config_begin_section(config_parse *p, char *text)
         sk = SEC_RETENTION;
     else
         return config_fail(p, p->lineno, "unknown section [%s%s%s] (agent, set NAME, target "
-                           "NAME or retention)", kind, *name ? " " : "", name);
+                           "NAME, retention or retention NAME)", kind, *name ? " " : "", name);
     if ((sk == SEC_SET || sk == SEC_TARGET) && !*name)
         return config_fail(p, p->lineno, "[%s] needs a name: [%s NAME]", kind, kind);
-    if ((sk == SEC_AGENT || sk == SEC_RETENTION) && *name)
+    if (sk == SEC_AGENT && *name)
         return config_fail(p, p->lineno, "[%s] takes no name (found '%s')", kind, name);
     if (*name && !config_name_ok(name))
         return config_fail(p, p->lineno, "bad %s name '%s' (up to %d letters, digits, '.', "
@@ -511,6 +517,21 @@ static int config_begin_section(config_parse *p, char *text)
         *target = (ofs_config_target){ .name = strdup(name), .line = p->lineno };
         if (!target->name)
             return config_fail(p, p->lineno, "out of memory");
+    } else if (sk == SEC_RETENTION && *name) {
+        ofs_config_retention *list = realloc(cfg->retentions,
+                                             (cfg->retention_count + 1) * sizeof(*list));
+        if (!list)
+            return config_fail(p, p->lineno, "out of memory");
+        cfg->retentions = list;
+        s->named = 1;
+        s->index = cfg->retention_count;
+        ofs_config_retention *r = &list[cfg->retention_count++];
+        /* keys not given are filled from [retention] by config_finish, wherever it is */
+        *r = (ofs_config_retention){ .name = strdup(name), .line = p->lineno };
+        if (!r->name)
+            return config_fail(p, p->lineno, "out of memory");
+    } else if (sk == SEC_RETENTION) {
+        cfg->retention.line = p->lineno;
     }
     return 0;
 }
@@ -615,6 +636,25 @@ static int config_key_index(const key_spec *keys, const char *name)
     return 0;
 }
 
+/* config_retention_inherit(p, s): a [retention NAME] takes every key it does not give from
+ * [retention] (or its defaults), so an override names only what differs. */
+static int config_retention_inherit(config_parse *p, const section *s)
+{
+    const ofs_config_retention *main = &p->cfg->retention;
+    ofs_config_retention *r = &p->cfg->retentions[s->index];
+    int *ints[] = { &r->daily, &r->weekly, &r->monthly, &r->keep_last };
+    const int from[] = { main->daily, main->weekly, main->monthly, main->keep_last };
+    const char *names[] = { "daily", "weekly", "monthly", "keep_last" };
+
+    for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
+        if (!s->key_lines[config_key_index(retention_keys, names[i])])
+            *ints[i] = from[i];
+    r->auto_prune = main->auto_prune;
+    if (!r->lifecycle && !(r->lifecycle = strdup(main->lifecycle)))
+        return config_fail(p, s->line, "out of memory");
+    return 0;
+}
+
 /* config_finish(p): required keys, keys that do not fit a target's type, cross-key rules,
  * then the defaults that depend on other keys. */
 static int config_finish(config_parse *p)
@@ -640,8 +680,16 @@ static int config_finish(config_parse *p)
                                    "%s: critical_after (%s) is shorter than warn_after (%s)",
                                    s->label, c, w);
             }
+        } else if (s->kind == SEC_RETENTION && s->named) {
+            if (config_retention_inherit(p, s) < 0)
+                return OFS_ECONFIG;
         } else if (s->kind == SEC_TARGET) {
             ofs_config_target *t = &cfg->targets[s->index];
+            int retention = config_key_index(target_keys, "retention");
+            if (t->retention && !ofs_config_find_retention(cfg, t->retention))
+                return config_fail(p, s->key_lines[retention], "target '%s': retention '%s' "
+                                   "names no [retention %s] section", t->name, t->retention,
+                                   t->retention);
             static const char *const required[] = { "path", "bucket", "bucket", "url" };
             unsigned bit = 0;
             if (!t->type)
@@ -779,61 +827,4 @@ cleanup:
     free(dir);
     ofs_config_free(cfg);
     return rc;
-}
-
-static void config_free_list(char **list, size_t count)
-{
-    for (size_t i = 0; i < count; i++)
-        free(list[i]);
-    free(list);
-}
-
-void ofs_config_free(ofs_config *cfg)
-{
-    if (!cfg)
-        return;
-    for (size_t i = 0; i < cfg->set_count; i++) {
-        ofs_config_set *s = &cfg->sets[i];
-        free(s->name);
-        config_free_list(s->paths, s->path_count);
-        config_free_list(s->excludes, s->exclude_count);
-        free(s->pre_hook);
-        free(s->post_hook);
-    }
-    free(cfg->sets);
-    for (size_t i = 0; i < cfg->target_count; i++) {
-        ofs_config_target *t = &cfg->targets[i];
-        char *strings[] = { t->name, t->type, t->path, t->endpoint, t->region, t->bucket,
-                            t->prefix, t->url_style, t->storage_class, t->object_lock,
-                            t->credentials_file, t->profile, t->ca_file, t->url, t->ssh_command,
-                            t->password_file, t->retention, t->bwlimit };
-        for (size_t k = 0; k < sizeof(strings) / sizeof(strings[0]); k++)
-            free(strings[k]);
-    }
-    free(cfg->targets);
-    free(cfg->retention.lifecycle);
-    free(cfg->path);
-    free(cfg->state_dir);
-    free(cfg->staging_dir);
-    free(cfg->key_file);
-    free(cfg->host);
-    free(cfg->time_zone);
-    free(cfg->bwlimit);
-    free(cfg);
-}
-
-const ofs_config_set *ofs_config_find_set(const ofs_config *cfg, const char *name)
-{
-    for (size_t i = 0; cfg && name && i < cfg->set_count; i++)
-        if (strcmp(cfg->sets[i].name, name) == 0)
-            return &cfg->sets[i];
-    return NULL;
-}
-
-const ofs_config_target *ofs_config_find_target(const ofs_config *cfg, const char *name)
-{
-    for (size_t i = 0; cfg && name && i < cfg->target_count; i++)
-        if (strcmp(cfg->targets[i].name, name) == 0)
-            return &cfg->targets[i];
-    return NULL;
 }

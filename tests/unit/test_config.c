@@ -152,7 +152,11 @@ static void test_every_key(void **state)
         "monthly = 24\n"
         "keep_last = 3\n"
         "auto = yes\n"
-        "lifecycle = off\n", zone);
+        "lifecycle = off\n"
+        "\n"
+        "[retention long]\n"
+        "monthly = 36\n"
+        "keep_last = 5\n", zone);
     ofs_config *cfg = load_ok(f, text);
 
     assert_string_equal(cfg->path, f->path);
@@ -227,6 +231,27 @@ static void test_every_key(void **state)
     assert_int_equal(cfg->retention.keep_last, 3);
     assert_int_equal(cfg->retention.auto_prune, 1);
     assert_string_equal(cfg->retention.lifecycle, "off");
+    assert_null(cfg->retention.name);
+    assert_int_equal(cfg->retention.line, 56);
+
+    /* the override gives monthly and keep_last; the rest comes from [retention] */
+    assert_int_equal(cfg->retention_count, 1);
+    const ofs_config_retention *r = ofs_config_find_retention(cfg, "long");
+    assert_ptr_equal(r, &cfg->retentions[0]);
+    assert_string_equal(r->name, "long");
+    assert_int_equal(r->line, 64);
+    assert_int_equal(r->daily, 10);
+    assert_int_equal(r->weekly, 4);
+    assert_int_equal(r->monthly, 36);
+    assert_int_equal(r->keep_last, 5);
+    assert_int_equal(r->auto_prune, 1);
+    assert_string_equal(r->lifecycle, "off");
+    assert_ptr_equal(ofs_config_target_retention(cfg, ofs_config_find_target(cfg, "nas")), r);
+    assert_ptr_equal(ofs_config_target_retention(cfg, ofs_config_find_target(cfg, "s3")),
+                     &cfg->retention);
+    assert_ptr_equal(ofs_config_target_retention(cfg, NULL), &cfg->retention);
+    assert_null(ofs_config_find_retention(cfg, "short"));
+    assert_null(ofs_config_find_retention(cfg, NULL));
 
     assert_null(ofs_config_find_set(cfg, "nas"));
     assert_null(ofs_config_find_target(cfg, "positions"));
@@ -270,6 +295,8 @@ static void test_defaults(void **state)
     assert_int_equal(cfg->retention.keep_last, 1);
     assert_int_equal(cfg->retention.auto_prune, 0);
     assert_string_equal(cfg->retention.lifecycle, "sync");
+    assert_int_equal(cfg->retention.line, 0);
+    assert_int_equal(cfg->retention_count, 0);
     ofs_config_free(cfg);
 
     /* staging_dir and key_file follow a configured state_dir */
@@ -429,7 +456,8 @@ static void test_errors(void **state)
         { AGENT "\n" SET "this line has no equals sign\n",
           "8: 'this line has no equals sign' is not 'key = value', '[section]' or a comment" },
         { AGENT "\n[frobnicate]\nx = 1\n" SET,
-          "6: unknown section [frobnicate] (agent, set NAME, target NAME or retention)" },
+          "6: unknown section [frobnicate] (agent, set NAME, target NAME, retention or "
+          "retention NAME)" },
         { AGENT "\n" SET "full_every = 3 fortnights\n",
           "8: full_every: bad duration '3 fortnights' (use a number with s, m, h, d or w, "
           "e.g. 26h or 7d)" },
@@ -475,6 +503,16 @@ static void test_errors(void **state)
         { SET "[retention]\nlifecycle = never\n",
           "4: lifecycle: unknown value 'never' (sync or off)" },
         { SET "[retention]\ndaily = -1\n", "4: daily: -1 is out of range (0 to 100000)" },
+        /* retention overrides */
+        { SET "[retention long]\nauto = yes\n", "4: auto belongs in [retention]: prune runs "
+                                                "after a backup for every store or for none" },
+        { SET "[retention long]\nweekly = x\n", "4: weekly: 'x' is not a whole number" },
+        { SET "[retention long]\n[retention long]\n",
+          "4: duplicate section [retention long] (first on line 3)" },
+        { SET "[retention a/b]\n", "3: bad retention name 'a/b' (up to 64 letters, digits, '.', "
+                                   "'_' or '-', starting with a letter or digit)" },
+        { SET "[target t]\ntype = file\npath = /t\nretention = long\n[retention short]\n",
+          "6: target 't': retention 'long' names no [retention long] section" },
         /* targets */
         { SET "[target t]\npath = /x\n", "3: [target t]: missing required key 'type' (file, s3, "
                                          "gcs or rsync)" },

@@ -1,0 +1,85 @@
+/* config_lookup.c - releasing a loaded configuration and finding its sections by name (kept
+ * apart from config.c, which reads and checks the file); see include/offsite/config.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "offsite/config.h"
+
+static void config_free_list(char **list, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        free(list[i]);
+    free(list);
+}
+
+void ofs_config_free(ofs_config *cfg)
+{
+    if (!cfg)
+        return;
+    for (size_t i = 0; i < cfg->set_count; i++) {
+        ofs_config_set *s = &cfg->sets[i];
+        free(s->name);
+        config_free_list(s->paths, s->path_count);
+        config_free_list(s->excludes, s->exclude_count);
+        free(s->pre_hook);
+        free(s->post_hook);
+    }
+    free(cfg->sets);
+    for (size_t i = 0; i < cfg->target_count; i++) {
+        ofs_config_target *t = &cfg->targets[i];
+        char *strings[] = { t->name, t->type, t->path, t->endpoint, t->region, t->bucket,
+                            t->prefix, t->url_style, t->storage_class, t->object_lock,
+                            t->credentials_file, t->profile, t->ca_file, t->url, t->ssh_command,
+                            t->password_file, t->retention, t->bwlimit };
+        for (size_t k = 0; k < sizeof(strings) / sizeof(strings[0]); k++)
+            free(strings[k]);
+    }
+    free(cfg->targets);
+    for (size_t i = 0; i < cfg->retention_count; i++) {
+        free(cfg->retentions[i].name);
+        free(cfg->retentions[i].lifecycle);
+    }
+    free(cfg->retentions);
+    free(cfg->retention.lifecycle);
+    free(cfg->path);
+    free(cfg->state_dir);
+    free(cfg->staging_dir);
+    free(cfg->key_file);
+    free(cfg->host);
+    free(cfg->time_zone);
+    free(cfg->bwlimit);
+    free(cfg);
+}
+
+const ofs_config_set *ofs_config_find_set(const ofs_config *cfg, const char *name)
+{
+    for (size_t i = 0; cfg && name && i < cfg->set_count; i++)
+        if (strcmp(cfg->sets[i].name, name) == 0)
+            return &cfg->sets[i];
+    return NULL;
+}
+
+const ofs_config_target *ofs_config_find_target(const ofs_config *cfg, const char *name)
+{
+    for (size_t i = 0; cfg && name && i < cfg->target_count; i++)
+        if (strcmp(cfg->targets[i].name, name) == 0)
+            return &cfg->targets[i];
+    return NULL;
+}
+
+const ofs_config_retention *ofs_config_find_retention(const ofs_config *cfg, const char *name)
+{
+    for (size_t i = 0; cfg && name && i < cfg->retention_count; i++)
+        if (strcmp(cfg->retentions[i].name, name) == 0)
+            return &cfg->retentions[i];
+    return NULL;
+}
+
+const ofs_config_retention *ofs_config_target_retention(const ofs_config *cfg,
+                                                        const ofs_config_target *target)
+{
+    const ofs_config_retention *r = NULL;
+    if (target && target->retention)
+        r = ofs_config_find_retention(cfg, target->retention);
+    return r ? r : &cfg->retention;
+}
