@@ -46,10 +46,11 @@ _rgw_show_logs() {
 
 # _rgw_register NAME: note the PID a daemon wrote to its pid file, for _rgw_stop
 _rgw_register() {
-    local pidfile=$RGW_DIR/run/$1.pid i
+    local pidfile=$RGW_DIR/run/$1.pid i pid
     for ((i = 0; i < 50; i++)); do
         if [ -s "$pidfile" ]; then
-            echo "$(cat "$pidfile")" >> "$RGW_DIR/pids"
+            read -r pid < "$pidfile"
+            echo "$pid" >> "$RGW_DIR/pids"
             return 0
         fi
         sleep 0.1
