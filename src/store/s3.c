@@ -142,10 +142,13 @@ static int s3_error(s3_store *s, const s3_request *req, long status, const char 
     if (code_is(code, "RequestTimeTooSkewed")) {
         int64_t server;
         if (parse_http_date(ofs_http_header(h, "Date"), &server) == 0) {
+            int64_t skew = server - (int64_t)time(NULL);
             pthread_mutex_lock(&s->lock);
-            s->skew = server - (int64_t)time(NULL);
+            s->skew = skew;
             pthread_mutex_unlock(&s->lock);
             *skewed = 1;
+            ofs_log_warn("%s: this host's clock is %+" PRId64 " s off the server's; signing "
+                         "with the server's time", s->parent.name, -skew);
         }
         rc = OFS_ETRANSIENT;
         hint = "\nHINT: the clock of this host is off; run an NTP client";
@@ -814,6 +817,9 @@ static int s3_settings(s3_store *s, const ofs_config_target *t)
     }
     s->http_opt.ca_file = s->ca_file;
     s->retry_budget = env_number("OFFSITE_RETRY_BUDGET", S3_DEFAULT_BUDGET);
+    /* a testing aid: pretend this host's clock is off by this many seconds */
+    if (getenv("OFFSITE_S3_CLOCK_SKEW"))
+        s->skew = strtoll(getenv("OFFSITE_S3_CLOCK_SKEW"), NULL, 10);
     /* a testing aid: small pages exercise continuation tokens */
     s->list_max_keys = (int)env_number("OFFSITE_S3_MAX_KEYS", 1000);
     if (s->list_max_keys < 1 || s->list_max_keys > 1000)

@@ -565,6 +565,28 @@ static int delete_listed(void *ctx, const char *key, const ofs_object_info *info
     return ofs_store_del(ctx, key);
 }
 
+static void test_live_clock_skew(void **state)
+{
+    (void)state;
+    live_env env;
+    ofs_store *s;
+    char *data = NULL;
+    size_t size = 0;
+
+    if (live_skip(&env))
+        skip();
+    /* a host clock an hour behind: RequestTimeTooSkewed, corrected from the server's Date */
+    setenv("OFFSITE_S3_CLOCK_SKEW", "-3600", 1);
+    s = live_store(&env, "skew", 0, 0);
+    unsetenv("OFFSITE_S3_CLOCK_SKEW");
+    if (ofs_store_put_buffer(s, "k", 0, "skewed", 6) != 0)
+        fail_msg("put with a skewed clock: %s", ofs_error_last());
+    assert_int_equal(ofs_store_get_buffer(s, "k", &data, &size, 100), 0);
+    assert_string_equal(data, "skewed");
+    free(data);
+    ofs_store_free(s);
+}
+
 /* last: leave nothing behind on a shared server */
 static void test_live_cleanup(void **state)
 {
@@ -594,6 +616,7 @@ int main(void)
         cmocka_unit_test(test_live_list_pages),
         cmocka_unit_test(test_live_multipart),
         cmocka_unit_test(test_live_refusals),
+        cmocka_unit_test(test_live_clock_skew),
         cmocka_unit_test(test_live_cleanup),
     };
     int rc;
