@@ -142,13 +142,14 @@ static int s3_error(s3_store *s, const s3_request *req, long status, const char 
     if (code_is(code, "RequestTimeTooSkewed")) {
         int64_t server;
         if (parse_http_date(ofs_http_header(h, "Date"), &server) == 0) {
-            int64_t skew = server - (int64_t)time(NULL);
+            int64_t now = (int64_t)time(NULL), off;
             pthread_mutex_lock(&s->lock);
-            s->skew = skew;
+            off = now + s->skew - server;
+            s->skew = server - now;
             pthread_mutex_unlock(&s->lock);
             *skewed = 1;
             ofs_log_warn("%s: this host's clock is %+" PRId64 " s off the server's; signing "
-                         "with the server's time", s->parent.name, -skew);
+                         "with the server's time", s->parent.name, off);
         }
         rc = OFS_ETRANSIENT;
         hint = "\nHINT: the clock of this host is off; run an NTP client";
