@@ -1,0 +1,80 @@
+/*
+ * prune.h - delete from one store the backups its retention policy does not keep
+ * (retention.h decides), and the orphans of interrupted runs.
+ *
+ * Order of a run, chosen so that a crash at any point (kill -9, power) leaves every backup
+ * either whole or an orphan, never a record pointing at missing data and never a manifest entry
+ * without a record:
+ *   1. list data/ once; load the manifest. A manifest that is missing, unreadable, or disagrees
+ *      with the records in the listing is rebuilt from the records (and saved, unless dry run).
+ *   2. decide (ofs_retention_decide).
+ *   3. save the manifest without the backups to delete (one write for the whole run). A crash
+ *      after this leaves whole backups the manifest lacks: `list` rebuilds, the next prune
+ *      deletes them again.
+ *   4. per backup, oldest first: delete backup.json FIRST (the commit point: from here on the
+ *      backup does not exist), then every other object of its folder data/<class>/<id>/. A crash
+ *      in between leaves an orphan.
+ *   5. delete the orphans: folders data/<class>/<id>/ holding objects but no backup.json.
+ * A backup being written also has no record yet: the caller must hold the lock that `backup`
+ * and `push` hold (src/cli/context.c), so an orphan is never a backup in progress.
+ * Records whose MAC fails are neither in the manifest nor orphans: they are left alone (verify
+ * reports them).
+ */
+#ifndef OFFSITE_PRUNE_H
+#define OFFSITE_PRUNE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "offsite/config.h"
+#include "offsite/keyring.h"
+#include "offsite/retention.h"
+#include "offsite/store.h"
+
+typedef struct ofs_prune_options {
+    const ofs_config_retention *policy;
+    int64_t now;              /* ofs_clock_now() */
+    int dry_run;              /* decide and report; write and delete nothing */
+    char *const *held;        /* ids kept whatever the policy says (with their bases) */
+    size_t held_count;
+} ofs_prune_options;
+
+typedef struct ofs_prune_backup {
+    char *id, *set, *kind, *base, *class_name;
+    int64_t started;
+    uint64_t stored_bytes;
+    ofs_retention_decision decision; /* decision.reasons == 0: deleted (or, dry run, would be) */
+    const char *needed_by;    /* with OFS_RETAIN_BASE: the id of a kept backup based on it */
+    int deleted;              /* its record and data are gone (never in a dry run) */
+} ofs_prune_backup;
+
+typedef struct ofs_prune_orphan {
+    char *folder;             /* "data/<class>/<id>/" */
+    uint64_t objects, bytes;
+    int deleted;
+} ofs_prune_orphan;
+
+typedef struct ofs_prune_result {
+    ofs_prune_backup *backups; /* every backup of the store, oldest first */
+    size_t count;
+    ofs_prune_orphan *orphans;
+    size_t orphan_count;
+    uint64_t kept, deleted;    /* backups; deleted counts what the policy drops (dry run too) */
+    uint64_t objects_deleted, bytes_freed; /* what was (dry run: would be) deleted, orphans
+                                              included */
+    int manifest_rebuilt;      /* the manifest disagreed with the records and was rebuilt */
+} ofs_prune_result;
+
+/*
+ * ofs_prune_run(store, ring, opts, &result): one run as above. *result (caller frees with
+ * ofs_prune_result_free) is set whenever the store could be listed, also on a later failure,
+ * so what was already deleted can be reported. Errors: the store's (listing, delete, the
+ * manifest save), OFS_ERROR out of memory. A failure stops the run where it is; whatever it
+ * leaves is a state the next run finishes.
+ */
+int ofs_prune_run(ofs_store *store, const ofs_keyring *ring, const ofs_prune_options *opts,
+                  ofs_prune_result **result);
+
+void ofs_prune_result_free(ofs_prune_result *result);
+
+#endif
