@@ -171,6 +171,7 @@ int ofs_cmd_list(ofs_cli *cli, int argc, char **argv);
 int ofs_cmd_ls(ofs_cli *cli, int argc, char **argv);
 int ofs_cmd_restore(ofs_cli *cli, int argc, char **argv);
 int ofs_cmd_verify(ofs_cli *cli, int argc, char **argv);
+int ofs_cmd_prune(ofs_cli *cli, int argc, char **argv);
 int ofs_cmd_status(ofs_cli *cli, int argc, char **argv);
 int ofs_cmd_config(ofs_cli *cli, int argc, char **argv);
 int ofs_cmd_decrypt(ofs_cli *cli, int argc, char **argv);
@@ -183,5 +184,17 @@ int ofs_cmd_help(ofs_cli *cli, int argc, char **argv);
  */
 int ofs_cli_push_targets(ofs_cli *cli, ofs_store *staging, const ofs_keyring *ring,
                          const char *only);
+
+/*
+ * ofs_cli_prune_stores(cli, ring, only, with_targets, dry_run, show_kept): prune staging (if
+ * this machine has one) and, with with_targets, every target - or only target `only` - each
+ * with its policy ([retention], or the target's `retention = NAME`); staging keeps backups a
+ * target has not received yet. Prints per store every backup deleted (and kept, with
+ * show_kept) with the reason, and a summary; sets cli->result's "prune". Shared by `prune`
+ * and `backup` (auto). The caller holds the lock. Returns the first failure's code (the other
+ * stores are still pruned), 0 if all succeeded.
+ */
+int ofs_cli_prune_stores(ofs_cli *cli, const ofs_keyring *ring, const char *only,
+                         int with_targets, int dry_run, int show_kept);
 
 #endif

@@ -29,10 +29,21 @@ static const ofs_cli_command cli_commands[] = {
       "  --full             a full backup, never a differential\n"
       "  --description D    a note stored in the record (shown by list)\n"
       "  --no-push          commit to staging only; `offsite push` replicates later\n"
-      "Exits 1 after committing if a file changed while it was read (as GNU tar does).\n" },
+      "Exits 1 after committing if a file changed while it was read (as GNU tar does).\n"
+      "With [retention] auto = true, prunes staging and every target (staging only with\n"
+      "--no-push) once every backup and push succeeded.\n" },
     { "push", ofs_cmd_push, "push [--target T]",
       "replicate committed backups a target lacks (resumes)",
       "  --target T         only target T (default: every target)\n" },
+    { "prune", ofs_cmd_prune, "prune [--dry-run] [--target T]",
+      "delete the backups the retention policy no longer keeps",
+      "  --dry-run          show what would be deleted and why; change nothing\n"
+      "  --target T         only target T (default: staging and every target)\n"
+      "Each store keeps what its policy keeps ([retention], or the target's retention = NAME):\n"
+      "class ages, keep_last, the newest full of each set, the base of every kept\n"
+      "differential; staging also keeps what a target has not received yet. Deletes each\n"
+      "backup's record first, then its data, and objects left by interrupted runs. Prints\n"
+      "every backup with keep or delete and the reason. See docs/configuration.md.\n" },
     { "list", ofs_cmd_list, "list [--set S] [--from T]",
       "backups, newest first, from a manifest",
       "  --set S            only backups of set S\n"

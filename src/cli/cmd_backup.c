@@ -1,4 +1,5 @@
-/* cmd_backup.c - `offsite backup`: every set (or one) into staging, then push to the targets. */
+/* cmd_backup.c - `offsite backup`: every set (or one) into staging, then push to the targets,
+ * then (with [retention] auto = true) prune. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +118,18 @@ int ofs_cmd_backup(ofs_cli *cli, int argc, char **argv)
         }
     }
 
+    /* auto prune only after everything succeeded: a failed backup or push is the night's news,
+     * and the stores are left as they are for the next run to look at */
+    int prune_rc = 0;
+    char *prune_message = NULL;
+    if (!first_code && push_rc == 0 && cfg->retention.auto_prune) {
+        prune_rc = ofs_cli_prune_stores(cli, ring, NULL, !no_push, 0, 0);
+        if (prune_rc < 0) {
+            ofs_error_wrap(prune_rc, "backup committed%s, but", no_push ? "" : " and pushed");
+            prune_message = ofs_error_save();
+        }
+    }
+
     json_object_set_new(ofs_cli_result(cli), "changed_while_read", json_integer((json_int_t)changed));
     if (first_code) {
         rc = ofs_error_restore(first_code, first_message);
@@ -124,6 +137,8 @@ int ofs_cmd_backup(ofs_cli *cli, int argc, char **argv)
             rc = ofs_error_wrap(rc, "%zu sets failed, the first", failures);
     } else if (push_rc < 0) {
         rc = ofs_error_restore(push_rc, push_message);
+    } else if (prune_rc < 0) {
+        rc = ofs_error_restore(prune_rc, prune_message);
     } else if (changed > 0) {
         /* committed, but not a clean copy of a moment in time: GNU tar's exit 1 */
         fprintf(stderr, "offsite: %llu file%s changed while %s read (stored as read and flagged "
@@ -138,6 +153,7 @@ int ofs_cmd_backup(ofs_cli *cli, int argc, char **argv)
     json_decref(backups);
     free(first_message);
     free(push_message);
+    free(prune_message);
     ofs_store_free(staging);
     return rc;
 }
