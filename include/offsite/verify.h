@@ -31,9 +31,32 @@ int ofs_verify_backup(ofs_store *store, const ofs_keyring *ring, const char *id,
 
 /*
  * ofs_verify_manifest(store, ring, report, ctx, &stats): compare manifest.json with the
- * records: records the manifest lacks, entries whose record is gone or differs.
+ * records: records the manifest lacks, entries whose record is gone or differs. (Whether a
+ * record's data is all there is ofs_verify_backup's part.)
  */
 int ofs_verify_manifest(ofs_store *store, const ofs_keyring *ring, ofs_verify_report_fn report,
                         void *ctx, ofs_verify_stats *stats);
+
+/* One difference a repair made: change is "added" (a record the manifest lacked), "removed"
+ * (an entry without a record that authenticates), "updated" (an entry that did not match its
+ * record) or "replaced" (the manifest could not be read: id NULL, message says why). */
+typedef struct ofs_verify_change {
+    const char *id;
+    const char *change;
+    const char *message;
+} ofs_verify_change;
+
+typedef void (*ofs_verify_change_fn)(void *ctx, const ofs_verify_change *change);
+
+/*
+ * ofs_verify_repair(store, ring, fn, ctx, &changes): rebuild manifest.json from the records
+ * (ofs_manifest_rebuild: records that fail their MAC are left out, with a warning) and save it
+ * if it differs from the stored one, calling fn for each difference; *changes counts them
+ * (0: the manifest was right and is not rewritten). A store with neither records nor manifest
+ * is left alone. The caller holds the lock. Errors: the store's, OFS_EAUTH/OFS_ENOTFOUND for
+ * the key (ring is required).
+ */
+int ofs_verify_repair(ofs_store *store, const ofs_keyring *ring, ofs_verify_change_fn fn,
+                      void *ctx, size_t *changes);
 
 #endif

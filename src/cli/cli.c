@@ -67,11 +67,13 @@ static const ofs_cli_command cli_commands[] = {
       "  --files P...       only paths matching these patterns (the rest of the arguments)\n"
       "  --dry-run          print create|replace|unchanged PATH, write nothing\n"
       "  --overwrite        replace existing files without NAME.pre_restore_TIME.bak copies\n" },
-    { "verify", ofs_cmd_verify, "verify [BACKUP|--all] [--from T] [--read-data]",
+    { "verify", ofs_cmd_verify, "verify [BACKUP|--all] [--from T] [--read-data] [--repair]",
       "check backups: records, object sizes and hashes, the manifest, optionally every byte",
       "  BACKUP             one backup (default: --all, and the manifest against the records)\n"
       "  --from T           verify target T (default: staging)\n"
       "  --read-data        decrypt and decompress everything and check every file's SHA-256\n"
+      "  --repair           first rebuild the manifest from the records (takes the lock) and\n"
+      "                     print each change: added, removed, updated, replaced\n"
       "Prints each problem as BACKUP: OBJECT: FILE: message; exits with the first problem's\n"
       "code.\n" },
     { "status", ofs_cmd_status, "status [--from T]",

@@ -1,4 +1,4 @@
-/* cmd_verify.c - `offsite verify [BACKUP|--all] [--from T] [--read-data]`. */
+/* cmd_verify.c - `offsite verify [BACKUP|--all] [--from T] [--read-data] [--repair]`. */
 #include <stdio.h>
 #include <string.h>
 
@@ -7,11 +7,13 @@
 #include "offsite/manifest.h"
 #include "offsite/verify.h"
 
-enum { VERIFY_OPT_ALL = 300, VERIFY_OPT_FROM, VERIFY_OPT_READ_DATA };
+enum { VERIFY_OPT_ALL = 300, VERIFY_OPT_FROM, VERIFY_OPT_READ_DATA, VERIFY_OPT_REPAIR };
 
 typedef struct verify_report {
     ofs_cli *cli;
     json_t *problems;
+    json_t *changes;        /* --repair */
+    const char *store_name;
 } verify_report;
 
 /* Each problem on stderr as "offsite: BACKUP: OBJECT: FILE: message" (absent parts left out). */
@@ -36,12 +38,50 @@ static void verify_on_problem(void *ctx, const ofs_verify_problem *p)
     json_array_append_new(r->problems, o);
 }
 
+/* Each repair on stdout as "STORE: manifest: CHANGE ID (why)". */
+static void verify_on_change(void *ctx, const ofs_verify_change *c)
+{
+    verify_report *r = ctx;
+    ofs_cli_out(r->cli, "%s: manifest: %s%s%s (%s)\n", r->store_name, c->change, c->id ? " " : "",
+                c->id ? c->id : "", c->message);
+    json_t *o = json_pack("{s:s, s:s}", "change", c->change, "message", c->message);
+    if (!o)
+        return;
+    json_object_set_new(o, "backup", c->id ? json_string(c->id) : json_null());
+    json_array_append_new(r->changes, o);
+}
+
+/* verify_repair(cli, store, ring, report): rebuild the manifest from the records, say what
+ * changed. */
+static int verify_repair(ofs_cli *cli, ofs_store *store, const ofs_keyring *ring,
+                         verify_report *report)
+{
+    size_t changes = 0;
+    int rc;
+    report->store_name = ofs_store_name(store);
+    report->changes = json_array();
+    rc = ofs_verify_repair(store, ring, verify_on_change, report, &changes);
+    json_t *repair = json_pack("{s:O, s:b}", "changes", report->changes, "saved",
+                               rc == 0 && changes > 0);
+    json_object_set_new(ofs_cli_result(cli), "repair", repair);
+    if (rc < 0)
+        return ofs_error_wrap(rc, "%s: manifest repair failed", ofs_store_name(store));
+    if (changes == 0)
+        ofs_cli_out(cli, "%s: manifest: matches the records, nothing to repair\n",
+                    ofs_store_name(store));
+    else
+        ofs_cli_out(cli, "%s: manifest: rebuilt from the records (%zu change%s)\n",
+                    ofs_store_name(store), changes, changes == 1 ? "" : "s");
+    return 0;
+}
+
 int ofs_cmd_verify(ofs_cli *cli, int argc, char **argv)
 {
     static const struct option options[] = {
         { "all", no_argument, NULL, VERIFY_OPT_ALL },
         { "from", required_argument, NULL, VERIFY_OPT_FROM },
         { "read-data", no_argument, NULL, VERIFY_OPT_READ_DATA },
+        { "repair", no_argument, NULL, VERIFY_OPT_REPAIR },
         { NULL, 0, NULL, 0 }
     };
     const char *arg, *from = NULL, *id = NULL;
@@ -51,7 +91,7 @@ int ofs_cmd_verify(ofs_cli *cli, int argc, char **argv)
     verify_report report = { .cli = cli };
     char **ids = NULL;
     size_t count = 0;
-    int index = 0, opt, rc, all = 0, read_data = 0, first_code = 0;
+    int index = 0, opt, rc, all = 0, read_data = 0, repair = 0, first_code = 0;
 
     while ((rc = ofs_cli_parse(cli, argc, argv, options, &index, &opt, &arg)) == 1) {
         if (opt == VERIFY_OPT_ALL)
@@ -60,6 +100,8 @@ int ofs_cmd_verify(ofs_cli *cli, int argc, char **argv)
             from = arg;
         else if (opt == VERIFY_OPT_READ_DATA)
             read_data = 1;
+        else if (opt == VERIFY_OPT_REPAIR)
+            repair = 1;
     }
     if (rc != 0)
         return rc == 2 ? 0 : rc;
@@ -69,10 +111,16 @@ int ofs_cmd_verify(ofs_cli *cli, int argc, char **argv)
         return ofs_cli_usage_error(cli, "unexpected argument '%s'", argv[index]);
     if (id && all)
         return ofs_cli_usage_error(cli, "a backup id and --all exclude each other");
-    if ((rc = ofs_cli_key(cli, 1, &ring)) < 0 ||
+    if (id && repair)
+        return ofs_cli_usage_error(cli, "--repair rebuilds a whole store's manifest: no backup id");
+    /* a repair writes the manifest: not while a backup or push may be writing it too */
+    if ((rc = ofs_cli_key(cli, 1, &ring)) < 0 || (repair && (rc = ofs_cli_lock(cli)) < 0) ||
         (rc = ofs_cli_open_source(cli, from, &store)) < 0)
         return rc;
     report.problems = json_array();
+    /* repaired first, so what follows verifies the repaired store */
+    if (repair && (rc = verify_repair(cli, store, ring, &report)) < 0)
+        goto cleanup;
 
     if (id) {
         if ((rc = ofs_verify_backup(store, ring, id, read_data, verify_on_problem, &report,
@@ -121,6 +169,7 @@ int ofs_cmd_verify(ofs_cli *cli, int argc, char **argv)
 cleanup:
     ofs_cli_free_ids(ids, count);
     json_decref(report.problems);
+    json_decref(report.changes);
     ofs_store_free(store);
     return rc;
 }

@@ -325,38 +325,13 @@ cleanup:
 
 /* ---- the manifest against the records ---- */
 
-typedef struct verify_records {
-    char **keys;
-    size_t count, capacity;
-} verify_records;
-
-static int verify_list_record(void *ctx, const char *key, const ofs_object_info *info)
-{
-    verify_records *r = ctx;
-    size_t n = strlen(key), tail = strlen("/" OFS_RECORD_NAME);
-    (void)info;
-    if (n <= tail || strcmp(key + n - tail, "/" OFS_RECORD_NAME) != 0)
-        return 0;
-    if (r->count == r->capacity) {
-        size_t capacity = r->capacity ? r->capacity * 2 : 64;
-        char **bigger = realloc(r->keys, capacity * sizeof(*bigger));
-        if (!bigger)
-            return ofs_error_set(OFS_ERROR, "out of memory");
-        r->keys = bigger;
-        r->capacity = capacity;
-    }
-    if (!(r->keys[r->count] = strdup(key)))
-        return ofs_error_set(OFS_ERROR, "out of memory");
-    r->count++;
-    return 0;
-}
-
 int ofs_verify_manifest(ofs_store *store, const ofs_keyring *ring, ofs_verify_report_fn report,
                         void *ctx, ofs_verify_stats *stats)
 {
     verify_run v = { .report = report, .ctx = ctx, .stats = stats };
     ofs_verify_stats local = { 0 };
-    verify_records records = { 0 };
+    char **keys = NULL;
+    size_t key_count = 0;
     ofs_manifest *m = NULL;
     uint8_t *seen = NULL;
     int rc;
@@ -367,8 +342,7 @@ int ofs_verify_manifest(ofs_store *store, const ofs_keyring *ring, ofs_verify_re
         verify_problem(&v, rc, OFS_MANIFEST_KEY, NULL);
         goto cleanup;
     }
-    rc = ofs_store_list(store, "data/", verify_list_record, &records);
-    if (rc < 0 && rc != OFS_ENOTFOUND) {
+    if ((rc = ofs_repo_list_records(store, &keys, &key_count)) < 0) {
         verify_problem(&v, rc, NULL, NULL);
         goto cleanup;
     }
@@ -376,8 +350,8 @@ int ofs_verify_manifest(ofs_store *store, const ofs_keyring *ring, ofs_verify_re
         verify_problem(&v, ofs_error_set(OFS_ERROR, "out of memory"), NULL, NULL);
         goto cleanup;
     }
-    for (size_t i = 0; i < records.count; i++) {
-        const char *key = records.keys[i];
+    for (size_t i = 0; i < key_count; i++) {
+        const char *key = keys[i];
         const char *end = key + strlen(key) - strlen("/" OFS_RECORD_NAME);
         const char *start = end;
         while (start > key && start[-1] != '/')
@@ -422,13 +396,67 @@ int ofs_verify_manifest(ofs_store *store, const ofs_keyring *ring, ofs_verify_re
         v.id = NULL;
     }
 cleanup:
-    for (size_t i = 0; i < records.count; i++)
-        free(records.keys[i]);
-    free(records.keys);
+    ofs_repo_free_keys(keys, key_count);
     free(seen);
     ofs_manifest_free(m);
     if (v.first_code < 0)
         return ofs_error_set(v.first_code, "manifest: %llu problem%s found",
                              (unsigned long long)v.problems, v.problems == 1 ? "" : "s");
     return 0;
+}
+
+/* ---- repair: the manifest rebuilt from the records ---- */
+
+static void verify_change(ofs_verify_change_fn fn, void *ctx, size_t *changes, const char *id,
+                          const char *change, const char *message)
+{
+    ofs_verify_change c = { .id = id, .change = change, .message = message };
+    (*changes)++;
+    if (fn)
+        fn(ctx, &c);
+}
+
+int ofs_verify_repair(ofs_store *store, const ofs_keyring *ring, ofs_verify_change_fn fn,
+                      void *ctx, size_t *changes)
+{
+    ofs_manifest *old = NULL, *fresh = NULL;
+    char message[1024] = "";
+    int rc, load_rc;
+
+    *changes = 0;
+    load_rc = ofs_manifest_load(&old, store, ring);
+    if (load_rc < 0 && load_rc != OFS_ENOTFOUND && load_rc != OFS_EAUTH &&
+        load_rc != OFS_ECORRUPT)
+        return load_rc;
+    if (load_rc < 0)
+        snprintf(message, sizeof(message), "%s", ofs_error_last());
+    if ((rc = ofs_manifest_rebuild(&fresh, store, ring)) < 0)
+        goto cleanup;
+    if (load_rc == OFS_ENOTFOUND && fresh->count == 0) {
+        rc = 0; /* a new store: nothing to repair, nothing to write */
+        goto cleanup;
+    }
+    if (!old) {
+        verify_change(fn, ctx, changes, NULL, "replaced", message);
+    } else {
+        for (size_t i = 0; i < fresh->count; i++) {
+            const ofs_manifest_entry *e = &fresh->entries[i], *was = ofs_manifest_find(old, e->id);
+            if (!was)
+                verify_change(fn, ctx, changes, e->id, "added", "a record the manifest lacked");
+            else if (memcmp(was->record_sha256, e->record_sha256, sizeof(e->record_sha256)) != 0)
+                verify_change(fn, ctx, changes, e->id, "updated",
+                              "the entry did not match its record");
+        }
+        for (size_t i = 0; i < old->count; i++)
+            if (!ofs_manifest_find(fresh, old->entries[i].id))
+                verify_change(fn, ctx, changes, old->entries[i].id, "removed",
+                              "listed, but its record is gone or fails its MAC");
+    }
+    if (*changes && (rc = ofs_manifest_save(fresh, store, ring)) < 0)
+        goto cleanup;
+    rc = 0;
+cleanup:
+    ofs_manifest_free(old);
+    ofs_manifest_free(fresh);
+    return rc;
 }

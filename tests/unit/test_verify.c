@@ -1,7 +1,7 @@
 /* test_verify.c - ofs_verify_backup and ofs_verify_manifest: a clean backup, then every kind of
  * damage (flipped byte, truncation, missing and swapped volumes, wrong key, edited record, a
  * catalog that disagrees with the archive), each reported with its own code and object, and
- * every problem reported, not only the first. */
+ * every problem reported, not only the first; the manifest repaired from the records. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -386,6 +386,106 @@ static void test_read_data_catalog_mismatch(void **state)
     assert_string_equal(s.messages[0], expected);
 }
 
+/* ---- repair ---- */
+
+typedef struct changes {
+    int count;
+    char ids[8][64], kinds[8][16], messages[8][512];
+} changes;
+
+static void on_change(void *ctx, const ofs_verify_change *c)
+{
+    changes *ch = ctx;
+    if (ch->count >= 8)
+        return;
+    snprintf(ch->ids[ch->count], 64, "%s", c->id ? c->id : "");
+    snprintf(ch->kinds[ch->count], 16, "%s", c->change);
+    snprintf(ch->messages[ch->count], 512, "%s", c->message);
+    ch->count++;
+}
+
+/* verify reports a record the manifest lacks and an entry whose record is gone; repair fixes
+ * both, says so, and a second repair finds nothing and writes nothing. */
+static void test_repair(void **state)
+{
+    fixture *f = *state;
+    found s = { 0 };
+    changes ch = { 0 };
+    ofs_manifest *m = NULL;
+    ofs_record *second = NULL;
+    size_t n = 99;
+    struct stat before, after;
+    char manifest[256];
+    snprintf(manifest, sizeof(manifest), "%s/%s", f->staging, OFS_MANIFEST_KEY);
+
+    /* a second backup the manifest does not list, and the first backup's record gone */
+    assert_int_equal(ofs_manifest_load(&m, f->store, f->ring), 0);
+    setenv("OFFSITE_NOW", "2030-01-01T00:00:00Z", 1);
+    assert_int_equal(ofs_backup_run(&f->cfg, &f->set, f->store, f->ring, NULL, &second, NULL), 0);
+    unsetenv("OFFSITE_NOW");
+    assert_int_equal(ofs_manifest_save(m, f->store, f->ring), 0);
+    ofs_manifest_free(m);
+    assert_int_equal(unlink(object_path(f, OFS_RECORD_NAME)), 0);
+    assert_int_equal(ofs_verify_manifest(f->store, f->ring, on_problem, &s, NULL), OFS_ECORRUPT);
+    assert_int_equal(s.count, 2);
+
+    assert_int_equal(ofs_verify_repair(f->store, f->ring, on_change, &ch, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(ch.count, 2);
+    assert_string_equal(ch.kinds[0], "added");
+    assert_string_equal(ch.ids[0], second->id);
+    assert_string_equal(ch.messages[0], "a record the manifest lacked");
+    assert_string_equal(ch.kinds[1], "removed");
+    assert_string_equal(ch.ids[1], f->rec->id);
+    assert_string_equal(ch.messages[1], "listed, but its record is gone or fails its MAC");
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(ofs_verify_manifest(f->store, f->ring, on_problem, &s, NULL), 0);
+    assert_int_equal(s.count, 0);
+    assert_int_equal(ofs_manifest_load(&m, f->store, f->ring), 0);
+    assert_int_equal(m->count, 1);
+    assert_string_equal(m->entries[0].id, second->id);
+    ofs_manifest_free(m);
+
+    /* nothing left to repair: the manifest is not rewritten */
+    assert_int_equal(stat(manifest, &before), 0);
+    memset(&ch, 0, sizeof(ch));
+    assert_int_equal(ofs_verify_repair(f->store, f->ring, on_change, &ch, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(ch.count, 0);
+    assert_int_equal(stat(manifest, &after), 0);
+    assert_int_equal(before.st_ino, after.st_ino);
+
+    /* a manifest edited by hand: replaced, saying why */
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "sed -i 's/testhost/evilhost/' '%s'", manifest);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(ofs_verify_repair(f->store, f->ring, on_change, &ch, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(ch.kinds[0], "replaced");
+    assert_string_equal(ch.ids[0], "");
+    assert_non_null(strstr(ch.messages[0], "MAC mismatch"));
+    assert_int_equal(ofs_verify_manifest(f->store, f->ring, on_problem, &s, NULL), 0);
+
+    /* no manifest at all */
+    assert_int_equal(unlink(manifest), 0);
+    memset(&ch, 0, sizeof(ch));
+    assert_int_equal(ofs_verify_repair(f->store, f->ring, on_change, &ch, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(ch.kinds[0], "replaced");
+    assert_int_equal(stat(manifest, &after), 0);
+
+    /* an empty new store: nothing to repair, nothing written */
+    ofs_store *empty = NULL;
+    char path[256];
+    snprintf(path, sizeof(path), "%s/empty", f->base);
+    assert_int_equal(ofs_store_file_new(&empty, "empty", path), 0);
+    assert_int_equal(ofs_verify_repair(empty, f->ring, NULL, NULL, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(ofs_manifest_load(&m, empty, f->ring), OFS_ENOTFOUND);
+    ofs_store_free(empty);
+    ofs_record_free(second);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -397,6 +497,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_missing_backup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_record_missing_from_manifest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_data_catalog_mismatch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_repair, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
