@@ -137,7 +137,13 @@ int ofs_cli_open_target(ofs_cli *cli, const char *name, ofs_store **out)
         return ofs_error_set(OFS_ENOTFOUND, "no target '%s' in '%s'\nHINT: configured targets: %s",
                              name, cfg->path, names);
     }
-    if ((rc = ofs_store_open(out, target)) < 0)
+    /* drivers that spool (rsync) do it under the state directory, not in /tmp */
+    char *cache = ofs_path_join(cfg->state_dir, "cache");
+    if (!cache)
+        return ofs_error_set(OFS_ERROR, "out of memory");
+    rc = ofs_store_open(out, target, cache);
+    free(cache);
+    if (rc < 0)
         return ofs_error_wrap(rc, "target '%s'", name);
     return 0;
 }

@@ -12,6 +12,8 @@
  * environment variable OFFSITE_RETRY_BUDGET, e.g. "0" for tests that want a failure at once.
  */
 #include "offsite/store.h"
+#include "offsite/store_rsync.h"
+#include "offsite/store_s3.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -424,7 +426,7 @@ void ofs_store_free(ofs_store *s)
         s->ops->free(s);
 }
 
-int ofs_store_open(ofs_store **out, const ofs_config_target *target)
+int ofs_store_open(ofs_store **out, const ofs_config_target *target, const char *cache_dir)
 {
     const char *type = target->type ? target->type : "";
 
@@ -435,7 +437,11 @@ int ofs_store_open(ofs_store **out, const ofs_config_target *target)
                                  target->name, target->line);
         return ofs_store_file_new(out, target->name, target->path);
     }
-    if (strcmp(type, "s3") == 0 || strcmp(type, "gcs") == 0 || strcmp(type, "rsync") == 0)
+    if (strcmp(type, "s3") == 0)
+        return ofs_store_s3_new(out, target);
+    if (strcmp(type, "rsync") == 0)
+        return ofs_store_rsync_new(out, target, cache_dir);
+    if (strcmp(type, "gcs") == 0)
         return ofs_error_set(OFS_EUNSUPPORTED, "target '%s' (line %d): type '%s' is not built "
                              "yet", target->name, target->line, type);
     return ofs_error_set(OFS_EUNSUPPORTED, "target '%s' (line %d): unknown type '%s'",
