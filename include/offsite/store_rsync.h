@@ -35,8 +35,10 @@
  *                  the configured words (ssh keeps the first value, so the config's win).
  *   password_file  daemon urls only: passed as --password-file; must not be readable by
  *                  group or others (checked here for a clear message).
- *   bwlimit        a flat rate ("20M" = 20 MiB/s, "off") becomes --bwlimit in KiB/s; a
- *                  timetable ("08:00,5M 16:30,off") is OFS_EUNSUPPORTED for now.
+ *   bwlimit        parsed as the http transport does (ofs_http_bwlimit_parse: "20M" = 20
+ *                  MiB/s, "off", or a timetable "08:00,5M 16:30,off" in local time); each
+ *                  upload or download gets --bwlimit (KiB/s) for the rate at its start, so one
+ *                  object that runs across a boundary keeps the rate it began with.
  * rsync runs with stdin on /dev/null, in its own session (no controlling terminal, so neither
  * rsync nor ssh can prompt), with TZ=UTC, --timeout=120 and, for daemons, --contimeout=30.
  *
@@ -60,8 +62,7 @@
  * get uses a private subdirectory "rsync-XXXXXX", removed when it ends; at most one object
  * per operation in flight); it is created (mode 0700) if missing and must not lie inside a
  * store's root. NULL means $TMPDIR (or /tmp). Nothing remote is touched here.
- * OFS_ECONFIG naming the config line for a bad url, ssh_command, password_file or bwlimit;
- * OFS_EUNSUPPORTED for a bwlimit timetable.
+ * OFS_ECONFIG naming the config line for a bad url, ssh_command, password_file or bwlimit.
  */
 int ofs_store_rsync_new(ofs_store **out, const ofs_config_target *target, const char *cache_dir);
 
@@ -117,10 +118,6 @@ void ofs_rsync_unescape(char *s);
 
 /* ofs_rsync_hidden(rel): 1 if a component of rel starts with ".tmp" (temp/partial dirs). */
 int ofs_rsync_hidden(const char *rel);
-
-/* ofs_rsync_bwlimit(text, &kib): 0 with *kib = 0 for none/"off", the rate in KiB/s (at least
- * 1) for a flat rate; OFS_EUNSUPPORTED for a timetable; OFS_ECONFIG if malformed. */
-int ofs_rsync_bwlimit(const char *text, uint64_t *kib);
 
 /*
  * ofs_rsync_fail(exit_code, term_signal, err): classify a failed run (exit_code >= 0, or

@@ -16,10 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "offsite/error.h"
 #include "offsite/fsutil.h"
+#include "offsite/http.h"
 #include "offsite/log.h"
 #include "rsync_run.h"
 
@@ -33,9 +35,11 @@
 typedef struct {
     ofs_store parent;
     ofs_rsync_url url;
+    ofs_rsync_url base;    /* url with the path cut to "/" or "" (home, module root) */
+    char *root_rel;        /* url's path without its leading '/', then "/.tmp-rsync" */
     char *rsh;             /* -e value (ssh urls), quoted for rsync's splitter */
     char *password_file;   /* daemon urls, or NULL */
-    char *bwlimit;         /* "--bwlimit=KIB", or NULL */
+    ofs_http_bwlimit *bw;  /* NULL: unlimited */
     char *cache_dir;
     atomic_int prepared;   /* ROOT/.tmp-rsync is known to exist */
 } rsync_store;
@@ -113,6 +117,19 @@ static void add_filters(args *a, const char *key)
     add(a, "--exclude=*");
 }
 
+/* add_bwlimit(a, rs): --bwlimit for the rate that applies now (KiB/s, at least 1) */
+static void add_bwlimit(args *a, const rsync_store *rs)
+{
+    uint64_t rate = ofs_http_bwlimit_at(rs->bw, (int64_t)time(NULL));
+    char *arg = NULL;
+
+    if (rate == 0)
+        return;
+    if (asprintf(&arg, "--bwlimit=%llu", (unsigned long long)((rate + 1023) / 1024)) < 0)
+        arg = NULL;
+    add_own(a, arg);
+}
+
 int ofs_rsync_argv(const ofs_store *store, ofs_rsync_op op, const char *key, const char *local,
                    unsigned flags, char ***out)
 {
@@ -134,15 +151,19 @@ int ofs_rsync_argv(const ofs_store *store, ofs_rsync_op op, const char *key, con
     }
     switch (op) {
     case OFS_RSYNC_OP_PREPARE:
+        /* LOCAL/./ROOTPATH/.tmp-rsync onto the host's / (or home, or the module): -R creates
+         * every missing directory of the root on the way, with any remote rsync */
         add(&a, "-d");
+        add(&a, "-R");
+        add(&a, "-K");
         add(&a, "--");
-        add_own(&a, join3(local, "/", ""));
-        add_own(&a, ofs_rsync_url_remote(&rs->url, "", 1));
+        add_own(&a, join3(local, "/./", rs->root_rel));
+        add_own(&a, ofs_rsync_url_remote(&rs->base, "", 1));
         break;
     case OFS_RSYNC_OP_PUT:
-        if (rs->bwlimit)
-            add(&a, rs->bwlimit);
+        add_bwlimit(&a, rs);
         add(&a, "-R"); /* LOCAL/./KEY: the key's directories are created on the way */
+        add(&a, "-K"); /* a symlinked directory on the remote stays (or fails), never replaced */
         add(&a, flags & OFS_PUT_IF_ABSENT ? "--ignore-existing" : "-I");
         add(&a, "--temp-dir=" RSYNC_TEMP_DIR);
         add(&a, "--partial-dir=" RSYNC_PARTIAL_DIR);
@@ -152,8 +173,7 @@ int ofs_rsync_argv(const ofs_store *store, ofs_rsync_op op, const char *key, con
         add_own(&a, ofs_rsync_url_remote(&rs->url, "", 1));
         break;
     case OFS_RSYNC_OP_GET:
-        if (rs->bwlimit)
-            add(&a, rs->bwlimit);
+        add_bwlimit(&a, rs);
         add(&a, "-I");
         add(&a, "--");
         add_own(&a, ofs_rsync_url_remote(&rs->url, key, 0));
@@ -170,6 +190,7 @@ int ofs_rsync_argv(const ofs_store *store, ofs_rsync_op op, const char *key, con
         break;
     case OFS_RSYNC_OP_DEL:
         add(&a, "-r");
+        add(&a, "-K");
         add(&a, "--existing"); /* never create a directory the skeleton has */
         add(&a, "--delete");
         add_filters(&a, key);
@@ -258,7 +279,7 @@ static int prepare(rsync_store *rs, const char *dir)
 
     if (atomic_load(&rs->prepared))
         goto cleanup;
-    if (!skel || !(tmp = ofs_path_join(skel, RSYNC_TEMP_DIR))) {
+    if (!skel || !(tmp = ofs_path_join(skel, rs->root_rel))) {
         rc = rsync_oom();
         goto cleanup;
     }
@@ -267,10 +288,8 @@ static int prepare(rsync_store *rs, const char *dir)
     if ((rc = run(rs, OFS_RSYNC_OP_PREPARE, "", skel, 0, NULL, NULL, &res)) < 0)
         goto cleanup;
     if (failed(&res)) {
-        rc = fail(&res);
-        if (ofs_rsync_missing(res.exit_code, res.err) || strstr(res.err, "mkdir"))
-            rc = ofs_error_wrap(rc, "cannot create the target's directory '%s'\nHINT: create "
-                                "its parent on the remote host", rs->url.path);
+        rc = ofs_error_wrap(fail(&res), "cannot create the target's directory '%s'",
+                            *rs->url.path ? rs->url.path : "(module root)");
         goto cleanup;
     }
     atomic_store(&rs->prepared, 1);
@@ -337,16 +356,20 @@ static int rsync_writer_finish(ofs_writer *w)
     }
     rw->fd = -1;
     for (;;) {
+        int cached = atomic_load(&rw->rs->prepared);
         if ((rc = prepare(rw->rs, rw->dir)) < 0)
             return rc;
         rw->written = 0;
         if ((rc = run(rw->rs, OFS_RSYNC_OP_PUT, rw->key, rw->dir, rw->flags, put_line, rw,
                       &res)) < 0)
             return rc;
-        /* ROOT/.tmp-rsync went away since we made it ("The temp-dir does not exist", a usage
-         * error the remote reports before the protocol starts; over ssh the message can be
-         * lost in the race with the connection's end, so exit 1 is enough): make it again */
-        if (failed(&res) && again && res.exit_code == 1) {
+        /* the root or ROOT/.tmp-rsync went away since this store made them: make them again,
+         * once. "The temp-dir does not exist" is a usage error (exit 1) the remote reports
+         * before the protocol starts, and over ssh its message can be lost in the race with
+         * the connection's end, so the exit status is what counts here. */
+        if (failed(&res) && cached && again &&
+            (res.exit_code == 1 || res.exit_code == 3 || res.exit_code == 11 ||
+             res.exit_code == 23)) {
             atomic_store(&rw->rs->prepared, 0);
             again = 0;
             continue;
@@ -628,9 +651,11 @@ static void rsync_free(ofs_store *s)
     rsync_store *rs = (rsync_store *)s;
 
     ofs_rsync_url_clear(&rs->url);
+    ofs_rsync_url_clear(&rs->base);
+    free(rs->root_rel);
     free(rs->rsh);
     free(rs->password_file);
-    free(rs->bwlimit);
+    ofs_http_bwlimit_free(rs->bw);
     free(rs->cache_dir);
     free(rs->parent.name);
     free(rs->parent.description);
@@ -685,13 +710,22 @@ static int check_password_file(const char *path)
 
 static int configure(rsync_store *rs, const ofs_config_target *t, const char *cache_dir)
 {
-    uint64_t kib = 0;
+    const char *rel;
     int rc;
 
     if (!t->url || !*t->url)
         return ofs_error_set(OFS_ECONFIG, "type 'rsync' needs 'url'");
-    if ((rc = ofs_rsync_url_parse(&rs->url, t->url)) < 0)
+    if ((rc = ofs_rsync_url_parse(&rs->url, t->url)) < 0 ||
+        (rc = ofs_rsync_url_parse(&rs->base, t->url)) < 0)
         return rc;
+    rel = rs->url.path;
+    while (*rel == '/')
+        rel++;
+    rs->base.path[*rs->url.path == '/' ? 1 : 0] = '\0';
+    if (asprintf(&rs->root_rel, "%s%s" RSYNC_TEMP_DIR, rel, *rel ? "/" : "") < 0) {
+        rs->root_rel = NULL;
+        return rsync_oom();
+    }
     if (rs->url.daemon) {
         if (t->ssh_command && *t->ssh_command)
             return ofs_error_set(OFS_ECONFIG, "ssh_command is for ssh urls (host:/path); an "
@@ -709,12 +743,8 @@ static int configure(rsync_store *rs, const ofs_config_target *t, const char *ca
         if ((rc = make_rsh(rs, t->ssh_command)) < 0)
             return rc;
     }
-    if ((rc = ofs_rsync_bwlimit(t->bwlimit, &kib)) < 0)
+    if ((rc = ofs_http_bwlimit_parse(t->bwlimit, &rs->bw)) < 0)
         return rc;
-    if (kib && asprintf(&rs->bwlimit, "--bwlimit=%llu", (unsigned long long)kib) < 0) {
-        rs->bwlimit = NULL;
-        return rsync_oom();
-    }
     if (!cache_dir || !*cache_dir) {
         cache_dir = getenv("TMPDIR");
         if (!cache_dir || !*cache_dir)

@@ -535,8 +535,8 @@ static const char *exit_meaning(int code)
  * dropped unless it is all there is. */
 static const char *tail_lines(const char *err, char *buf, size_t size)
 {
-    const char *lines[6];
-    size_t len[6];
+    const char *lines[6] = { 0 };
+    size_t len[6] = { 0 };
     int count = 0, skipped = 0;
     const char *end = err + strlen(err);
 

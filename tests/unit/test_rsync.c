@@ -173,6 +173,8 @@ static void test_url_bad(void **state)
         { "rsync://host/-m/x", "bad module name" },
         { "host:/a\nb", "control character" },
         { "u@[zz]:/x", "bad IPv6" },
+        { "h:/srv/../etc", "'..' in the path" },
+        { "rsync://h/m/..", "'..' in the path" },
     };
     ofs_rsync_url u;
     (void)state;
@@ -337,27 +339,6 @@ static void test_list_line(void **state)
     assert_int_equal(ofs_rsync_hidden("manifest.json"), 0);
 }
 
-/* ---- bwlimit ---- */
-
-static void test_bwlimit(void **state)
-{
-    uint64_t kib = 99;
-    (void)state;
-
-    assert_int_equal(ofs_rsync_bwlimit(NULL, &kib), 0);
-    assert_int_equal(kib, 0);
-    assert_int_equal(ofs_rsync_bwlimit("off", &kib), 0);
-    assert_int_equal(kib, 0);
-    assert_int_equal(ofs_rsync_bwlimit("20M", &kib), 0);
-    assert_int_equal(kib, 20 * 1024);
-    assert_int_equal(ofs_rsync_bwlimit("100", &kib), 0); /* 100 bytes/s: at least 1 KiB/s */
-    assert_int_equal(kib, 1);
-    assert_int_equal(ofs_rsync_bwlimit("08:00,5M 16:30,off", &kib), OFS_EUNSUPPORTED);
-    assert_non_null(strstr(ofs_error_last(), "flat rate only"));
-    assert_int_equal(ofs_rsync_bwlimit("fast", &kib), OFS_ECONFIG);
-    assert_non_null(strstr(ofs_error_last(), "bwlimit"));
-}
-
 /* ---- failures ---- */
 
 static void test_fail(void **state)
@@ -460,7 +441,7 @@ static void test_argv(void **state)
         const char *const want[] = {
             "rsync", "-8", "--timeout=120", "-e",
             "'ssh' '-p' '2222' '-i' '/k/my key' '-o' 'BatchMode=yes' '-o' 'ConnectTimeout=30'",
-            "--bwlimit=1024", "-R", "-I", "--temp-dir=.tmp-rsync", "--partial-dir=.tmp-partial",
+            "--bwlimit=1024", "-R", "-K", "-I", "--temp-dir=.tmp-rsync", "--partial-dir=.tmp-partial",
             "--out-format=%i %n", "--", "/c/sp/./data/d/s*t/vol", "bk@nas:/srv/off/", NULL
         };
         assert_argv(argv, want);
@@ -468,20 +449,35 @@ static void test_argv(void **state)
     ofs_rsync_words_free(argv);
     assert_int_equal(ofs_rsync_argv(s, OFS_RSYNC_OP_PUT, "k", "/c/sp", OFS_PUT_IF_ABSENT, &argv),
                      0);
-    assert_string_equal(argv[7], "--ignore-existing");
+    assert_string_equal(argv[8], "--ignore-existing");
     ofs_rsync_words_free(argv);
     assert_int_equal(ofs_rsync_argv(s, OFS_RSYNC_OP_DEL, "a/s*t/v", "/c/skel", 0, &argv), 0);
     {
         const char *const want[] = {
             "rsync", "-8", "--timeout=120", "-e",
             "'ssh' '-p' '2222' '-i' '/k/my key' '-o' 'BatchMode=yes' '-o' 'ConnectTimeout=30'",
-            "-r", "--existing", "--delete", "--include=/a/", "--include=/a/s\\*t/",
+            "-r", "-K", "--existing", "--delete", "--include=/a/", "--include=/a/s\\*t/",
             "--include=/a/s\\*t/v", "--include=/a/s\\*t/.tmp-partial/",
             "--include=/a/s\\*t/.tmp-partial/v", "--exclude=*", "--", "/c/skel/",
             "bk@nas:/srv/off/", NULL
         };
         assert_argv(argv, want);
     }
+    ofs_rsync_words_free(argv);
+    /* the root's directories are made with -R from the host's / */
+    assert_int_equal(ofs_rsync_argv(s, OFS_RSYNC_OP_PREPARE, "", "/c/prep", 0, &argv), 0);
+    assert_string_equal(argv[5], "-d");
+    assert_string_equal(argv[9], "/c/prep/./srv/off/.tmp-rsync");
+    assert_string_equal(argv[10], "bk@nas:/");
+    assert_null(argv[11]);
+    ofs_rsync_words_free(argv);
+    ofs_store_free(s);
+
+    t = target_of("bk@nas:rel/dir", NULL, NULL, NULL);
+    assert_int_equal(ofs_store_rsync_new(&s, &t, dir), 0);
+    assert_int_equal(ofs_rsync_argv(s, OFS_RSYNC_OP_PREPARE, "", "/c/prep", 0, &argv), 0);
+    assert_string_equal(argv[9], "/c/prep/./rel/dir/.tmp-rsync");
+    assert_string_equal(argv[10], "bk@nas:"); /* the home directory */
     ofs_rsync_words_free(argv);
     ofs_store_free(s);
 
@@ -496,6 +492,10 @@ static void test_argv(void **state)
                                      "rsync://alice@127.0.0.1:8730/mod/host1/data/", NULL };
         assert_argv(argv, want);
     }
+    ofs_rsync_words_free(argv);
+    assert_int_equal(ofs_rsync_argv(s, OFS_RSYNC_OP_PREPARE, "", "/c/prep", 0, &argv), 0);
+    assert_string_equal(argv[9], "/c/prep/./host1/.tmp-rsync");
+    assert_string_equal(argv[10], "rsync://alice@127.0.0.1:8730/mod/");
     ofs_rsync_words_free(argv);
     assert_int_equal(ofs_rsync_argv(s, OFS_RSYNC_OP_GET, "k", "/c/obj", 0, &argv), 0);
     assert_string_equal(argv[5], "-I");
@@ -520,8 +520,22 @@ static void test_argv(void **state)
     t = target_of("rsync://h/m", NULL, "/nonexistent/pw", NULL);
     assert_int_equal(ofs_store_rsync_new(&s, &t, dir), OFS_ECONFIG);
     assert_non_null(strstr(ofs_error_last(), "No such file"));
-    t = target_of("h:/x", NULL, NULL, "08:00,5M 16:30,off");
-    assert_int_equal(ofs_store_rsync_new(&s, &t, dir), OFS_EUNSUPPORTED);
+    /* bwlimit: the rate that applies when rsync starts, in KiB/s */
+    t = target_of("h:/x", NULL, NULL, "00:00,100 12:00,100");
+    assert_int_equal(ofs_store_rsync_new(&s, &t, dir), 0);
+    assert_int_equal(ofs_rsync_argv(s, OFS_RSYNC_OP_GET, "k", "/c/obj", 0, &argv), 0);
+    assert_string_equal(argv[5], "--bwlimit=1"); /* 100 bytes/s: at least 1 KiB/s */
+    ofs_rsync_words_free(argv);
+    ofs_store_free(s);
+    t = target_of("h:/x", NULL, NULL, "off");
+    assert_int_equal(ofs_store_rsync_new(&s, &t, dir), 0);
+    assert_int_equal(ofs_rsync_argv(s, OFS_RSYNC_OP_GET, "k", "/c/obj", 0, &argv), 0);
+    assert_string_equal(argv[5], "-I");
+    ofs_rsync_words_free(argv);
+    ofs_store_free(s);
+    t = target_of("h:/x", NULL, NULL, "fast");
+    assert_int_equal(ofs_store_rsync_new(&s, &t, dir), OFS_ECONFIG);
+    assert_non_null(strstr(ofs_error_last(), "target 'nas' (line 12): bwlimit 'fast'"));
     t = target_of(NULL, NULL, NULL, NULL);
     assert_int_equal(ofs_store_rsync_new(&s, &t, dir), OFS_ECONFIG);
     assert_non_null(strstr(ofs_error_last(), "needs 'url'"));
@@ -630,14 +644,16 @@ static void stop(server *s)
 static int make_base(server *s, const char *what)
 {
     const char *tmp = getenv("TMPDIR");
+    char module[300];
     /* a space in every path: the -e quoting and the argument vectors are exercised for real */
     snprintf(s->base, sizeof(s->base), "%s/test rsync %s.XXXXXX", tmp && *tmp ? tmp : "/tmp",
              what);
     if (!mkdtemp(s->base))
         return -1;
-    snprintf(s->root, sizeof(s->root), "%s/remote/root", s->base);
+    snprintf(s->root, sizeof(s->root), "%s/remote/deep/root", s->base);
     snprintf(s->cache, sizeof(s->cache), "%s/cache", s->base);
-    return ofs_mkdir_p(s->root, 0700);
+    snprintf(module, sizeof(module), "%s/remote", s->base);
+    return ofs_mkdir_p(module, 0700);
 }
 
 static int open_store(server *s, const char *url, const char *ssh_command, const char *pw,
@@ -690,7 +706,7 @@ static int setup_daemon(void **state)
         free(l);
         return -1;
     }
-    snprintf(s->url, sizeof(s->url), "rsync://alice@127.0.0.1:%d/m/root", s->port);
+    snprintf(s->url, sizeof(s->url), "rsync://alice@127.0.0.1:%d/m/deep/root", s->port);
     if (open_store(s, s->url, NULL, s->pw, &s->store) < 0) {
         fprintf(stderr, "%s\n", ofs_error_last());
         return -1;
@@ -801,15 +817,18 @@ static int teardown_server(void **state)
     return 0;
 }
 
-/* NEED_SERVER(s): skip without a server; else start from an empty root (the store's own
- * ROOT/.tmp-rsync goes too, so puts also show that the driver makes it again) */
-#define NEED_SERVER(s)                                                                         \
-    do {                                                                                       \
-        if (!(s)->store)                                                                       \
-            skip();                                                                            \
-        assert_int_equal(ofs_rm_rf((s)->root), 0);                                             \
-        assert_int_equal(ofs_mkdir_p((s)->root, 0700), 0);                                     \
-    } while (0)
+/* need_server(s): skip without a server; else start with no root at all, not even its
+ * parent: the driver makes both again (and its own ROOT/.tmp-rsync) on the first put */
+static void need_server(server *s)
+{
+    char parent[300];
+
+    if (!s->store)
+        skip();
+    snprintf(parent, sizeof(parent), "%s/remote/deep", s->base);
+    assert_int_equal(ofs_rm_rf(parent), 0);
+}
+#define NEED_SERVER(s) need_server(s)
 
 /* ---- the driver against a server ---- */
 
@@ -1193,7 +1212,7 @@ int main(void)
         cmocka_unit_test(test_url_ssh),    cmocka_unit_test(test_url_daemon),
         cmocka_unit_test(test_url_bad),    cmocka_unit_test(test_url_remote),
         cmocka_unit_test(test_words),      cmocka_unit_test(test_list_line),
-        cmocka_unit_test(test_bwlimit),    cmocka_unit_test(test_fail),
+        cmocka_unit_test(test_fail),
         cmocka_unit_test(test_argv),
     };
     const struct CMUnitTest daemon[] = {
