@@ -1,7 +1,7 @@
 /*
  * rsync_parse.c - the pure parts of the rsync driver: url parsing, ssh_command words and
  * their re-quoting for rsync's -e splitter, wildcard escaping for remote arguments and filter
- * rules, --list-only lines, bandwidth limits, and turning an exit status plus stderr into a
+ * rules, --list-only lines, and turning an exit status plus stderr into a
  * message. No processes, no I/O: everything here is unit-tested on strings
  * (tests/unit/test_rsync.c). See include/offsite/store_rsync.h.
  */
@@ -99,6 +99,9 @@ static int url_path(const char *text, const char *p, ofs_rsync_url *url)
 
     if (!path_ok(p))
         return url_bad(text, "control character in the path");
+    for (const char *c = p; c; c = strchr(c, '/') ? strchr(c, '/') + 1 : NULL)
+        if (c[0] == '.' && c[1] == '.' && (c[2] == '/' || c[2] == '\0'))
+            return url_bad(text, "'..' in the path");
     while (len > 1 && p[len - 1] == '/')
         len--; /* the root's own trailing slashes: keys are joined with one */
     if (!(url->path = strndup(p, len)))
@@ -477,26 +480,6 @@ int ofs_rsync_hidden(const char *rel)
         if (c)
             c++;
     }
-    return 0;
-}
-
-/* ---- bandwidth ---- */
-
-int ofs_rsync_bwlimit(const char *text, uint64_t *kib)
-{
-    uint64_t bytes = 0;
-    int rc;
-
-    *kib = 0;
-    if (!text || !*text || strcmp(text, "off") == 0)
-        return 0;
-    if (strpbrk(text, ", :"))
-        return ofs_error_set(OFS_EUNSUPPORTED, "bwlimit '%s': the rsync driver takes a flat "
-                             "rate only; a timetable is not supported yet\nHINT: write one rate "
-                             "such as '20M' (MiB per second), or 'off'", text);
-    if ((rc = ofs_parse_size(text, &bytes)) < 0)
-        return ofs_error_wrap(rc, "bwlimit");
-    *kib = bytes == 0 ? 0 : (bytes + 1023) / 1024;
     return 0;
 }
 
