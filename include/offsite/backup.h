@@ -1,16 +1,27 @@
 /*
  * backup.h - make one backup of one set and commit it to a store (staging).
  *
- * Pipeline (docs/format.md, DESIGN.md): walk the set's paths in sorted order with excludes ->
- * cut the list into volumes near volume_size at file boundaries -> `parallel` workers each pack
- * a volume: pax tar (libarchive) -> zstd -> seal -> SHA-256 -> store put -> then the catalog
- * (JSON lines -> zstd -> seal -> put) -> then backup.json (the commit point) -> then the
- * manifest. A failure at any step before the record commits nothing: the writers in flight
- * are aborted and the objects already written for the backup's id are deleted, so staging
- * holds no orphans; objects left by a crashed run (a data/<class>/<id>/ folder without
- * backup.json) are deleted at the start of the next run (the caller holds the state-dir
- * lock). A failure after the record (manifest update) is only a warning: the backup is
- * committed and the manifest can be rebuilt from the records.
+ * Full or differential (DESIGN.md "Backups: full and differential"): a backup is full with
+ * --full (opts->full), when its class is weekly or monthly, when staging's manifest holds no
+ * full of the set (or its record or catalog cannot be read), when set->full_every is 0, or
+ * when the latest full started more than full_every before this backup; otherwise it is a
+ * differential whose base is the set's latest full (never a differential). The class is
+ * "monthly" for the set's first backup of a calendar month, "weekly" for its first of an ISO
+ * week, else "daily", in cfg->time_zone.
+ *
+ * Pipeline (docs/format.md, backup_pipe.h): walk the set's paths in sorted order with excludes
+ * (ofs_scan_walk, streaming) -> for a differential, merge with the base's catalog (diff.h):
+ * unchanged entries keep the base's location, grown files are stored as their tail, the rest
+ * is stored whole -> batches cut near volume_size, each packed by one of `parallel` workers:
+ * pax tar (libarchive) -> zstd -> seal -> SHA-256 -> store put -> the catalog, written in
+ * order as volumes finish (JSON lines -> zstd -> seal -> put) -> backup.json (the commit
+ * point) -> the manifest. Memory does not grow with the number of files. A failure at any
+ * step before the record commits nothing: the writers in flight are aborted and the objects
+ * already written for the backup's id are deleted, so staging holds no orphans; objects left
+ * by a crashed run (a data/<class>/<id>/ folder without backup.json) are deleted at the start
+ * of the next run (the caller holds the state-dir lock). A failure after the record
+ * (manifest update) is only a warning: the backup is committed and the manifest can be
+ * rebuilt from the records.
  *
  * Hooks: pre_hook runs first (/bin/sh -c, env OFFSITE_SET); a non-zero exit fails the backup
  * ("pre_hook of set 'S' failed with exit status N"). post_hook runs last, also after a
@@ -28,14 +39,18 @@
 
 typedef struct ofs_backup_options {
     const char *description; /* or NULL */
-    int full;                /* --full: never a differential (issue 5) */
+    int full;                /* --full: never a differential */
     int parallel;            /* volume workers; 0 = cfg->parallel */
     int show_progress;       /* progress bar / periodic log lines */
 } ofs_backup_options;
 
 typedef struct ofs_backup_stats {
-    uint64_t files, dirs, symlinks, hardlinks, bytes, stored_bytes;
+    uint64_t files, dirs, symlinks, hardlinks, bytes, stored_bytes; /* files, bytes: the catalog */
     uint32_t volumes;
+    uint64_t stored;    /* catalog entries stored in this backup's volumes */
+    uint64_t appended;  /* files stored as their tail (differentials) */
+    uint64_t kept;      /* entries kept from the base (differentials) */
+    uint64_t deleted;   /* base entries no longer present (differentials) */
     uint64_t changed_while_read; /* files that moved under us (reported, backup fails) */
     double seconds;
 } ofs_backup_stats;

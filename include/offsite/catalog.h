@@ -46,7 +46,35 @@ typedef struct ofs_catalog_entry {
     char *backup_id;     /* backup holding the content (this backup, or a base) */
     uint32_t volume;     /* volume number, 1-based; 0 for entries without content in a volume */
     uint64_t offset;     /* offset of the entry's tar header in the volume's uncompressed tar */
+    /*
+     * A file stored as a tail (differentials; docs/format.md 5.3): base_size > 0 means its first
+     * base_size bytes are the content of the tar entry at (base_backup, base_volume,
+     * base_offset), whose SHA-256 is base_sha256, and the tar entry at (backup_id, volume,
+     * offset), named ofs_catalog_tar_name(), holds the remaining size - base_size bytes, whose
+     * SHA-256 is tail_sha256. sha256 is always the whole file's. With base_size 0 the other
+     * base_ members and tail_sha256 mean nothing (and are not written).
+     */
+    uint64_t base_size;
+    char *base_backup;
+    uint32_t base_volume;
+    uint64_t base_offset;
+    uint8_t base_sha256[OFS_SHA256_BYTES];
+    uint8_t tail_sha256[OFS_SHA256_BYTES];
 } ofs_catalog_entry;
+
+/* Suffix of a tail's name in the tar: a hand extraction of a differential's volume over its
+ * base then leaves the base's copy in place beside "PATH.offsite-tail" (never a file cut to
+ * its tail), and `cat PATH.offsite-tail >> PATH` completes it. */
+#define OFS_TAIL_SUFFIX ".offsite-tail"
+
+/*
+ * ofs_catalog_tar_name(e, &name): the name of e's tar entry in its volume: e->path, or for a
+ * tail (base_size > 0) e->path followed by OFS_TAIL_SUFFIX. Caller frees *name.
+ */
+int ofs_catalog_tar_name(const ofs_catalog_entry *e, char **name);
+
+/* ofs_catalog_stored_size(e): the content bytes e's own tar entry holds (size - base_size). */
+uint64_t ofs_catalog_stored_size(const ofs_catalog_entry *e);
 
 /* ofs_catalog_entry_clear(e): free the strings inside e and zero it. */
 void ofs_catalog_entry_clear(ofs_catalog_entry *e);

@@ -71,6 +71,28 @@ int ofs_extract_file_commit(ofs_extract_worker *w, const ofs_tar_xattr *xattrs,
                             size_t xattr_count);
 void ofs_extract_file_abort(ofs_extract_worker *w);
 
+/*
+ * A file a differential stored as a tail (catalog.h: base_size > 0) is written in two steps,
+ * the base's prefix first (restore reads the base's volumes before the differential's own),
+ * possibly by different workers:
+ *   ofs_extract_prefix_begin(w, e): a temporary file for the first e->base_size bytes; then
+ *     ofs_extract_file_write as for any file (offsets from 0);
+ *   ofs_extract_prefix_stage(w, &staged): checks the prefix's size and SHA-256
+ *     (e->base_sha256; OFS_ECORRUPT "PATH: SHA-256 mismatch in the base's part"), closes the
+ *     temporary file and leaves it in place; *staged (caller frees) is its name;
+ *   ofs_extract_tail_begin(w, e, staged): reopens it, hashes its bytes (the whole file's
+ *     SHA-256 covers what is on disk) and goes on at offset e->base_size: then
+ *     ofs_extract_file_write (offsets in the whole file) and ofs_extract_file_commit, which
+ *     checks and installs the whole file like any other;
+ *   ofs_extract_staged_discard(w, e, staged): unlinks a staged prefix that will not be
+ *     completed (a failed restore).
+ */
+int ofs_extract_prefix_begin(ofs_extract_worker *w, const ofs_catalog_entry *e);
+int ofs_extract_prefix_stage(ofs_extract_worker *w, char **staged);
+int ofs_extract_tail_begin(ofs_extract_worker *w, const ofs_catalog_entry *e, const char *staged);
+void ofs_extract_staged_discard(ofs_extract_worker *w, const ofs_catalog_entry *e,
+                                const char *staged);
+
 /* ofs_extract_symlink(w, e): e->link_target as the symlink's content (never followed). */
 int ofs_extract_symlink(ofs_extract_worker *w, const ofs_catalog_entry *e);
 

@@ -23,8 +23,10 @@
  *     warning; entries that vanish during the walk are skipped with a warning;
  *   - any other error (permission denied, I/O error) fails the scan naming the path.
  *
- * Memory grows with the number of entries (one ofs_catalog_entry each, about 200 bytes plus
- * the path): differentials will need a streaming walk merged with the base catalog.
+ * ofs_scan_walk streams the entries to a callback: it holds only the sorted names of the
+ * directories open on the current path and the first path of each multiply linked inode, so
+ * its memory does not grow with the number of files. ofs_scan_run collects the same entries
+ * into a list (one ofs_catalog_entry each, about 300 bytes plus the path).
  */
 #ifndef OFFSITE_SCAN_H
 #define OFFSITE_SCAN_H
@@ -35,6 +37,34 @@
 #include "offsite/catalog.h"
 
 typedef struct ofs_scan_names ofs_scan_names;
+
+/* What a walk listed (and skipped). */
+typedef struct ofs_scan_counts {
+    uint64_t entries, files, dirs, symlinks, hardlinks, fifos;
+    uint64_t bytes;   /* sum of the sizes of regular files */
+    uint64_t skipped; /* vanished entries, sockets and devices */
+} ofs_scan_counts;
+
+/*
+ * A walk's callback: e (and its path and link_target) is valid during the call only; its user
+ * and group point into the walk's ofs_scan_names, valid until that is freed; backup_id and
+ * the base_ members are NULL/0. A negative return stops the walk with that code.
+ */
+typedef int (*ofs_scan_fn)(void *ctx, const ofs_catalog_entry *e);
+
+/* ofs_scan_names_new(&names) / ofs_scan_names_free(names): the owner-name cache a walk fills
+ * (uid/gid -> name); free it after the last use of an entry's user or group. NULL is a no-op. */
+int ofs_scan_names_new(ofs_scan_names **out);
+void ofs_scan_names_free(ofs_scan_names *names);
+
+/*
+ * ofs_scan_walk(paths, path_count, excludes, exclude_count, names, fn, ctx, &counts): walk
+ * paths (absolute) by the rules above, calling fn for each entry in ofs_path_compare order.
+ * counts (may be NULL) is filled as the walk goes. Errors as ofs_scan_run, or fn's own code.
+ */
+int ofs_scan_walk(char *const *paths, size_t path_count, char *const *excludes,
+                  size_t exclude_count, ofs_scan_names *names, ofs_scan_fn fn, void *ctx,
+                  ofs_scan_counts *counts);
 
 typedef struct ofs_scan {
     /*

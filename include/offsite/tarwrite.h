@@ -42,6 +42,13 @@ int ofs_tar_writer_new(ofs_tar_writer **out, ofs_writer *next, ofs_progress *pro
  * Returns OFS_ENOTFOUND, with nothing written, when the file vanished or was replaced by
  * another file or type since the scan (the caller skips it with a warning); any other failure
  * to read it is an error naming it.
+ *
+ * A file the caller marked as grown since a base (e->base_size > 0, e->base_sha256 = the
+ * base's SHA-256; catalog.h) is stored as its tail when its first base_size bytes still hash
+ * to base_sha256: the entry is named ofs_catalog_tar_name(e), holds the size - base_size bytes
+ * after the prefix, and e->tail_sha256 is set (e->sha256 is the whole file's, prefix read
+ * again). Otherwise (rewritten in place, or shrunk) e->base_size is set to 0 and the whole
+ * file is stored. The other base_ members are the caller's and left as they are.
  */
 int ofs_tar_writer_add(ofs_tar_writer *t, const char *source, ofs_catalog_entry *e);
 

@@ -1,5 +1,7 @@
-/* backup.c - one full backup of one set, committed to staging; see backup.h. */
+/* backup.c - one backup (full or differential) of one set, committed to staging; see
+ * backup.h. The streaming middle is backup_pipe.c. */
 #include "offsite/backup.h"
+#include "backup_pipe.h"
 #include "offsite/catalog.h"
 #include "offsite/clock.h"
 #include "offsite/error.h"
@@ -10,13 +12,10 @@
 #include "offsite/repo.h"
 #include "offsite/scan.h"
 #include "offsite/seal.h"
-#include "offsite/tarwrite.h"
 #include "offsite/zstdstream.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <spawn.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,247 +238,77 @@ static const char *backup_choose_class(const char *time_zone, const ofs_manifest
     return first_of_month ? "monthly" : first_of_week ? "weekly" : "daily";
 }
 
-/* ---- volumes ---- */
+/* ---- full or differential ---- */
 
-typedef struct backup_volume {
-    size_t first, end;          /* entries [first, end) */
-    uint64_t content;           /* file bytes in it */
-    uint64_t stored_size;
-    uint8_t sha256[OFS_SHA256_BYTES];
-} backup_volume;
-
-typedef struct backup_job {
-    const ofs_config_set *set;
-    ofs_store *staging;
-    const ofs_key *key;
-    const char *id, *class_name;
-    ofs_scan *scan;
-    uint8_t *skipped;           /* per entry: vanished before it was read */
-    backup_volume *volumes;
-    uint32_t volume_count;
-    int zstd_threads;
-    ofs_progress *progress;
-    atomic_uint next_volume;
-    atomic_int stop;
-    pthread_mutex_t lock;
-    int error_code;             /* the first worker failure */
-    char *error_message;
-} backup_job;
-
-/* Cuts the entries at file boundaries: a file that would take a volume past volume_size
- * starts the next one (so a file larger than volume_size gets one of its own). */
-static int backup_plan(backup_job *job, uint64_t volume_size)
+/*
+ * The base of a differential: the set's latest full in staging's manifest, unless this
+ * backup must be full (--full, a weekly or monthly class, no full yet, full_every 0 or the
+ * full older than it, or a base that cannot be read). *base is NULL for a full.
+ */
+static void backup_choose_base(const ofs_config_set *set, const ofs_backup_options *opts,
+                               const char *class_name, const ofs_manifest *m,
+                               ofs_store *staging, const ofs_keyring *ring, int64_t started,
+                               ofs_record **base)
 {
-    ofs_scan *scan = job->scan;
-    size_t capacity = 0;
-    uint64_t content = 0;
-    size_t first = 0;
-
-    if (volume_size == 0)
-        volume_size = 128u << 20;
-    for (size_t i = 0; i <= scan->count; i++) {
-        const ofs_catalog_entry *e = i < scan->count ? &scan->entries[i] : NULL;
-        uint64_t size = e && e->type == OFS_ENTRY_FILE ? e->size : 0;
-        int cut = e ? (size > 0 && content > 0 && content + size > volume_size) : i > first;
-        if (cut) {
-            if (job->volume_count == capacity) {
-                capacity = capacity ? capacity * 2 : 16;
-                backup_volume *bigger = realloc(job->volumes, capacity * sizeof(*bigger));
-                if (!bigger)
-                    return ofs_error_set(OFS_ERROR, "out of memory");
-                job->volumes = bigger;
-            }
-            backup_volume *v = &job->volumes[job->volume_count++];
-            memset(v, 0, sizeof(*v));
-            v->first = first;
-            v->end = i;
-            v->content = content;
-            first = i;
-            content = 0;
-        }
-        content += size;
+    const ofs_manifest_entry *full = NULL;
+    *base = NULL;
+    for (size_t i = 0; i < m->count; i++) /* oldest first: the last full wins */
+        if (m->entries[i].set && strcmp(m->entries[i].set, set->name) == 0 &&
+            m->entries[i].kind && strcmp(m->entries[i].kind, "full") == 0)
+            full = &m->entries[i];
+    if (opts && opts->full) {
+        ofs_log_info("full backup: --full");
+    } else if (strcmp(class_name, "daily") != 0) {
+        ofs_log_info("full backup: a %s backup is always full", class_name);
+    } else if (!full) {
+        ofs_log_info("full backup: staging holds no full backup of set '%s'", set->name);
+    } else if (set->full_every <= 0) {
+        ofs_log_info("full backup: full_every is 0");
+    } else if (started - full->started > set->full_every) {
+        ofs_log_info("full backup: the latest full '%s' is older than full_every", full->id);
+    } else if (ofs_repo_load_record(staging, ring, full->id, base, NULL, NULL) < 0) {
+        ofs_log_warn("full backup: the latest full '%s' cannot be used as a base: %s",
+                     full->id, ofs_error_last());
+        *base = NULL;
     }
-    return 0;
 }
 
-static int backup_object_key(const backup_job *job, const char *name, char *key, char *seal_name)
+/* Two readers of the base's catalog (the merge and the catalog writer each walk it once). */
+static int backup_open_base(ofs_store *staging, const ofs_keyring *ring, const ofs_record *base,
+                            ofs_catalog_reader **merge, ofs_catalog_reader **keep)
 {
-    int rc = ofs_repo_key(key, BACKUP_KEY_MAX, job->class_name, job->id, name);
-    if (rc == 0)
-        rc = ofs_repo_seal_name(seal_name, OFS_SEAL_NAME_MAX + 1, job->id, name);
+    int rc = ofs_repo_open_catalog(staging, ring, base, merge);
+    if (rc == 0 && (rc = ofs_repo_open_catalog(staging, ring, base, keep)) < 0) {
+        ofs_catalog_reader_free(*merge);
+        *merge = NULL;
+    }
     return rc;
-}
-
-/* One volume: store put <- SHA-256 <- seal <- zstd <- tar. */
-static int backup_pack_volume(backup_job *job, uint32_t index)
-{
-    backup_volume *v = &job->volumes[index];
-    char name[32], key[BACKUP_KEY_MAX], seal_name[OFS_SEAL_NAME_MAX + 1];
-    ofs_writer *w = NULL, *hash = NULL;
-    ofs_tar_writer *tar = NULL;
-    int rc;
-
-    ofs_record_volume_name(index + 1, name);
-    if ((rc = backup_object_key(job, name, key, seal_name)) < 0 ||
-        (rc = ofs_store_put(job->staging, key, 0, &w)) < 0 ||
-        (rc = ofs_hash_writer_new(&w, w)) < 0)
-        goto cleanup;
-    hash = w;
-    if ((rc = ofs_seal_writer_new(&w, w, job->key, seal_name, 0)) < 0 ||
-        (rc = ofs_zstd_writer_new(&w, w, job->set->compression_level, job->zstd_threads)) < 0)
-        goto cleanup;
-    rc = ofs_tar_writer_new(&tar, w, job->progress, &job->stop);
-    w = NULL; /* owned by the tar writer now, even on failure */
-    if (rc < 0)
-        goto cleanup;
-    for (size_t i = v->first; i < v->end; i++) {
-        ofs_catalog_entry *e = &job->scan->entries[i];
-        e->volume = index + 1;
-        e->backup_id = (char *)job->id;
-        rc = ofs_tar_writer_add(tar, NULL, e);
-        if (rc == OFS_ENOTFOUND) {
-            ofs_log_warn("%s, skipped", ofs_error_last());
-            job->skipped[i] = 1;
-            rc = 0;
-            continue;
-        }
-        if (rc < 0)
-            goto cleanup;
-    }
-    if ((rc = ofs_tar_writer_finish(tar)) < 0)
-        goto cleanup;
-    ofs_hash_writer_result(hash, v->sha256, &v->stored_size);
-    ofs_log_debug("volume %s of '%s' written: %llu bytes", name, job->id,
-                  (unsigned long long)v->stored_size);
-cleanup:
-    ofs_tar_writer_free(tar);
-    ofs_writer_free(w);
-    if (rc < 0 && rc != OFS_ECANCELED)
-        ofs_error_wrap(rc, "volume %u", index + 1);
-    return rc;
-}
-
-static void backup_fail(backup_job *job, int rc)
-{
-    pthread_mutex_lock(&job->lock);
-    /* The first failure is the cause; the others are usually "canceled" because of it. */
-    if (job->error_code == 0 || (job->error_code == OFS_ECANCELED && rc != OFS_ECANCELED)) {
-        free(job->error_message);
-        job->error_code = rc;
-        job->error_message = ofs_error_save();
-    }
-    atomic_store(&job->stop, 1);
-    pthread_mutex_unlock(&job->lock);
-}
-
-static void *backup_worker(void *arg)
-{
-    backup_job *job = arg;
-    while (!atomic_load(&job->stop)) {
-        unsigned index = atomic_fetch_add(&job->next_volume, 1);
-        if (index >= job->volume_count)
-            break;
-        int rc = backup_pack_volume(job, index);
-        if (rc < 0) {
-            backup_fail(job, rc);
-            break;
-        }
-    }
-    return NULL;
-}
-
-static int backup_pack_all(backup_job *job, int parallel)
-{
-    pthread_t threads[64];
-    int started = 0;
-    uint32_t workers = (uint32_t)parallel;
-
-    if (workers > job->volume_count)
-        workers = job->volume_count;
-    if (workers > 64)
-        workers = 64;
-    /* Cores that no volume would keep busy go to zstd's own workers instead. */
-    job->zstd_threads = job->volume_count > 0 && job->volume_count < (uint32_t)parallel
-                            ? parallel / (int)job->volume_count : 0;
-    if (job->zstd_threads == 1)
-        job->zstd_threads = 0;
-    for (uint32_t i = 1; i < workers; i++) {
-        int err = pthread_create(&threads[started], NULL, backup_worker, job);
-        if (err != 0) {
-            ofs_error_from_errno(err, "cannot start a backup worker");
-            backup_fail(job, OFS_ERROR);
-            break;
-        }
-        started++;
-    }
-    backup_worker(job); /* the calling thread packs volumes too */
-    for (int i = 0; i < started; i++)
-        pthread_join(threads[i], NULL);
-    if (job->error_code < 0)
-        return ofs_error_restore(job->error_code, job->error_message);
-    return 0;
 }
 
 /* ---- catalog and record ---- */
 
-static int backup_write_catalog(backup_job *job, ofs_record *rec, ofs_backup_stats *stats)
+/* The catalog object: store put <- SHA-256 <- seal <- zstd <- JSON lines. */
+static int backup_open_catalog(ofs_store *staging, const ofs_key *key, const char *class_name,
+                               const char *id, int level, ofs_catalog_writer **cw,
+                               ofs_writer **hash)
 {
-    char key[BACKUP_KEY_MAX], seal_name[OFS_SEAL_NAME_MAX + 1];
-    ofs_writer *w = NULL, *hash = NULL;
-    ofs_catalog_writer *cw = NULL;
-    uint8_t digest[OFS_SHA256_BYTES];
-    uint64_t size = 0;
+    char object_key[BACKUP_KEY_MAX], seal_name[OFS_SEAL_NAME_MAX + 1];
+    ofs_writer *w = NULL;
     int rc;
-
-    if ((rc = backup_object_key(job, OFS_CATALOG_NAME, key, seal_name)) < 0 ||
-        (rc = ofs_store_put(job->staging, key, 0, &w)) < 0 ||
+    if ((rc = ofs_repo_key(object_key, sizeof(object_key), class_name, id,
+                           OFS_CATALOG_NAME)) < 0 ||
+        (rc = ofs_repo_seal_name(seal_name, sizeof(seal_name), id, OFS_CATALOG_NAME)) < 0 ||
+        (rc = ofs_store_put(staging, object_key, 0, &w)) < 0 ||
         (rc = ofs_hash_writer_new(&w, w)) < 0)
-        goto cleanup;
-    hash = w;
-    if ((rc = ofs_seal_writer_new(&w, w, job->key, seal_name, 0)) < 0 ||
-        (rc = ofs_zstd_writer_new(&w, w, job->set->compression_level, 0)) < 0)
-        goto cleanup;
-    rc = ofs_catalog_writer_new(&cw, w);
-    w = NULL;
-    if (rc < 0)
-        goto cleanup;
-    for (size_t i = 0; i < job->scan->count; i++) {
-        const ofs_catalog_entry *e = &job->scan->entries[i];
-        if (job->skipped[i])
-            continue;
-        if ((rc = ofs_catalog_writer_add(cw, e)) < 0)
-            goto cleanup;
-        rec->files++;
-        switch (e->type) {
-        case OFS_ENTRY_FILE:
-            stats->files++;
-            stats->bytes += e->size;
-            break;
-        case OFS_ENTRY_DIR: stats->dirs++; break;
-        case OFS_ENTRY_SYMLINK: stats->symlinks++; break;
-        case OFS_ENTRY_HARDLINK: stats->hardlinks++; break;
-        case OFS_ENTRY_FIFO: break;
-        }
-        if (e->changed)
-            stats->changed_while_read++;
-    }
-    if ((rc = ofs_catalog_writer_finish(cw)) < 0)
-        goto cleanup;
-    ofs_hash_writer_result(hash, digest, &size);
-    for (uint32_t i = 0; i < job->volume_count; i++) {
-        char name[32];
-        ofs_record_volume_name(i + 1, name);
-        if ((rc = ofs_record_add_object(rec, name, job->volumes[i].stored_size,
-                                        job->volumes[i].sha256)) < 0)
-            goto cleanup;
-    }
-    rc = ofs_record_add_object(rec, OFS_CATALOG_NAME, size, digest);
-cleanup:
-    ofs_catalog_writer_free(cw);
+        goto fail;
+    *hash = w;
+    if ((rc = ofs_seal_writer_new(&w, w, key, seal_name, 0)) < 0 ||
+        (rc = ofs_zstd_writer_new(&w, w, level, 0)) < 0)
+        goto fail;
+    return ofs_catalog_writer_new(cw, w); /* owns w, even on failure */
+fail:
     ofs_writer_free(w);
-    if (rc < 0)
-        ofs_error_wrap(rc, "catalog");
-    return rc;
+    return ofs_error_wrap(rc, "catalog");
 }
 
 static int backup_strdup(char **dst, const char *src)
@@ -489,40 +318,63 @@ static int backup_strdup(char **dst, const char *src)
     return 0;
 }
 
+/* What one run works with. */
+typedef struct backup_job {
+    const ofs_config_set *set;
+    ofs_store *staging;
+    const char *id, *class_name;
+    ofs_record *base;           /* the base of a differential, or NULL */
+    backup_pipe *pipe;
+    uint32_t volume_count;      /* volumes that may have been written */
+} backup_job;
+
 static int backup_fill_record(ofs_record *rec, const ofs_config *cfg, const backup_job *job,
                               const ofs_backup_options *opts, const ofs_keyring *ring,
-                              int64_t started)
+                              int64_t started, const uint8_t catalog_sha256[OFS_SHA256_BYTES],
+                              uint64_t catalog_size)
 {
+    const backup_pipe_stats *ps = backup_pipe_get_stats(job->pipe);
     char host[256] = "unknown";
     const char *host_name = cfg->host;
+    int rc;
     if (!host_name) {
         if (gethostname(host, sizeof(host) - 1) < 0)
             strcpy(host, "unknown");
         host_name = host;
     }
-    int rc;
     if ((rc = backup_strdup(&rec->id, job->id)) < 0 ||
         (rc = backup_strdup(&rec->set, job->set->name)) < 0 ||
-        (rc = backup_strdup(&rec->kind, "full")) < 0 ||
+        (rc = backup_strdup(&rec->kind, job->base ? "diff" : "full")) < 0 ||
+        (rc = backup_strdup(&rec->base, job->base ? job->base->id : NULL)) < 0 ||
         (rc = backup_strdup(&rec->class_name, job->class_name)) < 0 ||
         (rc = backup_strdup(&rec->host, host_name)) < 0 ||
         (rc = backup_strdup(&rec->tool_version, OFS_VERSION)) < 0 ||
         (rc = backup_strdup(&rec->description, opts ? opts->description : NULL)) < 0)
         return rc;
+    rec->volumes = backup_pipe_volume_count(job->pipe);
+    for (uint32_t i = 0; i < rec->volumes; i++) {
+        char name[32];
+        uint64_t size = 0;
+        uint8_t digest[OFS_SHA256_BYTES];
+        ofs_record_volume_name(i + 1, name);
+        backup_pipe_volume(job->pipe, i, &size, digest);
+        if ((rc = ofs_record_add_object(rec, name, size, digest)) < 0)
+            return rc;
+    }
+    if ((rc = ofs_record_add_object(rec, OFS_CATALOG_NAME, catalog_size, catalog_sha256)) < 0)
+        return rc;
     rec->started = started;
     rec->finished = ofs_clock_now();
     memcpy(rec->key_id, ofs_keyring_current(ring)->id, OFS_KEY_ID_BYTES);
-    rec->volumes = job->volume_count;
+    rec->files = ps->entries;
+    rec->bytes = ps->bytes;
     for (size_t i = 0; i < rec->object_count; i++)
         rec->stored_bytes += rec->objects[i].size;
-    for (size_t i = 0; i < job->scan->count; i++)
-        if (!job->skipped[i] && job->scan->entries[i].type == OFS_ENTRY_FILE)
-            rec->bytes += job->scan->entries[i].size;
     return 0;
 }
 
 /* Deletes every object this backup may have written (deleting an absent key is fine). */
-static void backup_remove_objects(backup_job *job)
+static void backup_remove_objects(const backup_job *job)
 {
     char key[BACKUP_KEY_MAX], name[32];
     char *saved = ofs_error_save();
@@ -542,7 +394,7 @@ static void backup_remove_objects(backup_job *job)
 }
 
 /* Writes backup.json (the commit point) and then updates the manifest. */
-static int backup_commit(backup_job *job, ofs_record *rec, const ofs_keyring *ring,
+static int backup_commit(const backup_job *job, ofs_record *rec, const ofs_keyring *ring,
                          ofs_manifest *manifest, int *committed)
 {
     char key[BACKUP_KEY_MAX];
@@ -567,6 +419,25 @@ cleanup:
     return rc;
 }
 
+static void backup_fill_stats(ofs_backup_stats *stats, const backup_pipe_stats *ps,
+                              const ofs_record *rec)
+{
+    stats->files = ps->files;
+    stats->dirs = ps->dirs;
+    stats->symlinks = ps->symlinks;
+    stats->hardlinks = ps->hardlinks;
+    stats->bytes = ps->bytes;
+    stats->stored = ps->stored;
+    stats->appended = ps->appended;
+    stats->kept = ps->kept;
+    stats->deleted = ps->deleted;
+    stats->changed_while_read = ps->changed_while_read;
+    if (rec) {
+        stats->stored_bytes = rec->stored_bytes;
+        stats->volumes = rec->volumes;
+    }
+}
+
 int ofs_backup_run(const ofs_config *cfg, const ofs_config_set *set, ofs_store *staging,
                    const ofs_keyring *ring, const ofs_backup_options *opts, ofs_record **rec,
                    ofs_backup_stats *stats)
@@ -574,7 +445,13 @@ int ofs_backup_run(const ofs_config *cfg, const ofs_config_set *set, ofs_store *
     backup_job job = { 0 };
     ofs_manifest *manifest = NULL;
     ofs_record *record = NULL;
+    ofs_scan_names *names = NULL;
+    ofs_catalog_writer *cw = NULL;
+    ofs_writer *catalog_hash = NULL;
+    ofs_progress *progress = NULL;
     char id[BACKUP_ID_MAX] = "";
+    uint8_t catalog_sha256[OFS_SHA256_BYTES];
+    uint64_t catalog_size = 0;
     double t0 = ofs_clock_monotonic();
     int64_t started = ofs_clock_now();
     int rc, written = 0, committed = 0;
@@ -585,59 +462,91 @@ int ofs_backup_run(const ofs_config *cfg, const ofs_config_set *set, ofs_store *
         stats = &local_stats;
     memset(stats, 0, sizeof(*stats));
     *rec = NULL;
-    if (parallel < 1)
-        parallel = 1;
     job.set = set;
     job.staging = staging;
-    job.key = ofs_keyring_current(ring);
     job.id = id;
-    atomic_init(&job.next_volume, 0);
-    atomic_init(&job.stop, 0);
-    pthread_mutex_init(&job.lock, NULL);
 
     if ((rc = backup_hook(set->pre_hook, "pre_hook", set->name, NULL, NULL)) < 0 ||
         (rc = backup_remove_orphans(staging)) < 0 ||
-        (rc = ofs_scan_run(&job.scan, set->paths, set->path_count, set->excludes,
-                           set->exclude_count)) < 0 ||
         (rc = backup_load_manifest(staging, ring, &manifest)) < 0 ||
         (rc = backup_choose_id(staging, set->name, started, id)) < 0)
         goto cleanup;
     job.class_name = backup_choose_class(cfg->time_zone, manifest, set->name, started);
-    if (!(job.skipped = calloc(job.scan->count ? job.scan->count : 1, 1))) {
-        rc = ofs_error_set(OFS_ERROR, "out of memory");
-        goto cleanup;
+    backup_choose_base(set, opts, job.class_name, manifest, staging, ring, started, &job.base);
+
+    backup_pipe_config pc = {
+        .staging = staging, .key = ofs_keyring_current(ring), .id = id,
+        .class_name = job.class_name, .compression_level = set->compression_level,
+        .volume_size = set->volume_size, .parallel = parallel < 1 ? 1 : parallel,
+    };
+    if (job.base) {
+        if (backup_open_base(staging, ring, job.base, &pc.base_merge, &pc.base_keep) < 0) {
+            ofs_log_warn("full backup: the catalog of '%s' cannot be read: %s", job.base->id,
+                         ofs_error_last());
+            ofs_record_free(job.base);
+            job.base = NULL;
+        } else {
+            pc.base_id = job.base->id;
+        }
     }
-    if ((rc = backup_plan(&job, set->volume_size)) < 0)
-        goto cleanup;
-    ofs_log_info("backup '%s' (%s, full): %llu entries, %llu bytes in %u volumes", id,
-                 job.class_name, (unsigned long long)job.scan->count,
-                 (unsigned long long)job.scan->bytes, job.volume_count);
+    ofs_log_info("backup '%s' (%s, %s%s%s)", id, job.class_name, job.base ? "differential of '"
+                 : "full", job.base ? job.base->id : "", job.base ? "'" : "");
     char label[BACKUP_ID_MAX + 16];
     snprintf(label, sizeof(label), "backup %s", set->name);
-    if ((rc = ofs_progress_new(&job.progress, label, job.scan->bytes,
-                               opts ? opts->show_progress : 0)) < 0)
+    if ((rc = ofs_progress_new(&progress, label, 0, opts ? opts->show_progress : 0)) < 0) {
+        ofs_catalog_reader_free(pc.base_merge);
+        ofs_catalog_reader_free(pc.base_keep);
         goto cleanup;
+    }
+    pc.progress = progress;
 
     written = 1; /* from here on, objects of this id may exist */
-    if ((rc = backup_pack_all(&job, parallel)) < 0 || (rc = ofs_record_new(&record)) < 0 ||
-        (rc = backup_write_catalog(&job, record, stats)) < 0 ||
-        (rc = backup_fill_record(record, cfg, &job, opts, ring, started)) < 0 ||
+    if ((rc = backup_open_catalog(staging, pc.key, job.class_name, id, set->compression_level,
+                                  &cw, &catalog_hash)) < 0) {
+        ofs_catalog_reader_free(pc.base_merge);
+        ofs_catalog_reader_free(pc.base_keep);
+        goto cleanup;
+    }
+    pc.catalog = cw;
+    if ((rc = backup_pipe_new(&job.pipe, &pc)) < 0 || (rc = ofs_scan_names_new(&names)) < 0)
+        goto cleanup;
+    rc = ofs_scan_walk(set->paths, set->path_count, set->excludes, set->exclude_count, names,
+                       backup_pipe_add, job.pipe, NULL);
+    job.volume_count = backup_pipe_volume_count(job.pipe);
+    if (rc < 0 || (rc = backup_pipe_finish(job.pipe)) < 0)
+        goto cleanup;
+    if ((rc = ofs_catalog_writer_finish(cw)) < 0) {
+        ofs_error_wrap(rc, "catalog");
+        goto cleanup;
+    }
+    ofs_hash_writer_result(catalog_hash, catalog_sha256, &catalog_size);
+    if ((rc = ofs_record_new(&record)) < 0 ||
+        (rc = backup_fill_record(record, cfg, &job, opts, ring, started, catalog_sha256,
+                                 catalog_size)) < 0 ||
         (rc = backup_commit(&job, record, ring, manifest, &committed)) < 0)
         goto cleanup;
-    ofs_progress_done(job.progress);
-    stats->stored_bytes = record->stored_bytes;
-    stats->volumes = record->volumes;
+    ofs_progress_done(progress);
+    backup_fill_stats(stats, backup_pipe_get_stats(job.pipe), record);
     stats->seconds = ofs_clock_monotonic() - t0;
-    ofs_log_info("backup '%s' committed: %llu files, %llu bytes, %llu stored, %u volumes, "
-                 "%.1f s", id, (unsigned long long)stats->files,
-                 (unsigned long long)stats->bytes, (unsigned long long)stats->stored_bytes,
-                 stats->volumes, stats->seconds);
+    ofs_log_info("backup '%s' committed: %llu files, %llu bytes; %llu entries stored (%llu as "
+                 "tails), %llu kept, %llu deleted; %llu bytes in %u volumes, %.1f s", id,
+                 (unsigned long long)stats->files, (unsigned long long)stats->bytes,
+                 (unsigned long long)stats->stored, (unsigned long long)stats->appended,
+                 (unsigned long long)stats->kept, (unsigned long long)stats->deleted,
+                 (unsigned long long)stats->stored_bytes, stats->volumes, stats->seconds);
     if (stats->changed_while_read > 0)
         ofs_log_warn("%llu files changed while they were read (stored as read, flagged in the "
                      "catalog)", (unsigned long long)stats->changed_while_read);
     *rec = record;
     record = NULL;
 cleanup:
+    if (job.pipe) {
+        job.volume_count = backup_pipe_volume_count(job.pipe);
+        if (rc < 0)
+            backup_fill_stats(stats, backup_pipe_get_stats(job.pipe), NULL);
+    }
+    backup_pipe_free(job.pipe); /* joins the workers before anything is removed */
+    ofs_catalog_writer_free(cw);
     if (rc < 0 && written && !committed)
         backup_remove_objects(&job);
     {
@@ -651,13 +560,10 @@ cleanup:
         }
     }
     stats->seconds = ofs_clock_monotonic() - t0;
-    ofs_progress_free(job.progress);
+    ofs_progress_free(progress);
+    ofs_scan_names_free(names);
     ofs_record_free(record);
+    ofs_record_free(job.base);
     ofs_manifest_free(manifest);
-    ofs_scan_free(job.scan);
-    free(job.skipped);
-    free(job.volumes);
-    free(job.error_message);
-    pthread_mutex_destroy(&job.lock);
     return rc;
 }

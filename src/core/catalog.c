@@ -65,6 +65,7 @@ void ofs_catalog_entry_clear(ofs_catalog_entry *e)
     free(e->group);
     free(e->link_target);
     free(e->backup_id);
+    free(e->base_backup);
     memset(e, 0, sizeof(*e));
 }
 
@@ -83,7 +84,9 @@ int ofs_catalog_entry_copy(ofs_catalog_entry *dst, const ofs_catalog_entry *src)
     int rc;
     *dst = *src;
     dst->path = dst->user = dst->group = dst->link_target = dst->backup_id = NULL;
+    dst->base_backup = NULL;
     if ((rc = catalog_strdup(&dst->path, src->path)) < 0 ||
+        (rc = catalog_strdup(&dst->base_backup, src->base_backup)) < 0 ||
         (rc = catalog_strdup(&dst->user, src->user)) < 0 ||
         (rc = catalog_strdup(&dst->group, src->group)) < 0 ||
         (rc = catalog_strdup(&dst->link_target, src->link_target)) < 0 ||
@@ -92,6 +95,22 @@ int ofs_catalog_entry_copy(ofs_catalog_entry *dst, const ofs_catalog_entry *src)
         return rc;
     }
     return 0;
+}
+
+int ofs_catalog_tar_name(const ofs_catalog_entry *e, char **name)
+{
+    size_t n = strlen(e->path), suffix = e->base_size > 0 ? strlen(OFS_TAIL_SUFFIX) : 0;
+    if (!(*name = malloc(n + suffix + 1)))
+        return ofs_error_set(OFS_ERROR, "out of memory");
+    memcpy(*name, e->path, n);
+    memcpy(*name + n, OFS_TAIL_SUFFIX, suffix);
+    (*name)[n + suffix] = '\0';
+    return 0;
+}
+
+uint64_t ofs_catalog_stored_size(const ofs_catalog_entry *e)
+{
+    return e->base_size < e->size ? e->size - e->base_size : 0;
 }
 
 /* Strict UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF): jansson rejects
@@ -250,6 +269,30 @@ int ofs_catalog_writer_new(ofs_catalog_writer **out, ofs_writer *next)
     return 0;
 }
 
+static int catalog_append_sha256(ofs_catalog_writer *cw, const char *member,
+                                 const uint8_t digest[OFS_SHA256_BYTES])
+{
+    char hex[OFS_SHA256_HEX];
+    ofs_hex_encode(digest, OFS_SHA256_BYTES, hex);
+    return catalog_append_string(cw, member, hex);
+}
+
+/* The members of a file stored as a tail (format.md 5.3). */
+static int catalog_write_tail(ofs_catalog_writer *cw, const ofs_catalog_entry *e)
+{
+    int rc;
+    if (e->base_size >= e->size || !e->base_backup || e->base_volume == 0)
+        return ofs_error_set(OFS_ERROR, "catalog entry '%s': incomplete tail location",
+                             e->path);
+    if ((rc = catalog_append_bytes(cw, "base_backup", e->base_backup)) < 0 ||
+        (rc = catalog_appendf(cw, ",\"base_vol\":%" PRIu32 ",\"base_offset\":%" PRIu64
+                              ",\"base_size\":%" PRIu64, e->base_volume, e->base_offset,
+                              e->base_size)) < 0 ||
+        (rc = catalog_append_sha256(cw, "base_sha256", e->base_sha256)) < 0)
+        return rc;
+    return catalog_append_sha256(cw, "tail_sha256", e->tail_sha256);
+}
+
 static int catalog_write_entry(ofs_catalog_writer *cw, const ofs_catalog_entry *e)
 {
     int rc;
@@ -279,12 +322,8 @@ static int catalog_write_entry(ofs_catalog_writer *cw, const ofs_catalog_entry *
         return rc;
     if (e->link_target && (rc = catalog_append_bytes(cw, "target", e->link_target)) < 0)
         return rc;
-    if (e->has_sha256) {
-        char hex[OFS_SHA256_HEX];
-        ofs_hex_encode(e->sha256, OFS_SHA256_BYTES, hex);
-        if ((rc = catalog_append_string(cw, "sha256", hex)) < 0)
-            return rc;
-    }
+    if (e->has_sha256 && (rc = catalog_append_sha256(cw, "sha256", e->sha256)) < 0)
+        return rc;
     if (e->backup_id && (rc = catalog_append_bytes(cw, "backup", e->backup_id)) < 0)
         return rc;
     if (e->volume != 0 &&
@@ -292,6 +331,8 @@ static int catalog_write_entry(ofs_catalog_writer *cw, const ofs_catalog_entry *
                               e->offset)) < 0)
         return rc;
     if (e->changed && (rc = catalog_append(cw, ",\"changed\":true", 15)) < 0)
+        return rc;
+    if (e->type == OFS_ENTRY_FILE && e->base_size > 0 && (rc = catalog_write_tail(cw, e)) < 0)
         return rc;
     return catalog_append(cw, "}\n", 2);
 }
@@ -506,6 +547,45 @@ static int catalog_get_bytes(const ofs_catalog_reader *cr, json_t *obj, const ch
     return 0;
 }
 
+static int catalog_get_sha256(const ofs_catalog_reader *cr, json_t *obj, const char *member,
+                              uint8_t digest[OFS_SHA256_BYTES], int *present)
+{
+    json_t *v = json_object_get(obj, member);
+    *present = v != NULL;
+    if (!v)
+        return 0;
+    if (!json_is_string(v) || strlen(json_string_value(v)) != 2 * OFS_SHA256_BYTES ||
+        ofs_hex_decode(json_string_value(v), digest, OFS_SHA256_BYTES) < 0) {
+        char what[96];
+        snprintf(what, sizeof(what), "bad \"%s\"", member);
+        return catalog_bad(cr, what);
+    }
+    return 0;
+}
+
+/* The tail members (format.md 5.3): all of them, on a file with a location, or none. */
+static int catalog_parse_tail(ofs_catalog_reader *cr, json_t *obj, ofs_catalog_entry *e)
+{
+    int rc, has_base_sha = 0, has_tail_sha = 0;
+    uint64_t value;
+    if (!json_object_get(obj, "base_size"))
+        return 0;
+    if ((rc = catalog_get_uint(cr, obj, "base_size", UINT64_MAX, &e->base_size)) < 0 ||
+        (rc = catalog_get_bytes(cr, obj, "base_backup", &e->base_backup)) < 0 ||
+        (rc = catalog_get_uint(cr, obj, "base_vol", UINT32_MAX, &value)) < 0 ||
+        (rc = catalog_get_uint(cr, obj, "base_offset", UINT64_MAX, &e->base_offset)) < 0 ||
+        (rc = catalog_get_sha256(cr, obj, "base_sha256", e->base_sha256, &has_base_sha)) < 0 ||
+        (rc = catalog_get_sha256(cr, obj, "tail_sha256", e->tail_sha256, &has_tail_sha)) < 0)
+        return rc;
+    e->base_volume = (uint32_t)value;
+    if (e->type != OFS_ENTRY_FILE || e->base_size == 0 || e->base_size >= e->size ||
+        !e->base_backup || e->base_volume == 0 || !has_base_sha || !has_tail_sha ||
+        !e->has_sha256 || e->volume == 0)
+        return catalog_bad(cr, "incomplete tail (base_size, base_backup, base_vol, "
+                           "base_offset, base_sha256, tail_sha256, vol)");
+    return 0;
+}
+
 static int catalog_parse_entry(ofs_catalog_reader *cr, json_t *obj, ofs_catalog_entry *e)
 {
     int rc;
@@ -542,13 +622,8 @@ static int catalog_parse_entry(ofs_catalog_reader *cr, json_t *obj, ofs_catalog_
         return rc;
     if ((e->type == OFS_ENTRY_SYMLINK || e->type == OFS_ENTRY_HARDLINK) && !e->link_target)
         return catalog_bad(cr, "missing \"target\"");
-    v = json_object_get(obj, "sha256");
-    if (v) {
-        if (!json_is_string(v) || strlen(json_string_value(v)) != 2 * OFS_SHA256_BYTES ||
-            ofs_hex_decode(json_string_value(v), e->sha256, OFS_SHA256_BYTES) < 0)
-            return catalog_bad(cr, "bad \"sha256\"");
-        e->has_sha256 = 1;
-    }
+    if ((rc = catalog_get_sha256(cr, obj, "sha256", e->sha256, &e->has_sha256)) < 0)
+        return rc;
     if ((rc = catalog_get_uint(cr, obj, "vol", UINT32_MAX, &value)) < 0 ||
         (rc = catalog_get_uint(cr, obj, "offset", UINT64_MAX, &e->offset)) < 0)
         return rc;
@@ -559,7 +634,7 @@ static int catalog_parse_entry(ofs_catalog_reader *cr, json_t *obj, ofs_catalog_
             return catalog_bad(cr, "bad \"changed\"");
         e->changed = json_is_true(v);
     }
-    return 0;
+    return catalog_parse_tail(cr, obj, e);
 }
 
 int ofs_catalog_reader_next(ofs_catalog_reader *cr, const ofs_catalog_entry **e)

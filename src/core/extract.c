@@ -47,6 +47,8 @@ struct ofs_extract_worker {
     char tmp[EXTRACT_NAME_MAX + 1];
     const char *base;             /* final name (points into entry->path) */
     ofs_sha256 *sha;
+    uint64_t expect_size;         /* the file's size, or a base prefix's */
+    const uint8_t *expect_sha256; /* and its SHA-256 */
     uint64_t pos;                 /* bytes received so far */
     uint8_t block[EXTRACT_BLOCK]; /* the partial 4 KiB block at pos - block_len */
     size_t block_len;
@@ -481,7 +483,9 @@ static int extract_fd_metadata(ofs_extract_worker *w, int fd, const ofs_catalog_
 
 /* ---- regular files ---- */
 
-int ofs_extract_file_begin(ofs_extract_worker *w, const ofs_catalog_entry *e)
+/* A temporary file beside e->path, for expect_size bytes hashing to expect_sha256. */
+static int extract_begin(ofs_extract_worker *w, const ofs_catalog_entry *e, uint64_t expect_size,
+                         const uint8_t *expect_sha256)
 {
     int dir_fd = -1, rc;
     const char *base = NULL;
@@ -505,7 +509,21 @@ int ofs_extract_file_begin(ofs_extract_worker *w, const ofs_catalog_entry *e)
     w->base = base;
     w->pos = 0;
     w->block_len = 0;
+    w->expect_size = expect_size;
+    w->expect_sha256 = expect_sha256;
     return 0;
+}
+
+int ofs_extract_file_begin(ofs_extract_worker *w, const ofs_catalog_entry *e)
+{
+    return extract_begin(w, e, e->size, e->sha256);
+}
+
+int ofs_extract_prefix_begin(ofs_extract_worker *w, const ofs_catalog_entry *e)
+{
+    if (e->base_size == 0 || e->base_size >= e->size)
+        return ofs_error_set(OFS_ECORRUPT, "%s: not stored as a tail", e->path);
+    return extract_begin(w, e, e->base_size, e->base_sha256);
 }
 
 static int extract_pwrite(ofs_extract_worker *w, const uint8_t *data, size_t size,
@@ -593,9 +611,9 @@ int ofs_extract_file_write(ofs_extract_worker *w, uint64_t offset, const void *d
         return ofs_error_set(OFS_ERROR, "no file is being restored");
     if (offset < w->pos)
         return ofs_error_set(OFS_ECORRUPT, "%s: data out of order in the archive", e->path);
-    if (offset > e->size || size > e->size - offset)
+    if (offset > w->expect_size || size > w->expect_size - offset)
         return ofs_error_set(OFS_ECORRUPT, "%s: data beyond its size %llu in the archive",
-                             e->path, (unsigned long long)e->size);
+                             e->path, (unsigned long long)w->expect_size);
     while (w->pos < offset) { /* a hole in the archive: zeros, hashed but not written */
         uint64_t gap = offset - w->pos;
         if ((rc = extract_append(w, zeros, gap < sizeof(zeros) ? (size_t)gap
@@ -616,34 +634,129 @@ void ofs_extract_file_abort(ofs_extract_worker *w)
     w->entry = NULL;
 }
 
-int ofs_extract_file_commit(ofs_extract_worker *w, const ofs_tar_xattr *xattrs,
-                            size_t xattr_count)
+/* Flushes the last block, then checks the size and SHA-256 the file (or prefix) must have. */
+static int extract_check(ofs_extract_worker *w)
 {
     const ofs_catalog_entry *e = w->entry;
     uint8_t digest[OFS_SHA256_BYTES];
     int rc;
-    if (w->fd < 0)
-        return ofs_error_set(OFS_ERROR, "no file is being restored");
     if (w->block_len > 0 && !extract_is_zero(w->block, w->block_len) &&
         (rc = extract_pwrite(w, w->block, w->block_len, w->pos - w->block_len)) < 0)
-        goto fail;
+        return rc;
     w->block_len = 0;
-    if (w->pos != e->size) {
-        rc = ofs_error_set(OFS_ECORRUPT, "%s: size %llu, expected %llu", e->path,
-                           (unsigned long long)w->pos, (unsigned long long)e->size);
-        goto fail;
-    }
+    if (w->pos != w->expect_size)
+        return ofs_error_set(OFS_ECORRUPT, "%s: size %llu, expected %llu", e->path,
+                             (unsigned long long)w->pos, (unsigned long long)w->expect_size);
     /* ftruncate gives the file its size, so trailing holes are restored too */
-    if (ftruncate(w->fd, (off_t)w->pos) < 0) {
-        rc = ofs_error_from_errno(errno, "%s: cannot set the size", e->path);
-        goto fail;
-    }
+    if (ftruncate(w->fd, (off_t)w->pos) < 0)
+        return ofs_error_from_errno(errno, "%s: cannot set the size", e->path);
     if ((rc = ofs_sha256_final(w->sha, digest)) < 0)
+        return rc;
+    if (memcmp(digest, w->expect_sha256, sizeof(digest)) != 0)
+        return ofs_error_set(OFS_ECORRUPT, "%s: SHA-256 mismatch%s", e->path,
+                             w->expect_size != e->size ? " in the base's part" : "");
+    return 0;
+}
+
+int ofs_extract_prefix_stage(ofs_extract_worker *w, char **staged)
+{
+    int rc;
+    *staged = NULL;
+    if (w->fd < 0)
+        return ofs_error_set(OFS_ERROR, "no file is being restored");
+    if ((rc = extract_check(w)) < 0)
         goto fail;
-    if (memcmp(digest, e->sha256, sizeof(digest)) != 0) {
-        rc = ofs_error_set(OFS_ECORRUPT, "%s: SHA-256 mismatch", e->path);
+    if (!(*staged = strdup(w->tmp))) {
+        rc = ofs_error_set(OFS_ERROR, "out of memory");
         goto fail;
     }
+    if (close(w->fd) < 0) {
+        w->fd = -1;
+        rc = ofs_error_from_errno(errno, "%s: cannot write", w->entry->path);
+        unlinkat(w->dir_fd, w->tmp, 0);
+        free(*staged);
+        *staged = NULL;
+        return rc;
+    }
+    w->fd = -1; /* left in place for ofs_extract_tail_begin */
+    w->entry = NULL;
+    return 0;
+fail:
+    ofs_extract_file_abort(w);
+    return rc;
+}
+
+int ofs_extract_tail_begin(ofs_extract_worker *w, const ofs_catalog_entry *e, const char *staged)
+{
+    int dir_fd = -1, rc;
+    const char *base = NULL;
+    struct stat st;
+    ofs_extract_file_abort(w);
+    if (!staged || strlen(staged) > EXTRACT_NAME_MAX || strchr(staged, '/'))
+        return ofs_error_set(OFS_ERROR, "%s: the base's part was not restored", e->path);
+    if ((rc = extract_parent(w, e->path, 1, &dir_fd, &base)) < 0 ||
+        (rc = ofs_sha256_reset(w->sha)) < 0)
+        return rc;
+    w->fd = openat(dir_fd, staged, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (w->fd < 0)
+        return ofs_error_from_errno(errno, "%s: cannot reopen the base's part", e->path);
+    strcpy(w->tmp, staged);
+    w->entry = e;
+    w->dir_fd = dir_fd;
+    w->base = base;
+    w->block_len = 0;
+    w->expect_size = e->size;
+    w->expect_sha256 = e->sha256;
+    if (fstat(w->fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != e->base_size) {
+        rc = ofs_error_set(OFS_ERROR, "%s: the base's part is not as it was written", e->path);
+        goto fail;
+    }
+    /* the whole file's SHA-256 is checked at commit: hash what is on disk of the base's part */
+    uint8_t buf[64 * 1024];
+    for (w->pos = 0; w->pos < e->base_size;) {
+        size_t want = e->base_size - w->pos < sizeof(buf) ? (size_t)(e->base_size - w->pos)
+                                                          : sizeof(buf);
+        ssize_t n = pread(w->fd, buf, want, (off_t)w->pos);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = n < 0 ? ofs_error_from_errno(errno, "%s: cannot read the base's part", e->path)
+                       : ofs_error_set(OFS_ERROR, "%s: the base's part is short", e->path);
+            goto fail;
+        }
+        if ((rc = ofs_sha256_update(w->sha, buf, (size_t)n)) < 0)
+            goto fail;
+        w->pos += (uint64_t)n;
+    }
+    return 0;
+fail:
+    ofs_extract_file_abort(w);
+    return rc;
+}
+
+void ofs_extract_staged_discard(ofs_extract_worker *w, const ofs_catalog_entry *e,
+                                const char *staged)
+{
+    const char *base = NULL;
+    int dir_fd = -1;
+    if (staged && extract_parent(w, e->path, 0, &dir_fd, &base) == 0)
+        unlinkat(dir_fd, staged, 0);
+}
+
+int ofs_extract_file_commit(ofs_extract_worker *w, const ofs_tar_xattr *xattrs,
+                            size_t xattr_count)
+{
+    const ofs_catalog_entry *e = w->entry;
+    int rc;
+    if (w->fd < 0)
+        return ofs_error_set(OFS_ERROR, "no file is being restored");
+    if (w->expect_size != e->size) {
+        rc = ofs_error_set(OFS_ERROR, "%s: the base's part is committed with "
+                           "ofs_extract_prefix_stage", e->path);
+        goto fail;
+    }
+    if ((rc = extract_check(w)) < 0)
+        goto fail;
     if ((rc = extract_fd_metadata(w, w->fd, e, xattrs, xattr_count)) < 0)
         goto fail;
     if (close(w->fd) < 0) {

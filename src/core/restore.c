@@ -19,12 +19,22 @@
 #include <time.h>
 
 #define RESTORE_MAX_WORKERS 64
+#define RESTORE_ALL 0
+#define RESTORE_BASES 1
+#define RESTORE_OWN 2
+
+/* One tar entry a volume holds for the catalog: an entry's own (the whole file, or a tail),
+ * or the base's copy of a file the catalog stores as a tail (its prefix). */
+typedef struct restore_ref {
+    size_t index;               /* into restore_job.entries */
+    int prefix;
+} restore_ref;
 
 /* The entries of one volume, in catalog (= archive) order. */
 typedef struct restore_volume {
-    const char *backup_id;      /* interned: rec->id or a base's id */
+    const char *backup_id;      /* interned: rec->id or its base's id */
     uint32_t number;
-    size_t *entries;            /* indexes into restore_job.entries */
+    restore_ref *refs;
     size_t count, capacity;
     int wanted;                 /* holds a selected entry */
 } restore_volume;
@@ -46,6 +56,9 @@ typedef struct restore_job {
     size_t base_count;
     restore_volume *volumes;
     size_t volume_count;
+    int tails;                  /* selected tail entries: bases' volumes go first */
+    int phase;                  /* which volumes the workers take (RESTORE_*) */
+    char **staged;              /* per entry: the base's part of a tail, waiting */
     ofs_extract *extract;
     atomic_size_t next_volume;
     atomic_int stop;
@@ -80,6 +93,21 @@ static const char *restore_intern_id(restore_job *job, const char *id)
     return job->bases[job->base_count++].id;
 }
 
+/* A catalog points at this backup and, for a differential, its base: never a third. */
+static int restore_check_ids(const restore_job *job, const ofs_catalog_entry *e)
+{
+    const char *ids[2] = { e->backup_id, e->base_backup };
+    for (int i = 0; i < 2; i++) {
+        const char *id = ids[i];
+        if (!id || id == job->bases[0].id ||
+            (job->rec->base && strcmp(id, job->rec->base) == 0))
+            continue;
+        return ofs_error_set(OFS_ECORRUPT, "catalog: '%s' points at backup '%s', which is "
+                             "neither '%s' nor its base", e->path, id, job->rec->id);
+    }
+    return 0;
+}
+
 static int restore_load_catalog(restore_job *job)
 {
     ofs_catalog_reader *cr = NULL;
@@ -109,13 +137,18 @@ static int restore_load_catalog(restore_job *job)
         copy->path = strdup(e->path);
         copy->link_target = e->link_target ? strdup(e->link_target) : NULL;
         copy->backup_id = (char *)restore_intern_id(job, e->backup_id);
-        if (!copy->path || (e->link_target && !copy->link_target) || !copy->backup_id) {
+        copy->base_backup = e->base_size > 0 ? (char *)restore_intern_id(job, e->base_backup)
+                                              : NULL;
+        if (!copy->path || (e->link_target && !copy->link_target) || !copy->backup_id ||
+            (e->base_size > 0 && !copy->base_backup)) {
             free(copy->path);
             free(copy->link_target);
             rc = ofs_error_set(OFS_ERROR, "out of memory");
             break;
         }
         job->count++;
+        if ((rc = restore_check_ids(job, copy)) < 0)
+            break;
         /* every path is checked before anything is planned: a catalog is authenticated, but
          * a bug that wrote a bad one must not reach the file system */
         if (!ofs_path_is_safe(copy->path)) {
@@ -239,44 +272,75 @@ static int restore_select(restore_job *job)
     return rc;
 }
 
-/* Groups entries by the volume holding them; volumes without a selected entry are not read. */
+/* The volume (backup_id, number), added if new; *last caches the previous answer. */
+static int restore_volume_get(restore_job *job, const char *backup_id, uint32_t number,
+                              size_t *last, restore_volume **out)
+{
+    if (*last < job->volume_count && job->volumes[*last].number == number &&
+        job->volumes[*last].backup_id == backup_id) {
+        *out = &job->volumes[*last];
+        return 0;
+    }
+    for (size_t v = 0; v < job->volume_count; v++) {
+        if (job->volumes[v].number == number && job->volumes[v].backup_id == backup_id) {
+            *last = v;
+            *out = &job->volumes[v];
+            return 0;
+        }
+    }
+    restore_volume *bigger = realloc(job->volumes, (job->volume_count + 1) * sizeof(*bigger));
+    if (!bigger)
+        return ofs_error_set(OFS_ERROR, "out of memory");
+    job->volumes = bigger;
+    *last = job->volume_count++;
+    *out = &job->volumes[*last];
+    memset(*out, 0, sizeof(**out));
+    (*out)->backup_id = backup_id;
+    (*out)->number = number;
+    return 0;
+}
+
+static int restore_volume_add(restore_volume *v, size_t index, int prefix, int wanted)
+{
+    if (v->count == v->capacity) {
+        size_t capacity = v->capacity ? v->capacity * 2 : 256;
+        restore_ref *bigger = realloc(v->refs, capacity * sizeof(*bigger));
+        if (!bigger)
+            return ofs_error_set(OFS_ERROR, "out of memory");
+        v->refs = bigger;
+        v->capacity = capacity;
+    }
+    v->refs[v->count++] = (restore_ref){ index, prefix };
+    v->wanted |= wanted;
+    return 0;
+}
+
+/*
+ * Groups entries by the volume holding them (a tail's prefix also by the base's volume that
+ * holds it); volumes without a selected entry are not read.
+ */
 static int restore_plan(restore_job *job)
 {
-    restore_volume *last = NULL;
+    size_t own = 0, base = 0;
+    restore_volume *v = NULL;
+    int rc;
     for (size_t i = 0; i < job->count; i++) {
         const ofs_catalog_entry *e = &job->entries[i];
+        int wanted = job->selected[i] && e->type != OFS_ENTRY_HARDLINK;
         if (e->volume == 0)
             continue;
-        if (!last || last->number != e->volume || last->backup_id != e->backup_id) {
-            last = NULL;
-            for (size_t v = 0; v < job->volume_count && !last; v++)
-                if (job->volumes[v].number == e->volume &&
-                    job->volumes[v].backup_id == e->backup_id)
-                    last = &job->volumes[v];
-        }
-        if (!last) {
-            restore_volume *bigger = realloc(job->volumes,
-                                             (job->volume_count + 1) * sizeof(*bigger));
-            if (!bigger)
-                return ofs_error_set(OFS_ERROR, "out of memory");
-            job->volumes = bigger;
-            last = &job->volumes[job->volume_count++];
-            memset(last, 0, sizeof(*last));
-            last->backup_id = e->backup_id;
-            last->number = e->volume;
-        }
-        if (last->count == last->capacity) {
-            size_t capacity = last->capacity ? last->capacity * 2 : 256;
-            size_t *bigger = realloc(last->entries, capacity * sizeof(*bigger));
-            if (!bigger)
-                return ofs_error_set(OFS_ERROR, "out of memory");
-            last->entries = bigger;
-            last->capacity = capacity;
-        }
-        last->entries[last->count++] = i;
-        if (job->selected[i] && e->type != OFS_ENTRY_HARDLINK)
-            last->wanted = 1;
+        if ((rc = restore_volume_get(job, e->backup_id, e->volume, &own, &v)) < 0 ||
+            (rc = restore_volume_add(v, i, 0, wanted)) < 0)
+            return rc;
+        if (e->type != OFS_ENTRY_FILE || e->base_size == 0)
+            continue;
+        if ((rc = restore_volume_get(job, e->base_backup, e->base_volume, &base, &v)) < 0 ||
+            (rc = restore_volume_add(v, i, 1, wanted)) < 0)
+            return rc;
+        job->tails |= wanted;
     }
+    if (job->tails && !(job->staged = calloc(job->count, sizeof(*job->staged))))
+        return ofs_error_set(OFS_ERROR, "out of memory");
     return 0;
 }
 
@@ -294,13 +358,31 @@ static int restore_volume_record(restore_job *job, const char *backup_id,
         if (!job->bases[i].rec) {
             int rc = ofs_repo_load_record(job->store, job->ring, backup_id, &job->bases[i].rec,
                                           NULL, NULL);
+            if (rc == OFS_ENOTFOUND)
+                return ofs_error_set(rc, "backup '%s' is a differential of '%s', which is not "
+                                     "in store '%s' (deleted or not pushed?)", job->rec->id,
+                                     backup_id, ofs_store_name(job->store));
             if (rc < 0)
-                return ofs_error_wrap(rc, "base backup '%s'", backup_id);
+                return ofs_error_wrap(rc, "base backup '%s' of '%s'", backup_id, job->rec->id);
         }
         *out = job->bases[i].rec;
         return 0;
     }
     return ofs_error_set(OFS_ERROR, "backup '%s' was not planned", backup_id);
+}
+
+/* Loads the record of every base whose volumes will be read, before anything is written: a
+ * differential whose base is gone fails at once, naming it. */
+static int restore_load_bases(restore_job *job)
+{
+    for (size_t i = 0; i < job->volume_count; i++) {
+        const ofs_record *rec = NULL;
+        int rc;
+        if (job->volumes[i].wanted &&
+            (rc = restore_volume_record(job, job->volumes[i].backup_id, &rec)) < 0)
+            return rc;
+    }
+    return 0;
 }
 
 /* ---- read-ahead ---- */
@@ -441,31 +523,54 @@ static int prefetch_reader_new(ofs_reader **out, ofs_reader *source)
 
 /* ---- one volume ---- */
 
-static int restore_file_data(ofs_extract_worker *w, ofs_tar_reader *tar)
+/* Feeds the current tar entry's data to the open file, at `shift` plus its offsets. */
+static int restore_file_data(ofs_extract_worker *w, ofs_tar_reader *tar, uint64_t shift)
 {
     const void *data;
     size_t size;
     uint64_t offset;
     int rc;
     while ((rc = ofs_tar_reader_data(tar, &data, &size, &offset)) == 1)
-        if ((rc = ofs_extract_file_write(w, offset, data, size)) < 0)
+        if ((rc = ofs_extract_file_write(w, shift + offset, data, size)) < 0)
             return rc;
     return rc;
 }
 
-static int restore_entry(ofs_extract_worker *w, ofs_tar_reader *tar, const ofs_catalog_entry *e,
-                         const ofs_tar_entry *te)
+/* A regular file: whole, a base's prefix (staged), or a tail completing its staged prefix. */
+static int restore_file(restore_job *job, ofs_extract_worker *w, ofs_tar_reader *tar,
+                        const restore_ref *ref, const ofs_tar_entry *te)
 {
+    const ofs_catalog_entry *e = &job->entries[ref->index];
+    int tail = !ref->prefix && e->base_size > 0;
     int rc;
+    if (ref->prefix)
+        rc = ofs_extract_prefix_begin(w, e);
+    else if (tail)
+        rc = ofs_extract_tail_begin(w, e, job->staged ? job->staged[ref->index] : NULL);
+    else
+        rc = ofs_extract_file_begin(w, e);
+    if (rc < 0)
+        return rc;
+    if (tail) { /* the temporary file is the worker's now */
+        free(job->staged[ref->index]);
+        job->staged[ref->index] = NULL;
+    }
+    if ((rc = restore_file_data(w, tar, tail ? e->base_size : 0)) < 0) {
+        ofs_extract_file_abort(w);
+        return rc;
+    }
+    if (ref->prefix)
+        return ofs_extract_prefix_stage(w, &job->staged[ref->index]);
+    return ofs_extract_file_commit(w, te->xattrs, te->xattr_count);
+}
+
+static int restore_entry(restore_job *job, ofs_extract_worker *w, ofs_tar_reader *tar,
+                         const restore_ref *ref, const ofs_tar_entry *te)
+{
+    const ofs_catalog_entry *e = &job->entries[ref->index];
     switch (e->type) {
     case OFS_ENTRY_FILE:
-        if ((rc = ofs_extract_file_begin(w, e)) < 0)
-            return rc;
-        if ((rc = restore_file_data(w, tar)) < 0) {
-            ofs_extract_file_abort(w);
-            return rc;
-        }
-        return ofs_extract_file_commit(w, te->xattrs, te->xattr_count);
+        return restore_file(job, w, tar, ref, te);
     case OFS_ENTRY_DIR:
         return ofs_extract_dir(w, e, te->xattrs, te->xattr_count);
     case OFS_ENTRY_SYMLINK:
@@ -478,13 +583,26 @@ static int restore_entry(ofs_extract_worker *w, ofs_tar_reader *tar, const ofs_c
     return 0;
 }
 
+/* What the archive must hold for ref: its name and content size. */
+static int restore_ref_expect(const restore_job *job, const restore_ref *ref, char **name,
+                              uint64_t *size)
+{
+    const ofs_catalog_entry *e = &job->entries[ref->index];
+    if (ref->prefix) {
+        *size = e->base_size;
+        return (*name = strdup(e->path)) ? 0 : ofs_error_set(OFS_ERROR, "out of memory");
+    }
+    *size = ofs_catalog_stored_size(e);
+    return ofs_catalog_tar_name(e, name);
+}
+
 static int restore_volume_run(restore_job *job, ofs_extract_worker *w, restore_volume *v)
 {
     const ofs_record *vrec = NULL;
     ofs_reader *source = NULL;
     ofs_tar_reader *tar = NULL;
     ofs_tar_entry te;
-    char name[32];
+    char name[32], *expected = NULL;
     size_t next = 0;
     /* a base's volume also holds files this backup's catalog no longer lists */
     int strict = v->backup_id == job->bases[0].id;
@@ -502,38 +620,49 @@ static int restore_volume_run(restore_job *job, ofs_extract_worker *w, restore_v
     if (rc < 0)
         goto cleanup;
     while ((rc = ofs_tar_reader_next(tar, &te)) == 1) {
+        uint64_t size = 0;
         if (atomic_load(&job->stop)) {
             rc = ofs_error_set(OFS_ECANCELED, "restore canceled");
             goto cleanup;
         }
-        const ofs_catalog_entry *e = next < v->count ? &job->entries[v->entries[next]] : NULL;
-        if (!ofs_path_is_safe(te.path) || !e || strcmp(te.path, e->path) != 0) {
-            if (!strict && e && ofs_path_is_safe(te.path) && ofs_path_compare(te.path, e->path) < 0)
+        const restore_ref *ref = next < v->count ? &v->refs[next] : NULL;
+        free(expected);
+        expected = NULL;
+        if (ref && (rc = restore_ref_expect(job, ref, &expected, &size)) < 0)
+            goto cleanup;
+        if (!strict && !ref) {
+            rc = 0;
+            break; /* nothing more of this backup's in the base's volume */
+        }
+        if (!ofs_path_is_safe(te.path) || !ref || strcmp(te.path, expected) != 0) {
+            if (!strict && ofs_path_is_safe(te.path) && ofs_path_compare(te.path, expected) < 0)
                 continue;
             rc = ofs_error_set(OFS_ECORRUPT, "unexpected entry '%s' in archive", te.path);
             goto cleanup;
         }
-        size_t index = v->entries[next++];
-        if (te.type != e->type || (e->type == OFS_ENTRY_FILE && te.size != e->size)) {
+        next++;
+        const ofs_catalog_entry *e = &job->entries[ref->index];
+        if (te.type != e->type || (e->type == OFS_ENTRY_FILE && te.size != size)) {
             rc = ofs_error_set(OFS_ECORRUPT, "'%s' is a %s of %llu bytes in the archive, a %s "
-                               "of %llu bytes in the catalog", e->path,
+                               "of %llu bytes in the catalog", te.path,
                                ofs_entry_type_name(te.type), (unsigned long long)te.size,
-                               ofs_entry_type_name(e->type), (unsigned long long)e->size);
+                               ofs_entry_type_name(e->type), (unsigned long long)size);
             goto cleanup;
         }
-        if (!job->selected[index])
+        if (!job->selected[ref->index])
             continue; /* its data is skipped by the next header read */
-        if ((rc = restore_entry(w, tar, e, &te)) < 0)
+        if ((rc = restore_entry(job, w, tar, ref, &te)) < 0)
             goto cleanup;
     }
     if (rc < 0)
         goto cleanup;
     if (next < v->count) {
         rc = ofs_error_set(OFS_ECORRUPT, "entry '%s' is missing from the archive",
-                           job->entries[v->entries[next]].path);
+                           job->entries[v->refs[next].index].path);
         goto cleanup;
     }
 cleanup:
+    free(expected);
     ofs_extract_file_abort(w);
     ofs_tar_reader_free(tar);
     ofs_reader_free(source);
@@ -572,7 +701,10 @@ static void *restore_worker(void *arg)
         size_t index = atomic_fetch_add(&job->next_volume, 1);
         if (index >= job->volume_count)
             break;
-        if (!job->volumes[index].wanted)
+        restore_volume *v = &job->volumes[index];
+        int own = v->backup_id == job->bases[0].id;
+        if (!v->wanted || (job->phase == RESTORE_BASES && own) ||
+            (job->phase == RESTORE_OWN && !own))
             continue;
         if ((rc = restore_volume_run(job, w, &job->volumes[index])) < 0) {
             restore_fail(job, rc);
@@ -583,10 +715,12 @@ static void *restore_worker(void *arg)
     return NULL;
 }
 
-static int restore_volumes(restore_job *job, int parallel)
+static int restore_volumes(restore_job *job, int parallel, int phase)
 {
     pthread_t threads[RESTORE_MAX_WORKERS];
     int started = 0;
+    job->phase = phase;
+    atomic_store(&job->next_volume, 0);
     if (parallel <= 0)
         parallel = 2;
     if (parallel > RESTORE_MAX_WORKERS)
@@ -703,8 +837,11 @@ static void restore_job_free(restore_job *job)
     }
     free(job->bases);
     for (size_t i = 0; i < job->volume_count; i++)
-        free(job->volumes[i].entries);
+        free(job->volumes[i].refs);
     free(job->volumes);
+    for (size_t i = 0; job->staged && i < job->count; i++)
+        free(job->staged[i]);
+    free(job->staged);
     free(job->error_message);
     ofs_extract_free(job->extract);
     pthread_mutex_destroy(&job->lock);
@@ -752,7 +889,12 @@ int ofs_restore_run(ofs_store *store, const ofs_keyring *ring, const ofs_record 
     if ((rc = ofs_extract_new(&job.extract, &xo)) < 0 ||
         (rc = ofs_extract_worker_new(&w, job.extract)) < 0 ||
         (rc = restore_loose_entries(&job, w)) < 0 ||
-        (rc = restore_volumes(&job, opts->parallel)) < 0)
+        (rc = restore_load_bases(&job)) < 0)
+        goto cleanup;
+    /* a tail completes a prefix from the base: the bases' volumes go first */
+    if (job.tails ? (rc = restore_volumes(&job, opts->parallel, RESTORE_BASES)) < 0 ||
+                        (rc = restore_volumes(&job, opts->parallel, RESTORE_OWN)) < 0
+                  : (rc = restore_volumes(&job, opts->parallel, RESTORE_ALL)) < 0)
         goto cleanup;
     for (size_t i = 0; i < job.count; i++)
         if (job.selected[i] && job.entries[i].type == OFS_ENTRY_HARDLINK &&
@@ -775,6 +917,9 @@ int ofs_restore_run(ofs_store *store, const ofs_keyring *ring, const ofs_record 
     stats->bytes = xs.bytes;
     stats->backups_kept = xs.backups_kept;
 cleanup:
+    for (size_t i = 0; job.staged && i < job.count; i++)
+        if (job.staged[i] && w)
+            ofs_extract_staged_discard(w, &job.entries[i], job.staged[i]);
     ofs_extract_worker_free(w);
     ofs_progress_free(progress);
     restore_job_free(&job);

@@ -1,4 +1,4 @@
-/* scan.c - walk a set's paths into a sorted entry list; see scan.h. */
+/* scan.c - walk a set's paths in catalog order, streaming or into a list; see scan.h. */
 #include "offsite/scan.h"
 #include "offsite/error.h"
 #include "offsite/log.h"
@@ -40,7 +40,7 @@ static void scan_name_list_free(scan_name_list *list)
     free(list->items);
 }
 
-static void scan_names_free(ofs_scan_names *names)
+void ofs_scan_names_free(ofs_scan_names *names)
 {
     if (!names)
         return;
@@ -48,6 +48,19 @@ static void scan_names_free(ofs_scan_names *names)
     scan_name_list_free(&names->groups);
     free(names->buf);
     free(names);
+}
+
+int ofs_scan_names_new(ofs_scan_names **out)
+{
+    ofs_scan_names *names = calloc(1, sizeof(*names));
+    *out = NULL;
+    if (!names || !(names->buf = malloc(16 * 1024))) {
+        free(names);
+        return ofs_error_set(OFS_ERROR, "out of memory");
+    }
+    names->buf_size = 16 * 1024;
+    *out = names;
+    return 0;
 }
 
 /* Looks id up with getpwuid_r / getgrgid_r (growing the buffer on ERANGE). */
@@ -109,11 +122,11 @@ static int scan_name_get(ofs_scan_names *names, int is_group, uint32_t id, char 
     return 0;
 }
 
-/* ---- hard links: (dev, ino) -> index of the first entry, open addressing ---- */
+/* ---- hard links: (dev, ino) -> path of the first entry, open addressing ---- */
 
 typedef struct scan_inode {
     uint64_t dev, ino;
-    size_t index; /* SIZE_MAX = empty slot */
+    char *path; /* NULL = empty slot */
 } scan_inode;
 
 typedef struct scan_inode_table {
@@ -133,7 +146,7 @@ static scan_inode *scan_inode_slot(scan_inode_table *t, uint64_t dev, uint64_t i
     size_t mask = t->capacity - 1;
     for (size_t i = scan_inode_hash(dev, ino) & mask;; i = (i + 1) & mask) {
         scan_inode *s = &t->slots[i];
-        if (s->index == SIZE_MAX || (s->dev == dev && s->ino == ino))
+        if (!s->path || (s->dev == dev && s->ino == ino))
             return s;
     }
 }
@@ -143,30 +156,43 @@ static int scan_inode_grow(scan_inode_table *t)
     size_t capacity = t->capacity ? t->capacity * 2 : 64;
     scan_inode *old = t->slots;
     size_t old_capacity = t->capacity;
-    t->slots = malloc(capacity * sizeof(*t->slots));
-    if (!t->slots) {
+    if (!(t->slots = calloc(capacity, sizeof(*t->slots)))) {
         t->slots = old;
         return ofs_error_set(OFS_ERROR, "out of memory");
     }
-    for (size_t i = 0; i < capacity; i++)
-        t->slots[i].index = SIZE_MAX;
     t->capacity = capacity;
     for (size_t i = 0; i < old_capacity; i++)
-        if (old[i].index != SIZE_MAX)
+        if (old[i].path)
             *scan_inode_slot(t, old[i].dev, old[i].ino) = old[i];
     free(old);
     return 0;
 }
 
+static void scan_inode_free(scan_inode_table *t)
+{
+    for (size_t i = 0; i < t->capacity; i++)
+        free(t->slots[i].path);
+    free(t->slots);
+}
+
 /* ---- the walk ---- */
 
+/*
+ * The walk holds the sorted names of each open directory (its depth, not the tree) and the
+ * first path of every multiply linked inode: memory does not grow with the number of files.
+ */
 typedef struct scan_walk {
-    ofs_scan *scan;
+    ofs_scan_fn fn;
+    void *ctx;
+    ofs_scan_names *names;
+    ofs_scan_counts *counts;
     char *const *excludes;
     size_t exclude_count;
     char *path;        /* current catalog path (no leading '/') */
     size_t len, cap;
     size_t rel_start;  /* where the path relative to the set path starts */
+    char *last;        /* the last path emitted (ancestors shared by set paths) */
+    size_t last_cap;
     scan_inode_table inodes;
 } scan_walk;
 
@@ -241,94 +267,66 @@ static int scan_readlink(int dirfd, const char *name, const char *shown, char **
     }
 }
 
-/*
- * Appends an entry for w->path from st. link_target is taken over (freed on failure).
- * *added is 0 when the entry was skipped (socket, device).
- */
-static int scan_add(scan_walk *w, const struct stat *st, ofs_entry_type type_hint,
-                    char *link_target, int *added)
+/* Hands an entry for w->path (from st) to the callback. link_target is the caller's. */
+static int scan_emit(scan_walk *w, const struct stat *st, ofs_entry_type type,
+                     const char *link_target)
 {
-    ofs_scan *scan = w->scan;
-    ofs_catalog_entry *e;
-    int rc = 0;
-    *added = 0;
+    ofs_scan_counts *counts = w->counts;
+    ofs_catalog_entry e = { 0 };
+    int rc;
 
-    if (scan->count == scan->capacity) {
-        size_t capacity = scan->capacity ? scan->capacity * 2 : 1024;
-        ofs_catalog_entry *bigger = realloc(scan->entries, capacity * sizeof(*bigger));
-        if (!bigger) {
-            free(link_target);
-            return ofs_error_set(OFS_ERROR, "out of memory");
-        }
-        scan->entries = bigger;
-        scan->capacity = capacity;
-    }
-    e = &scan->entries[scan->count];
-    memset(e, 0, sizeof(*e));
-    e->type = type_hint;
-    e->mode = (uint32_t)(st->st_mode & 07777);
-    e->uid = (uint32_t)st->st_uid;
-    e->gid = (uint32_t)st->st_gid;
-    e->mtime_sec = (int64_t)st->st_mtim.tv_sec;
-    e->mtime_nsec = (int32_t)st->st_mtim.tv_nsec;
-    e->ctime_sec = (int64_t)st->st_ctim.tv_sec;
-    e->ctime_nsec = (int32_t)st->st_ctim.tv_nsec;
-    e->ino = (uint64_t)st->st_ino;
-    e->dev = (uint64_t)st->st_dev;
-    e->link_target = link_target;
-    if (e->type == OFS_ENTRY_FILE) {
-        e->size = (uint64_t)st->st_size;
+    e.path = w->path;
+    e.type = type;
+    e.mode = (uint32_t)(st->st_mode & 07777);
+    e.uid = (uint32_t)st->st_uid;
+    e.gid = (uint32_t)st->st_gid;
+    e.mtime_sec = (int64_t)st->st_mtim.tv_sec;
+    e.mtime_nsec = (int32_t)st->st_mtim.tv_nsec;
+    e.ctime_sec = (int64_t)st->st_ctim.tv_sec;
+    e.ctime_nsec = (int32_t)st->st_ctim.tv_nsec;
+    e.ino = (uint64_t)st->st_ino;
+    e.dev = (uint64_t)st->st_dev;
+    e.link_target = (char *)link_target;
+    if (e.type == OFS_ENTRY_FILE) {
+        e.size = (uint64_t)st->st_size;
         if (st->st_nlink > 1) {
-            if (w->inodes.used * 2 >= w->inodes.capacity && (rc = scan_inode_grow(&w->inodes)) < 0)
-                goto fail;
-            scan_inode *slot = scan_inode_slot(&w->inodes, e->dev, e->ino);
-            if (slot->index != SIZE_MAX) {
-                e->type = OFS_ENTRY_HARDLINK;
-                e->size = 0;
-                if (!(e->link_target = strdup(scan->entries[slot->index].path))) {
-                    rc = ofs_error_set(OFS_ERROR, "out of memory");
-                    goto fail;
-                }
+            if (w->inodes.used * 2 >= w->inodes.capacity &&
+                (rc = scan_inode_grow(&w->inodes)) < 0)
+                return rc;
+            scan_inode *slot = scan_inode_slot(&w->inodes, e.dev, e.ino);
+            if (slot->path) {
+                e.type = OFS_ENTRY_HARDLINK;
+                e.size = 0;
+                e.link_target = slot->path;
             } else {
-                slot->dev = e->dev;
-                slot->ino = e->ino;
-                slot->index = scan->count;
+                if (!(slot->path = strdup(w->path)))
+                    return ofs_error_set(OFS_ERROR, "out of memory");
+                slot->dev = e.dev;
+                slot->ino = e.ino;
                 w->inodes.used++;
             }
         }
     }
-    if ((rc = scan_name_get(scan->names, 0, e->uid, &e->user)) < 0 ||
-        (rc = scan_name_get(scan->names, 1, e->gid, &e->group)) < 0)
-        goto fail;
-    if (!(e->path = strdup(w->path))) {
-        rc = ofs_error_set(OFS_ERROR, "out of memory");
-        goto fail;
+    if ((rc = scan_name_get(w->names, 0, e.uid, &e.user)) < 0 ||
+        (rc = scan_name_get(w->names, 1, e.gid, &e.group)) < 0)
+        return rc;
+    if (w->len + 1 > w->last_cap) {
+        char *bigger = realloc(w->last, w->cap);
+        if (!bigger)
+            return ofs_error_set(OFS_ERROR, "out of memory");
+        w->last = bigger;
+        w->last_cap = w->cap;
     }
-    switch (e->type) {
-    case OFS_ENTRY_FILE: scan->files++; scan->bytes += e->size; break;
-    case OFS_ENTRY_DIR: scan->dirs++; break;
-    case OFS_ENTRY_SYMLINK: scan->symlinks++; break;
-    case OFS_ENTRY_HARDLINK: scan->hardlinks++; break;
-    case OFS_ENTRY_FIFO: scan->fifos++; break;
+    memcpy(w->last, w->path, w->len + 1);
+    switch (e.type) {
+    case OFS_ENTRY_FILE: counts->files++; counts->bytes += e.size; break;
+    case OFS_ENTRY_DIR: counts->dirs++; break;
+    case OFS_ENTRY_SYMLINK: counts->symlinks++; break;
+    case OFS_ENTRY_HARDLINK: counts->hardlinks++; break;
+    case OFS_ENTRY_FIFO: counts->fifos++; break;
     }
-    scan->count++;
-    *added = 1;
-    return 0;
-fail:
-    free(e->link_target);
-    e->link_target = NULL;
-    return rc;
-}
-
-/* Forgets the last entry (a directory that vanished before it could be opened). */
-static void scan_drop_last(ofs_scan *scan)
-{
-    ofs_catalog_entry *e = &scan->entries[--scan->count];
-    if (e->type == OFS_ENTRY_DIR)
-        scan->dirs--;
-    free(e->path);
-    free(e->link_target);
-    memset(e, 0, sizeof(*e));
+    counts->entries++;
+    return w->fn(w->ctx, &e);
 }
 
 static int scan_name_compare(const void *a, const void *b)
@@ -342,50 +340,46 @@ static int scan_children(scan_walk *w, int dirfd);
 static int scan_one(scan_walk *w, int dirfd, const char *name, const struct stat *st)
 {
     char *target = NULL;
-    int added = 0, rc;
-    ofs_entry_type type;
+    int rc;
 
-    if (S_ISREG(st->st_mode)) {
-        type = OFS_ENTRY_FILE;
-    } else if (S_ISDIR(st->st_mode)) {
-        type = OFS_ENTRY_DIR;
-    } else if (S_ISLNK(st->st_mode)) {
-        type = OFS_ENTRY_SYMLINK;
+    if (S_ISREG(st->st_mode))
+        return scan_emit(w, st, OFS_ENTRY_FILE, NULL);
+    if (S_ISFIFO(st->st_mode))
+        return scan_emit(w, st, OFS_ENTRY_FIFO, NULL);
+    if (S_ISLNK(st->st_mode)) {
         if ((rc = scan_readlink(dirfd, name, w->path, &target)) == OFS_ENOTFOUND) {
             ofs_log_warn("'/%s' vanished during the scan, skipped", w->path);
-            w->scan->skipped++;
+            w->counts->skipped++;
             return 0;
-        } else if (rc < 0) {
-            return rc;
         }
-    } else if (S_ISFIFO(st->st_mode)) {
-        type = OFS_ENTRY_FIFO;
-    } else if (S_ISSOCK(st->st_mode)) {
+        if (rc == 0)
+            rc = scan_emit(w, st, OFS_ENTRY_SYMLINK, target);
+        free(target);
+        return rc;
+    }
+    if (S_ISSOCK(st->st_mode)) {
         ofs_log_debug("'/%s' is a socket, skipped", w->path);
-        w->scan->skipped++;
-        return 0;
-    } else {
-        ofs_log_warn("'/%s' is a device file, skipped", w->path);
-        w->scan->skipped++;
+        w->counts->skipped++;
         return 0;
     }
-    if ((rc = scan_add(w, st, type, target, &added)) < 0)
-        return rc;
-    if (type != OFS_ENTRY_DIR)
+    if (!S_ISDIR(st->st_mode)) {
+        ofs_log_warn("'/%s' is a device file, skipped", w->path);
+        w->counts->skipped++;
         return 0;
-
+    }
+    /* opened before it is listed: a directory that vanished is never half listed */
     int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
         int err = errno;
         if (err == ENOENT || err == ENOTDIR || err == ELOOP) {
             ofs_log_warn("'/%s' vanished during the scan, skipped", w->path);
-            scan_drop_last(w->scan);
-            w->scan->skipped++;
+            w->counts->skipped++;
             return 0;
         }
         return ofs_error_from_errno(err, "cannot open directory '/%s'", w->path);
     }
-    rc = scan_children(w, fd);
+    if ((rc = scan_emit(w, st, OFS_ENTRY_DIR, NULL)) == 0)
+        rc = scan_children(w, fd);
     close(fd);
     return rc;
 }
@@ -444,7 +438,7 @@ static int scan_children(scan_walk *w, int dirfd)
         if (fstatat(dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
             if (errno == ENOENT) {
                 ofs_log_warn("'/%s' vanished during the scan, skipped", w->path);
-                w->scan->skipped++;
+                w->counts->skipped++;
                 scan_path_pop(w, saved);
                 continue;
             }
@@ -457,6 +451,8 @@ static int scan_children(scan_walk *w, int dirfd)
             goto cleanup;
         }
         scan_path_pop(w, saved);
+        free(names[i]); /* a wide directory's names go as they are walked */
+        names[i] = NULL;
     }
 cleanup:
     if (dir)
@@ -472,9 +468,8 @@ cleanup:
 /* Walks one set path ("srv/trading", or "" for /). */
 static int scan_set_path(scan_walk *w, const char *relative)
 {
-    ofs_scan *scan = w->scan;
     struct stat st;
-    int rc = 0, added = 0;
+    int rc = 0;
     char *absolute = NULL;
     size_t n = strlen(relative);
 
@@ -493,7 +488,7 @@ static int scan_set_path(scan_walk *w, const char *relative)
             goto cleanup;
         memcpy(w->path, relative, i);
         scan_path_pop(w, i);
-        if (scan->count > 0 && ofs_path_compare(w->path, scan->entries[scan->count - 1].path) <= 0)
+        if (w->counts->entries > 0 && ofs_path_compare(w->path, w->last) <= 0)
             continue;
         absolute[i + 1] = '\0';
         int failed = stat(absolute, &st) < 0 ? errno : 0;
@@ -502,7 +497,7 @@ static int scan_set_path(scan_walk *w, const char *relative)
         else if (!S_ISDIR(st.st_mode))
             rc = ofs_error_set(OFS_ECONFIG, "'%s' is not a directory", absolute);
         absolute[i + 1] = '/';
-        if (rc < 0 || (rc = scan_add(w, &st, OFS_ENTRY_DIR, NULL, &added)) < 0)
+        if (rc < 0 || (rc = scan_emit(w, &st, OFS_ENTRY_DIR, NULL)) < 0)
             goto cleanup;
     }
 
@@ -537,14 +532,13 @@ static int scan_set_path(scan_walk *w, const char *relative)
         close(dirfd);
         goto cleanup;
     }
-    if (n > 0 && (rc = scan_add(w, &st, OFS_ENTRY_DIR, NULL, &added)) < 0)
-        goto cleanup;
     int fd = open(absolute, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
         rc = ofs_error_from_errno(errno, "cannot open directory '%s'", absolute);
         goto cleanup;
     }
-    rc = scan_children(w, fd);
+    if (n == 0 || (rc = scan_emit(w, &st, OFS_ENTRY_DIR, NULL)) == 0)
+        rc = scan_children(w, fd);
     close(fd);
 cleanup:
     free(absolute);
@@ -589,31 +583,29 @@ static int scan_set_compare(const void *a, const void *b)
     return ofs_path_compare(*(char *const *)a, *(char *const *)b);
 }
 
-int ofs_scan_run(ofs_scan **out, char *const *paths, size_t path_count, char *const *excludes,
-                 size_t exclude_count)
+int ofs_scan_walk(char *const *paths, size_t path_count, char *const *excludes,
+                  size_t exclude_count, ofs_scan_names *names, ofs_scan_fn fn, void *ctx,
+                  ofs_scan_counts *counts)
 {
-    ofs_scan *scan = NULL;
     char **sorted = NULL;
     scan_walk w = { 0 };
+    ofs_scan_counts local;
     int rc = 0;
 
-    *out = NULL;
-    if (!(scan = calloc(1, sizeof(*scan))) || !(scan->names = calloc(1, sizeof(*scan->names))) ||
-        !(sorted = calloc(path_count ? path_count : 1, sizeof(*sorted)))) {
-        rc = ofs_error_set(OFS_ERROR, "out of memory");
-        goto cleanup;
-    }
-    scan->names->buf_size = 16 * 1024;
-    if (!(scan->names->buf = malloc(scan->names->buf_size))) {
-        rc = ofs_error_set(OFS_ERROR, "out of memory");
-        goto cleanup;
-    }
+    if (!counts)
+        counts = &local;
+    memset(counts, 0, sizeof(*counts));
+    if (!(sorted = calloc(path_count ? path_count : 1, sizeof(*sorted))))
+        return ofs_error_set(OFS_ERROR, "out of memory");
     for (size_t i = 0; i < path_count; i++)
         if ((rc = scan_normalise(paths[i], &sorted[i])) < 0)
             goto cleanup;
     qsort(sorted, path_count, sizeof(*sorted), scan_set_compare);
 
-    w.scan = scan;
+    w.fn = fn;
+    w.ctx = ctx;
+    w.names = names;
+    w.counts = counts;
     w.excludes = excludes;
     w.exclude_count = exclude_count;
     if ((rc = scan_path_reserve(&w, 256)) < 0)
@@ -631,17 +623,67 @@ int ofs_scan_run(ofs_scan **out, char *const *paths, size_t path_count, char *co
             goto cleanup;
         previous = p;
     }
-    *out = scan;
-    scan = NULL;
 cleanup:
-    if (sorted)
-        for (size_t i = 0; i < path_count; i++)
-            free(sorted[i]);
+    for (size_t i = 0; i < path_count; i++)
+        free(sorted[i]);
     free(sorted);
     free(w.path);
-    free(w.inodes.slots);
-    ofs_scan_free(scan);
+    free(w.last);
+    scan_inode_free(&w.inodes);
     return rc;
+}
+
+/* ---- the whole list (small sets, tests) ---- */
+
+static int scan_collect(void *ctx, const ofs_catalog_entry *e)
+{
+    ofs_scan *scan = ctx;
+    if (scan->count == scan->capacity) {
+        size_t capacity = scan->capacity ? scan->capacity * 2 : 1024;
+        ofs_catalog_entry *bigger = realloc(scan->entries, capacity * sizeof(*bigger));
+        if (!bigger)
+            return ofs_error_set(OFS_ERROR, "out of memory");
+        scan->entries = bigger;
+        scan->capacity = capacity;
+    }
+    ofs_catalog_entry *copy = &scan->entries[scan->count];
+    *copy = *e;
+    copy->path = strdup(e->path);
+    copy->link_target = e->link_target ? strdup(e->link_target) : NULL;
+    if (!copy->path || (e->link_target && !copy->link_target)) {
+        free(copy->path);
+        free(copy->link_target);
+        return ofs_error_set(OFS_ERROR, "out of memory");
+    }
+    scan->count++;
+    return 0;
+}
+
+int ofs_scan_run(ofs_scan **out, char *const *paths, size_t path_count, char *const *excludes,
+                 size_t exclude_count)
+{
+    ofs_scan *scan = NULL;
+    ofs_scan_counts counts;
+    int rc;
+
+    *out = NULL;
+    if (!(scan = calloc(1, sizeof(*scan))))
+        return ofs_error_set(OFS_ERROR, "out of memory");
+    if ((rc = ofs_scan_names_new(&scan->names)) < 0 ||
+        (rc = ofs_scan_walk(paths, path_count, excludes, exclude_count, scan->names,
+                            scan_collect, scan, &counts)) < 0) {
+        ofs_scan_free(scan);
+        return rc;
+    }
+    scan->files = counts.files;
+    scan->dirs = counts.dirs;
+    scan->symlinks = counts.symlinks;
+    scan->hardlinks = counts.hardlinks;
+    scan->fifos = counts.fifos;
+    scan->bytes = counts.bytes;
+    scan->skipped = counts.skipped;
+    *out = scan;
+    return 0;
 }
 
 void ofs_scan_free(ofs_scan *scan)
@@ -653,6 +695,6 @@ void ofs_scan_free(ofs_scan *scan)
         free(scan->entries[i].link_target);
     }
     free(scan->entries);
-    scan_names_free(scan->names);
+    ofs_scan_names_free(scan->names);
     free(scan);
 }

@@ -25,7 +25,8 @@ struct ofs_tar_writer {
     int aborting;                /* free without finish: drop the trailer */
     int finished;
     uint8_t *buf;
-    ofs_sha256 *sha;
+    ofs_sha256 *sha;             /* the whole file */
+    ofs_sha256 *part;            /* a tail's base prefix, then the tail itself */
     ofs_progress *progress;
     atomic_int *stop;
     char *names;                 /* extended attribute names (listxattr) */
@@ -81,7 +82,7 @@ int ofs_tar_writer_new(ofs_tar_writer **out, ofs_writer *next, ofs_progress *pro
         rc = ofs_error_set(OFS_ERROR, "out of memory");
         goto fail;
     }
-    if ((rc = ofs_sha256_new(&t->sha)) < 0)
+    if ((rc = ofs_sha256_new(&t->sha)) < 0 || (rc = ofs_sha256_new(&t->part)) < 0)
         goto fail;
     /* Full pax (not "restricted"): every entry gets an extended header, so nanosecond mtimes
      * are always kept; BINARY stores names as the bytes the file system gave us. */
@@ -228,14 +229,16 @@ static int tar_write_data(ofs_tar_writer *t, const void *data, size_t size, cons
     return 0;
 }
 
-/* Streams exactly e->size bytes of fd into the archive, hashing them on the way. */
-static int tar_copy_content(ofs_tar_writer *t, int fd, const char *source, ofs_catalog_entry *e,
-                            int *changed)
+/*
+ * Streams exactly `bytes` bytes of fd into the archive (or, with write 0, only reads them),
+ * hashing them into t->sha and, when part is not NULL, into part too. A file that ends early
+ * is padded with zeros (so the archive stays valid) and *short_read is set.
+ */
+static int tar_copy_content(ofs_tar_writer *t, int fd, const char *source, const char *name,
+                            uint64_t bytes, ofs_sha256 *part, int write, int *short_read)
 {
-    uint64_t remaining = e->size;
+    uint64_t remaining = bytes;
     int eof = 0, rc;
-    if ((rc = ofs_sha256_reset(t->sha)) < 0)
-        return rc;
     while (remaining > 0) {
         size_t want = remaining < TAR_READ_SIZE ? (size_t)remaining : TAR_READ_SIZE;
         size_t got = 0;
@@ -254,30 +257,55 @@ static int tar_copy_content(ofs_tar_writer *t, int fd, const char *source, ofs_c
         }
         if (got < want) { /* it shrank: zeros keep the archive valid */
             memset(t->buf + got, 0, want - got);
-            *changed = 1;
+            *short_read = 1;
         }
         if ((rc = ofs_sha256_update(t->sha, t->buf, want)) < 0 ||
-            (rc = tar_write_data(t, t->buf, want, e->path)) < 0)
+            (part && (rc = ofs_sha256_update(part, t->buf, want)) < 0))
             return rc;
+        if (write) {
+            if ((rc = tar_write_data(t, t->buf, want, name)) < 0)
+                return rc;
+            ofs_progress_add(t->progress, want);
+        }
         remaining -= want;
-        ofs_progress_add(t->progress, want);
     }
-    struct stat st;
-    if (fstat(fd, &st) < 0)
-        return ofs_error_from_errno(errno, "cannot stat '%s'", source);
-    if (tar_differs(&st, e))
-        *changed = 1;
-    if ((rc = ofs_sha256_final(t->sha, e->sha256)) < 0)
+    return 0;
+}
+
+/*
+ * For a file the caller marked as grown since a base (e->base_size > 0): reads its first
+ * base_size bytes and returns 1 if they hash to e->base_sha256 (t->sha then holds them, and
+ * t->part is reset for the tail), 0 if not (the file was rewritten: fd is rewound and
+ * e->base_size cleared, so the whole file is stored).
+ */
+static int tar_check_prefix(ofs_tar_writer *t, int fd, const char *source, ofs_catalog_entry *e)
+{
+    uint8_t digest[OFS_SHA256_BYTES];
+    int short_read = 0, rc;
+    if (e->base_size >= e->size) {
+        e->base_size = 0;
+        return 0;
+    }
+    if ((rc = ofs_sha256_reset(t->sha)) < 0 || (rc = ofs_sha256_reset(t->part)) < 0 ||
+        (rc = tar_copy_content(t, fd, source, e->path, e->base_size, t->part, 0,
+                               &short_read)) < 0 ||
+        (rc = ofs_sha256_final(t->part, digest)) < 0 || (rc = ofs_sha256_reset(t->part)) < 0)
         return rc;
-    e->has_sha256 = 1;
+    if (!short_read && memcmp(digest, e->base_sha256, sizeof(digest)) == 0)
+        return 1;
+    ofs_log_debug("'%s' grew but its first %llu bytes changed: stored whole", source,
+                  (unsigned long long)e->base_size);
+    e->base_size = 0;
+    if (lseek(fd, 0, SEEK_SET) < 0)
+        return ofs_error_from_errno(errno, "cannot read '%s'", source);
     return 0;
 }
 
 int ofs_tar_writer_add(ofs_tar_writer *t, const char *source, ofs_catalog_entry *e)
 {
     struct archive_entry *entry = t->entry;
-    char *own_source = NULL;
-    int fd = -1, changed = 0, rc = 0, r;
+    char *own_source = NULL, *tar_name = NULL;
+    int fd = -1, changed = 0, tail = 0, rc = 0, r;
 
     if (t->stop && atomic_load(t->stop))
         return ofs_error_set(OFS_ECANCELED, "backup canceled");
@@ -291,11 +319,18 @@ int ofs_tar_writer_add(ofs_tar_writer *t, const char *source, ofs_catalog_entry 
         memcpy(own_source + 1, e->path, n + 1);
         source = own_source;
     }
+    if (e->type != OFS_ENTRY_FILE)
+        e->base_size = 0;
     if (e->type == OFS_ENTRY_FILE && (rc = tar_open(source, e, &fd, &changed)) < 0)
+        goto cleanup;
+    if (e->type == OFS_ENTRY_FILE && e->base_size > 0 &&
+        (rc = tail = tar_check_prefix(t, fd, source, e)) < 0)
+        goto cleanup;
+    if ((rc = ofs_catalog_tar_name(e, &tar_name)) < 0)
         goto cleanup;
 
     archive_entry_clear(entry);
-    archive_entry_copy_pathname(entry, e->path);
+    archive_entry_copy_pathname(entry, tar_name);
     archive_entry_set_perm(entry, (mode_t)e->mode);
     archive_entry_set_uid(entry, e->uid);
     archive_entry_set_gid(entry, e->gid);
@@ -307,7 +342,7 @@ int ofs_tar_writer_add(ofs_tar_writer *t, const char *source, ofs_catalog_entry 
     switch (e->type) {
     case OFS_ENTRY_FILE:
         archive_entry_set_filetype(entry, AE_IFREG);
-        archive_entry_set_size(entry, (la_int64_t)e->size);
+        archive_entry_set_size(entry, (la_int64_t)ofs_catalog_stored_size(e));
         break;
     case OFS_ENTRY_DIR:
         archive_entry_set_filetype(entry, AE_IFDIR);
@@ -331,15 +366,31 @@ int ofs_tar_writer_add(ofs_tar_writer *t, const char *source, ofs_catalog_entry 
     e->offset = ofs_tar_writer_offset(t);
     r = archive_write_header(t->archive, entry);
     if (r < ARCHIVE_WARN) {
-        rc = tar_fail(t, "cannot write the tar header of", e->path);
+        rc = tar_fail(t, "cannot write the tar header of", tar_name);
         goto cleanup;
     }
     if (r == ARCHIVE_WARN)
         ofs_log_warn("tar header of '%s': %s", source, archive_error_string(t->archive));
-    if (e->type == OFS_ENTRY_FILE && (rc = tar_copy_content(t, fd, source, e, &changed)) < 0)
-        goto cleanup;
+    if (e->type == OFS_ENTRY_FILE) {
+        /* a tail's prefix is already in t->sha (tar_check_prefix) */
+        if ((!tail && (rc = ofs_sha256_reset(t->sha)) < 0) ||
+            (rc = tar_copy_content(t, fd, source, tar_name, ofs_catalog_stored_size(e),
+                                   tail ? t->part : NULL, 1, &changed)) < 0)
+            goto cleanup;
+        struct stat st;
+        if (fstat(fd, &st) < 0) {
+            rc = ofs_error_from_errno(errno, "cannot stat '%s'", source);
+            goto cleanup;
+        }
+        if (tar_differs(&st, e))
+            changed = 1;
+        if ((rc = ofs_sha256_final(t->sha, e->sha256)) < 0 ||
+            (tail && (rc = ofs_sha256_final(t->part, e->tail_sha256)) < 0))
+            goto cleanup;
+        e->has_sha256 = 1;
+    }
     if (archive_write_finish_entry(t->archive) < ARCHIVE_WARN) {
-        rc = tar_fail(t, "cannot finish the tar entry of", e->path);
+        rc = tar_fail(t, "cannot finish the tar entry of", tar_name);
         goto cleanup;
     }
     if (changed) {
@@ -350,7 +401,8 @@ cleanup:
     if (fd >= 0)
         close(fd);
     free(own_source);
-    return rc;
+    free(tar_name);
+    return rc < 0 ? rc : 0;
 }
 
 int ofs_tar_writer_finish(ofs_tar_writer *t)
@@ -375,6 +427,7 @@ void ofs_tar_writer_free(ofs_tar_writer *t)
         archive_entry_free(t->entry);
     ofs_writer_free(t->next);
     ofs_sha256_free(t->sha);
+    ofs_sha256_free(t->part);
     free(t->buf);
     free(t->names);
     free(t->value);
