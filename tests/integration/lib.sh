@@ -194,6 +194,11 @@ make_tree() {
         chmod 750 files/tool.sh
         chmod 644 files/small.txt
         chmod 750 private
+        # as root, owners other than ours must come back too (compare_trees checks uid:gid)
+        if [ "$(id -u)" -eq 0 ]; then
+            chown 65534:65534 files/k1.bin private
+            chown -h 65534:65534 nested/link-relative
+        fi
         XATTRS=1
         setfattr -n user.offsite -v value files/small.txt 2> /dev/null || XATTRS=0
         echo "$XATTRS" > "$SCRATCH/.xattrs"
