@@ -875,7 +875,7 @@ int ofs_restore_run(ofs_store *store, const ofs_keyring *ring, const ofs_record 
         rc = restore_dry_run(&job);
         goto cleanup;
     }
-    if ((rc = restore_plan(&job)) < 0)
+    if ((rc = restore_plan(&job)) < 0 || (rc = restore_load_bases(&job)) < 0)
         goto cleanup;
     for (size_t i = 0; i < job.count; i++)
         if (job.selected[i] && job.entries[i].type == OFS_ENTRY_FILE)
@@ -888,8 +888,7 @@ int ofs_restore_run(ofs_store *store, const ofs_keyring *ring, const ofs_record 
                                .started = ofs_clock_now(), .progress = progress };
     if ((rc = ofs_extract_new(&job.extract, &xo)) < 0 ||
         (rc = ofs_extract_worker_new(&w, job.extract)) < 0 ||
-        (rc = restore_loose_entries(&job, w)) < 0 ||
-        (rc = restore_load_bases(&job)) < 0)
+        (rc = restore_loose_entries(&job, w)) < 0)
         goto cleanup;
     /* a tail completes a prefix from the base: the bases' volumes go first */
     if (job.tails ? (rc = restore_volumes(&job, opts->parallel, RESTORE_BASES)) < 0 ||

@@ -219,8 +219,83 @@ static void test_reader_errors(void **state)
                       "catalog line 2: bad \"path_hex\"");
     expect_read_error(HEADER "{\"path\":\"a\",\"type\":\"dir\",\"mtime\":[1]}\n", OFS_ECORRUPT,
                       "catalog line 2: bad \"mtime\"");
+    expect_read_error(HEADER "{\"path\":\"a\",\"type\":\"file\",\"size\":9,\"vol\":1,"
+                             "\"base_size\":3,\"base_backup\":\"x\",\"base_vol\":1}\n",
+                      OFS_ECORRUPT, "catalog line 2: incomplete tail (base_size, base_backup, "
+                      "base_vol, base_offset, base_sha256, tail_sha256, vol)");
     expect_read_error(HEADER "not json\n", OFS_ECORRUPT,
                       "catalog line 2: malformed JSON: '[' or '{' expected near 'not'");
+}
+
+/* A file stored as a tail: every member round trips, the tar name and stored size follow. */
+static void test_tail_members(void **state)
+{
+    (void)state;
+    ofs_catalog_entry in;
+    entry_set(&in, "var/log/oms.log", OFS_ENTRY_FILE);
+    in.size = 1000000;
+    in.has_sha256 = 1;
+    in.backup_id = "p_20240316_210000";
+    in.volume = 2;
+    in.offset = 4096;
+    in.base_size = 999000;
+    in.base_backup = "p_20240315_210000";
+    in.base_volume = 7;
+    in.base_offset = 1536;
+    for (int i = 0; i < OFS_SHA256_BYTES; i++) {
+        in.sha256[i] = (uint8_t)i;
+        in.base_sha256[i] = (uint8_t)(i + 100);
+        in.tail_sha256[i] = (uint8_t)(i + 200);
+    }
+    size_t size = 0;
+    char *text = write_catalog(&in, 1, &size);
+    assert_non_null(strstr(text, "\"base_backup\":\"p_20240315_210000\",\"base_vol\":7,"
+                                 "\"base_offset\":1536,\"base_size\":999000,"
+                                 "\"base_sha256\":\"646566"));
+    assert_non_null(strstr(text, "\"tail_sha256\":\"c8c9ca"));
+    ofs_catalog_reader *cr = open_catalog(text, size);
+    const ofs_catalog_entry *e = NULL;
+    assert_int_equal(ofs_catalog_reader_next(cr, &e), 1);
+    assert_int_equal(e->base_size, 999000);
+    assert_string_equal(e->base_backup, "p_20240315_210000");
+    assert_int_equal(e->base_volume, 7);
+    assert_int_equal(e->base_offset, 1536);
+    assert_memory_equal(e->base_sha256, in.base_sha256, OFS_SHA256_BYTES);
+    assert_memory_equal(e->tail_sha256, in.tail_sha256, OFS_SHA256_BYTES);
+    assert_memory_equal(e->sha256, in.sha256, OFS_SHA256_BYTES);
+    assert_int_equal(ofs_catalog_stored_size(e), 1000);
+    char *name = NULL;
+    assert_int_equal(ofs_catalog_tar_name(e, &name), 0);
+    assert_string_equal(name, "var/log/oms.log" OFS_TAIL_SUFFIX);
+    free(name);
+    ofs_catalog_entry copy;
+    assert_int_equal(ofs_catalog_entry_copy(&copy, e), 0);
+    ofs_catalog_reader_free(cr);
+    assert_string_equal(copy.base_backup, "p_20240315_210000"); /* a copy of its own */
+    ofs_catalog_entry_clear(&copy);
+    free(text);
+
+    /* a whole file: its own name, and no tail members written */
+    in.base_size = 0;
+    text = write_catalog(&in, 1, &size);
+    assert_null(strstr(text, "base_"));
+    assert_int_equal(ofs_catalog_tar_name(&in, &name), 0);
+    assert_string_equal(name, "var/log/oms.log");
+    assert_int_equal(ofs_catalog_stored_size(&in), 1000000);
+    free(name);
+    free(text);
+
+    /* a tail must be whole and make sense; the writer refuses one without its location */
+    in.base_size = 5;
+    in.base_volume = 0;
+    ofs_writer *mem = NULL;
+    ofs_catalog_writer *cw = NULL;
+    assert_int_equal(ofs_memory_writer_new(&mem), 0);
+    assert_int_equal(ofs_catalog_writer_new(&cw, mem), 0);
+    assert_int_equal(ofs_catalog_writer_add(cw, &in), OFS_ERROR);
+    assert_string_equal(ofs_error_last(),
+                        "catalog entry 'var/log/oms.log': incomplete tail location");
+    ofs_catalog_writer_free(cw);
 }
 
 static void test_reader_ignores_unknown_members(void **state)
@@ -254,6 +329,7 @@ int main(void)
         cmocka_unit_test(test_empty_catalog),
         cmocka_unit_test(test_writer_rejects_order),
         cmocka_unit_test(test_reader_errors),
+        cmocka_unit_test(test_tail_members),
         cmocka_unit_test(test_reader_ignores_unknown_members),
         cmocka_unit_test(test_type_names),
     };
