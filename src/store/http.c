@@ -378,7 +378,8 @@ int ofs_http_begin(ofs_http *h, const ofs_http_request *req)
     while (h->running && !h->headers_done)
         if ((rc = http_pump(h)) < 0)
             return rc;
-    if (!h->running && h->result != CURLE_OK)
+    /* a body cut short after complete headers is the reader's to report (it may resume) */
+    if (!h->running && h->result != CURLE_OK && !h->headers_done)
         return http_fail(h, h->result);
     if (!h->headers_done) {
         /* a transfer that ended without a final status line */
