@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # kill9 (prune): kill -9 `offsite prune` at random moments while it deletes ~150 backups of ~13
-# objects each, several rounds from the same store. After each kill: no record without all its
+# objects each, several rounds from the same store: early (start-up, listing, manifest) after a
+# random few milliseconds, then when a random number of records is left (polled, so the kill
+# falls anywhere in the deletion of a backup, whatever the machine's speed). After each kill: no record without all its
 # data (size and SHA-256), no manifest entry without its record, verify reports nothing but
 # backups the manifest already dropped; then a second prune removes every orphan and leaves
 # exactly what an uninterrupted prune leaves, and verify passes.
@@ -30,6 +32,9 @@ newest=$(latest_id "$staging")
 objects=$(find "$staging/data" -type f | wc -l)
 note "$(count_records "$staging") backups, $objects objects"
 cp -a "$staging" "$SCRATCH/pristine"
+
+# ids: the committed backups in staging, sorted, on one line
+ids() { find "$staging/data" -name backup.json | awk -F/ '{ print $(NF-1) }' | sort | tr '\n' ' '; }
 
 # check_store: every record's objects with their size and SHA-256; every manifest entry has a
 # record; prints "RECORDS ORPHAN-FOLDERS"
@@ -62,27 +67,37 @@ sys.exit(bad)
 PY
 }
 
-# how long an uninterrupted prune takes, and what it leaves
+# how long an uninterrupted prune takes, and what it leaves: the newest backup, and its base
+# if it is a differential
 start=$(date +%s%N)
 OFFSITE_NOW=$now run_ok ofs prune
 elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
-[ "$(count_records "$staging")" -eq 1 ] || fail "an uninterrupted prune left $(count_records "$staging") backups"
-note "an uninterrupted prune takes ${elapsed_ms} ms"
-[ "$elapsed_ms" -ge 100 ] || skip "prune finishes in ${elapsed_ms} ms: too fast to be killed in the middle"
+kept=$(ids)
+kept_count=$(count_records "$staging")
+kept_files=$(find "$staging/data" -type f | wc -l)
+[ "$kept_count" -le 2 ] && [[ " $kept" == *" $newest "* ]] || fail "an uninterrupted prune left: $kept"
+note "an uninterrupted prune takes ${elapsed_ms} ms and leaves $kept"
 
 mid=0
 for round in 1 2 3 4 5 6 7 8; do
     rm -rf "$staging"
     cp -a "$SCRATCH/pristine" "$staging"
-    # a random moment within the run (the first ~30 ms are start-up and the listing)
-    delay_ms=$(( 20 + RANDOM % (elapsed_ms * 9 / 10) ))
     OFFSITE_NOW=$now "$OFFSITE_BIN" -c "$CONFIG" prune > "$SCRATCH/killed.out" 2>&1 &
     pid=$!
-    sleep "$(awk -v ms="$delay_ms" 'BEGIN { printf "%.3f", ms / 1000 }')"
+    if [ "$round" -le 2 ]; then
+        when="after $((round * 15 + RANDOM % 40)) ms"
+        sleep "$(awk -v ms="${when//[^0-9]/}" 'BEGIN { printf "%.3f", ms / 1000 }')"
+    else
+        left=$(( kept_count + 1 + RANDOM % (nights - kept_count - 1) ))
+        when="with $left records left"
+        while kill -0 "$pid" 2> /dev/null && [ "$(count_records "$staging")" -gt "$left" ]; do
+            sleep 0.005
+        done
+    fi
     if kill -9 "$pid" 2> /dev/null; then wait "$pid" 2> /dev/null || true; else wait "$pid" || true; fi
     read -r records orphans <<< "$(check_store)"
-    note "round $round: killed after ${delay_ms} ms: $records backups, $orphans orphan folders left"
-    [ "$records" -gt 1 ] && [ "$records" -lt "$nights" ] && mid=$((mid + 1))
+    note "round $round: killed $when: $records backups, $orphans orphan folders left"
+    [ "$records" -gt "$kept_count" ] && [ "$records" -lt "$nights" ] && mid=$((mid + 1))
 
     # verify: backups the manifest dropped before the kill are the only thing it may report
     LAST_RC=0
@@ -95,11 +110,10 @@ for round in 1 2 3 4 5 6 7 8; do
     fi
     OFFSITE_NOW=$now run_ok ofs prune
     read -r records orphans <<< "$(check_store)"
-    [ "$records" -eq 1 ] && [ "$orphans" -eq 0 ] ||
-        fail "round $round: the second prune left $records backups and $orphans orphan folders"
-    [ -f "$(backup_dir "$staging" "$newest")/backup.json" ] || fail "the newest backup is gone"
-    [ "$(find "$staging/data" -type f | wc -l)" -eq "$(find "$(backup_dir "$staging" "$newest")" -type f | wc -l)" ] ||
-        fail "round $round: objects outside the one backup left"
+    [ "$orphans" -eq 0 ] || fail "round $round: the second prune left $orphans orphan folders"
+    [ "$(ids)" = "$kept" ] || fail "round $round: the second prune left $(ids), not $kept"
+    [ "$(find "$staging/data" -type f | wc -l)" -eq "$kept_files" ] ||
+        fail "round $round: objects outside the kept backups left"
     run_ok ofs verify
 done
 [ "$mid" -gt 0 ] || skip "no kill landed in the middle of the deletions"

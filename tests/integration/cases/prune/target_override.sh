@@ -12,6 +12,8 @@ python3 - "$CONFIG" << 'PY'
 import sys
 path = sys.argv[1]
 text = open(path).read().replace("[target dr]", "retention = long\n\n[target dr]", 1)
+# every backup full: the nights kept are then plain arithmetic (bases: prune/gfs_400_nights)
+text = text.replace("[set data]\n", "[set data]\nfull_every = 0\n", 1)
 text += "\n[retention]\ndaily = 3\nweekly = 0\nmonthly = 0\nkeep_last = 1\n"
 text += "\n[retention long]\ndaily = 8\n"
 open(path, "w").write(text)
