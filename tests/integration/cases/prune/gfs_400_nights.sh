@@ -146,6 +146,7 @@ first = dt.datetime(2026, 1, 1, 22, 0, 0)
 previous_started = None
 counts = {"staging": {}, "nas": {}}
 diffs_seen = 0
+kept_as_base_only = 0
 for night in range(NIGHTS):
     # a nightly timer: 22:00 plus up to five minutes of jitter
     started = first + dt.timedelta(days=night, seconds=rng.randint(0, 300))
@@ -176,6 +177,7 @@ for night in range(NIGHTS):
                 night, name, len(actual), len(expected), sorted(set(actual) - expected),
                 sorted(expected - set(actual))))
         deleted = {b["id"] for b in by_store[name]["backups"] if b["action"] == "delete"}
+        kept_as_base_only += sum(1 for b in by_store[name]["backups"] if b["reasons"] == ["base"])
         if deleted != set(before[name]) - expected:
             fail("night %d, %s: prune --json says it deleted %s" % (night, name, sorted(deleted)))
         with open(os.path.join(root, "manifest.json")) as f:
@@ -208,8 +210,12 @@ for night in range(NIGHTS):
 
 final = {name: records(root) for name, (root, _) in stores.items()}
 print("# after %d nights: staging holds %d backups, nas %d (most at once per class: staging %s, nas %s); "
-      "%d differentials made" % (NIGHTS, len(final["staging"]), len(final["nas"]),
-                                 counts["staging"], counts["nas"], diffs_seen))
+      "%d differentials made; %d times a backup was kept only as a base" % (
+          NIGHTS, len(final["staging"]), len(final["nas"]), counts["staging"], counts["nas"],
+          diffs_seen, kept_as_base_only))
+# staging's policy keeps weekly fulls 2 days only: with differentials, bases must have been kept
+if diffs_seen and not kept_as_base_only:
+    fail("differentials were made, but no backup was ever kept only as a base")
 # the long policy must really have kept every class, and expired monthlies after 5 months
 if not (counts["nas"].get("monthly", 0) >= 5 and counts["nas"].get("weekly", 0) >= 1):
     fail("nas never held the monthlies and weeklies its policy keeps: %s" % counts["nas"])
