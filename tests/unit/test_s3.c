@@ -125,6 +125,16 @@ static void test_settings_errors(void **state)
     assert_non_null(strstr(s->description, "s3://acme-backups/"));
     assert_null(strstr(s->description, "very/secret"));
     ofs_store_free(s);
+
+    /* AWS by default: the regional endpoint, virtual-hosted style */
+    t.endpoint = NULL;
+    t.url_style = NULL;
+    t.region = (char *)"eu-west-1";
+    t.prefix = (char *)"/fleet/h1/";
+    assert_int_equal(ofs_store_s3_new(&s, &t), 0);
+    assert_string_equal(s->description, "s3 s3://acme-backups/fleet/h1/ at "
+                                        "https://acme-backups.s3.eu-west-1.amazonaws.com");
+    ofs_store_free(s);
     env_restore();
 }
 

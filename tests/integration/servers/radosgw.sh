@@ -175,6 +175,9 @@ EOF
         { cat "$RGW_DIR/log/user.json" >&2; return 1; }
     export AWS_ACCESS_KEY_ID=$RGW_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$RGW_SECRET_KEY
     export AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
+    # libcurl and the AWS CLI honour proxy variables: loopback must never go through one
+    export NO_PROXY=127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}
+    export no_proxy=127.0.0.1,localhost${no_proxy:+,$no_proxy}
     # nothing from the developer's own AWS setup may leak in
     export AWS_CONFIG_FILE=$RGW_DIR/aws-config AWS_SHARED_CREDENTIALS_FILE=$RGW_DIR/aws-credentials
     unset AWS_PROFILE AWS_SESSION_TOKEN
