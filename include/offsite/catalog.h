@@ -92,6 +92,13 @@ typedef struct ofs_catalog_reader ofs_catalog_reader;
 int ofs_catalog_writer_new(ofs_catalog_writer **out, ofs_writer *next);
 /* ofs_catalog_writer_add(cw, e): OFS_ERROR if e->path does not sort after the previous path. */
 int ofs_catalog_writer_add(ofs_catalog_writer *cw, const ofs_catalog_entry *e);
+/*
+ * ofs_catalog_writer_add_raw(cw, line, len): append an entry's JSON line exactly as
+ * ofs_catalog_reader_next_raw read it from another catalog (a differential keeping its base's
+ * entries without parsing them twice). Its path is not checked against the order: the caller
+ * guarantees it (OFS_ERROR only for something that is not one JSON object line).
+ */
+int ofs_catalog_writer_add_raw(ofs_catalog_writer *cw, const char *line, size_t len);
 int ofs_catalog_writer_finish(ofs_catalog_writer *cw);
 void ofs_catalog_writer_free(ofs_catalog_writer *cw);
 
@@ -103,6 +110,12 @@ void ofs_catalog_writer_free(ofs_catalog_writer *cw);
  */
 int ofs_catalog_reader_new(ofs_catalog_reader **out, ofs_reader *source);
 int ofs_catalog_reader_next(ofs_catalog_reader *cr, const ofs_catalog_entry **e);
+/*
+ * ofs_catalog_reader_next_raw(cr, &line, &len): like next, but the entry's JSON line as stored
+ * (without its newline, valid until the next call), neither parsed nor checked: 1, 0 at the
+ * end, or an error of the stream or the header.
+ */
+int ofs_catalog_reader_next_raw(ofs_catalog_reader *cr, const char **line, size_t *len);
 void ofs_catalog_reader_free(ofs_catalog_reader *cr);
 
 /* ofs_path_compare(a, b): <0, 0, >0 like strcmp, with '/' sorting below every other byte. */

@@ -260,10 +260,10 @@ static void pipe_count(backup_pipe *p, const ofs_catalog_entry *e)
     }
 }
 
-/* Reads the next entry of the base's second reader (it must be there: the merge saw it). */
-static int pipe_base_next(backup_pipe *p, const ofs_catalog_entry **e)
+/* Reads the next line of the base's second reader (it must be there: the merge saw it). */
+static int pipe_base_next(backup_pipe *p, const char **line, size_t *len)
 {
-    int rc = ofs_catalog_reader_next(p->cfg.base_keep, e);
+    int rc = ofs_catalog_reader_next_raw(p->cfg.base_keep, line, len);
     if (rc == 0)
         rc = ofs_error_set(OFS_ECORRUPT, "base catalog of '%s' ended early", p->cfg.base_id);
     return rc < 0 ? ofs_error_wrap(rc, "base catalog") : 0;
@@ -276,9 +276,8 @@ static int pipe_write_batch(backup_pipe *p, pipe_batch *b)
     for (size_t i = 0; i < b->item_count; i++) {
         const pipe_item *it = &b->items[i];
         for (uint32_t k = 0; k < it->count; k++) {
-            const ofs_catalog_entry *e = NULL;
             if (it->kind == PIPE_STORE) {
-                e = &b->entries[next];
+                const ofs_catalog_entry *e = &b->entries[next];
                 if (b->vanished[next++]) {
                     p->stats.vanished++;
                     continue;
@@ -290,16 +289,16 @@ static int pipe_write_batch(backup_pipe *p, pipe_batch *b)
                     p->stats.appended++;
                 if (e->changed)
                     p->stats.changed_while_read++;
-            } else {
-                if ((rc = pipe_base_next(p, &e)) < 0)
-                    return rc;
-                if (it->kind == PIPE_SKIP)
-                    continue;
-                if ((rc = ofs_catalog_writer_add(p->cfg.catalog, e)) < 0)
-                    return rc;
-                p->stats.kept++;
+                pipe_count(p, e);
+                continue;
             }
-            pipe_count(p, e);
+            /* the base's line as it is: the merge parsed and counted it already */
+            const char *line = NULL;
+            size_t len = 0;
+            if ((rc = pipe_base_next(p, &line, &len)) < 0 ||
+                (it->kind == PIPE_KEEP &&
+                 (rc = ofs_catalog_writer_add_raw(p->cfg.catalog, line, len)) < 0))
+                return rc;
         }
     }
     if (b->volume == 0)
@@ -408,6 +407,9 @@ int backup_pipe_add(void *ctx, const ofs_catalog_entry *e)
         if ((rc = ofs_diff_base_seek(p->base, e->path, &base, &passed)) < 0)
             return rc;
         action = ofs_diff_compare(e, base);
+        /* a kept line must name where its content is (offsite always writes "backup") */
+        if (action == OFS_DIFF_UNCHANGED && base->volume != 0 && !base->backup_id)
+            action = OFS_DIFF_CHANGED;
     }
     if (action != OFS_DIFF_UNCHANGED && e->type == OFS_ENTRY_FILE)
         content = action == OFS_DIFF_GROWN ? e->size - base->size : e->size;
@@ -422,8 +424,11 @@ int backup_pipe_add(void *ctx, const ofs_catalog_entry *e)
         if ((rc = pipe_item_add(b, PIPE_SKIP, passed)) < 0)
             return rc;
     }
-    if (action == OFS_DIFF_UNCHANGED)
+    if (action == OFS_DIFF_UNCHANGED) {
+        p->stats.kept++;
+        pipe_count(p, base);
         return pipe_item_add(b, PIPE_KEEP, 1);
+    }
     if (base && (rc = pipe_item_add(b, PIPE_SKIP, 1)) < 0)
         return rc;
     if ((rc = pipe_batch_store(b, e, &copy)) < 0)

@@ -365,6 +365,23 @@ int ofs_catalog_writer_add(ofs_catalog_writer *cw, const ofs_catalog_entry *e)
     return 0;
 }
 
+int ofs_catalog_writer_add_raw(ofs_catalog_writer *cw, const char *line, size_t len)
+{
+    int rc;
+    if (!cw->header_written) {
+        if ((rc = catalog_append(cw, CATALOG_HEADER, strlen(CATALOG_HEADER))) < 0)
+            return rc;
+        cw->header_written = 1;
+    }
+    if (len == 0 || line[0] != '{' || memchr(line, '\n', len))
+        return ofs_error_set(OFS_ERROR, "catalog: not one JSON line");
+    if ((rc = catalog_append(cw, line, len)) < 0 || (rc = catalog_append(cw, "\n", 1)) < 0)
+        return rc;
+    if (cw->len >= CATALOG_FLUSH_AT)
+        return catalog_flush(cw);
+    return 0;
+}
+
 int ofs_catalog_writer_finish(ofs_catalog_writer *cw)
 {
     int rc;
@@ -637,6 +654,39 @@ static int catalog_parse_entry(ofs_catalog_reader *cr, json_t *obj, ofs_catalog_
     return catalog_parse_tail(cr, obj, e);
 }
 
+/* The next line with the header checked first: *line NULL at the end. */
+static int catalog_next_line(ofs_catalog_reader *cr, char **line, size_t *len)
+{
+    json_error_t jerr;
+    int rc;
+    for (;;) {
+        if ((rc = catalog_read_line(cr, line, len)) < 0)
+            return rc;
+        if (!*line) {
+            if (cr->line == 0)
+                return ofs_error_set(OFS_ECORRUPT, "catalog line 1: missing header");
+            return 0;
+        }
+        if (++cr->line > 1)
+            return 0;
+        json_t *obj = json_loadb(*line, *len, JSON_REJECT_DUPLICATES, &jerr);
+        json_t *format = json_object_get(obj, "format"), *version = json_object_get(obj, "version");
+        int ok = json_is_string(format) &&
+                 strcmp(json_string_value(format), "offsite-catalog") == 0;
+        int known = json_is_integer(version) && json_integer_value(version) == 1;
+        json_decref(obj);
+        if (!obj) {
+            char what[200];
+            snprintf(what, sizeof(what), "malformed JSON: %s", jerr.text);
+            return catalog_bad(cr, what);
+        }
+        if (!ok)
+            return catalog_bad(cr, "not an offsite catalog");
+        if (!known)
+            return catalog_bad(cr, "unsupported catalog version");
+    }
+}
+
 int ofs_catalog_reader_next(ofs_catalog_reader *cr, const ofs_catalog_entry **e)
 {
     char *line;
@@ -646,31 +696,15 @@ int ofs_catalog_reader_next(ofs_catalog_reader *cr, const ofs_catalog_entry **e)
 
     *e = NULL;
     ofs_catalog_entry_clear(&cr->current);
-    if ((rc = catalog_read_line(cr, &line, &len)) < 0)
+    if ((rc = catalog_next_line(cr, &line, &len)) < 0)
         return rc;
-    if (!line) {
-        if (cr->line == 0)
-            return ofs_error_set(OFS_ECORRUPT, "catalog line 1: missing header");
+    if (!line)
         return 0;
-    }
-    cr->line++;
     json_t *obj = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!obj) {
         char what[200];
         snprintf(what, sizeof(what), "malformed JSON: %s", jerr.text);
         return catalog_bad(cr, what);
-    }
-    if (cr->line == 1) {
-        json_t *format = json_object_get(obj, "format"), *version = json_object_get(obj, "version");
-        int ok = json_is_string(format) &&
-                 strcmp(json_string_value(format), "offsite-catalog") == 0;
-        int known = json_is_integer(version) && json_integer_value(version) == 1;
-        json_decref(obj);
-        if (!ok)
-            return catalog_bad(cr, "not an offsite catalog");
-        if (!known)
-            return catalog_bad(cr, "unsupported catalog version");
-        return ofs_catalog_reader_next(cr, e);
     }
     rc = catalog_parse_entry(cr, obj, &cr->current);
     json_decref(obj);
@@ -692,6 +726,16 @@ int ofs_catalog_reader_next(ofs_catalog_reader *cr, const ofs_catalog_entry **e)
     cr->previous = copy;
     *e = &cr->current;
     return 1;
+}
+
+int ofs_catalog_reader_next_raw(ofs_catalog_reader *cr, const char **line, size_t *len)
+{
+    char *text = NULL;
+    int rc = catalog_next_line(cr, &text, len);
+    *line = text;
+    if (rc < 0)
+        return rc;
+    return text ? 1 : 0;
 }
 
 void ofs_catalog_reader_free(ofs_catalog_reader *cr)
