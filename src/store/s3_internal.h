@@ -75,6 +75,10 @@ int s3_head(s3_store *s, const char *full_key, ofs_object_info *info, char **eta
 /* s3_full_key(s, key): prefix + key, malloc'd (NULL on out of memory). */
 char *s3_full_key(const s3_store *s, const char *key);
 
+/* s3_get(s, key, offset, length, &r): the get reader (s3_read.c). */
+int s3_get(ofs_store *store, const char *key, uint64_t offset, uint64_t length,
+           ofs_reader **out);
+
 /* s3_put(s, key, flags, &w): the put writer (s3_write.c). */
 int s3_put(ofs_store *store, const char *key, unsigned flags, ofs_writer **out);
 
