@@ -621,7 +621,8 @@ int ofs_rsync_fail(int exit_code, int term_signal, const char *err)
     } else if (has(err, "max connections")) {
         code = OFS_ETRANSIENT;
         what = "the rsync daemon is busy";
-    } else if (exit_code == 30 || exit_code == 35 || has(err, "timeout")) {
+    } else if (exit_code == 30 || exit_code == 35 || has(err, "io timeout") ||
+               has(err, "timed out")) {
         code = OFS_ETRANSIENT;
         what = "rsync timed out";
     } else if (has(err, "rsync: command not found") || has(err, "rsync: not found") ||

@@ -8,11 +8,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "offsite/config.h"
@@ -458,6 +460,38 @@ static void test_argv(void **state)
     ofs_rm_rf(dir);
 }
 
+/* spool directories a dead run left are removed when a store opens, once they are two days
+ * old; younger ones (a live run's) and anything else in the cache stay */
+static void test_stale_spool(void **state)
+{
+    char dir[] = "/tmp/test_rsync_cache.XXXXXX", path[128];
+    struct timespec old[2] = { { time(NULL) - 3 * 86400, 0 }, { time(NULL) - 3 * 86400, 0 } };
+    ofs_config_target t = target_of("h:/x", NULL, NULL, NULL);
+    ofs_store *s = NULL;
+    (void)state;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/rsync-Ab12Cd/data", dir);
+    assert_int_equal(ofs_mkdir_p(path, 0700), 0);
+    snprintf(path, sizeof(path), "%s/rsync-Ab12Cd", dir);
+    assert_int_equal(utimensat(AT_FDCWD, path, old, 0), 0);
+    snprintf(path, sizeof(path), "%s/rsync-Zz99Yy", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    snprintf(path, sizeof(path), "%s/other-old", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    assert_int_equal(utimensat(AT_FDCWD, path, old, 0), 0);
+
+    assert_int_equal(ofs_store_rsync_new(&s, &t, dir), 0);
+    snprintf(path, sizeof(path), "%s/rsync-Ab12Cd", dir);
+    assert_int_equal(access(path, F_OK), -1);
+    snprintf(path, sizeof(path), "%s/rsync-Zz99Yy", dir);
+    assert_int_equal(access(path, F_OK), 0);
+    snprintf(path, sizeof(path), "%s/other-old", dir);
+    assert_int_equal(access(path, F_OK), 0);
+    ofs_store_free(s);
+    ofs_rm_rf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -465,6 +499,7 @@ int main(void)
         cmocka_unit_test(test_url_bad),    cmocka_unit_test(test_url_remote),
         cmocka_unit_test(test_words),      cmocka_unit_test(test_list_line),
         cmocka_unit_test(test_fail),       cmocka_unit_test(test_argv),
+        cmocka_unit_test(test_stale_spool),
     };
     return cmocka_run_group_tests_name("rsync", tests, NULL, NULL);
 }

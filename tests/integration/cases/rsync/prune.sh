@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # prune: retention on rsync targets is the agent's own (no lifecycle rules there): six nightly
 # backups pushed to a daemon target and an ssh target, then prune with daily = 3 leaves each
-# target holding exactly what staging keeps (nights 1 and 2 gone); the expired backups' objects are gone from the remote disks (records and data,
-# nothing left but empty directories), list --from shows the kept ones, verify --read-data
-# passes from each target, and a second prune has nothing to do.
+# target holding exactly what staging keeps (nights 1 and 2 gone); the expired backups'
+# objects are gone from the remote disks (records and data, nothing left but empty
+# directories), list --from shows the kept ones, verify --read-data passes from each target,
+# and a second prune has nothing to do.
 . "$(dirname "$0")/../../lib.sh"
 . "$OFS_SOURCE_DIR/tests/integration/servers/rsyncd.sh"
 . "$OFS_SOURCE_DIR/tests/integration/servers/sshd.sh"
