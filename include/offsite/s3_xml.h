@@ -41,6 +41,30 @@ int ofs_s3_xml_upload_id(const char *xml, size_t size, char **upload_id);
  */
 int ofs_s3_xml_complete_body(char *const *etags, size_t count, char **xml);
 
+/* One rule of a bucket lifecycle configuration, as far as offsite reads and writes them. */
+typedef struct ofs_s3_lifecycle_rule {
+    char *id;
+    char *prefix;              /* Filter/Prefix (or Filter/And/Prefix, or the legacy Prefix) */
+    int enabled;               /* Status is Enabled */
+    int expiration_days;       /* 0: none */
+    int abort_multipart_days;  /* AbortIncompleteMultipartUpload; 0: none */
+    int transition_days;       /* 0: none */
+    char *transition_class;
+    char *xml;                 /* parse: the <Rule> as found, to write back verbatim; render:
+                                  if set, written instead of the fields */
+} ofs_s3_lifecycle_rule;
+
+/*
+ * ofs_s3_xml_lifecycle_parse(xml, size, &rules, &count): the rules of a
+ * LifecycleConfiguration document. ofs_s3_xml_lifecycle_free(rules, count) frees them.
+ */
+int ofs_s3_xml_lifecycle_parse(const char *xml, size_t size, ofs_s3_lifecycle_rule **rules,
+                               size_t *count);
+void ofs_s3_xml_lifecycle_free(ofs_s3_lifecycle_rule *rules, size_t count);
+
+/* ofs_s3_xml_lifecycle_render(rules, count, &xml): a LifecycleConfiguration document. */
+int ofs_s3_xml_lifecycle_render(const ofs_s3_lifecycle_rule *rules, size_t count, char **xml);
+
 /* ofs_s3_xml_parse_time("2013-05-24T00:00:00.000Z", &t): Unix seconds; OFS_ECORRUPT if not. */
 int ofs_s3_xml_parse_time(const char *text, int64_t *t);
 

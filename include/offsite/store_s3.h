@@ -23,7 +23,7 @@
  * AWS_PROFILE, else "default"); otherwise AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
  * AWS_SESSION_TOKEN from the environment; otherwise the default shared credentials file.
  *
- * Caps: RANGE, CONDITIONAL.
+ * Caps: RANGE, CONDITIONAL, LIFECYCLE (see ofs_store_s3_lifecycle_sync).
  */
 #ifndef OFFSITE_STORE_S3_H
 #define OFFSITE_STORE_S3_H
@@ -38,5 +38,26 @@
  * named credentials file that does not exist, OFS_EDENIED if it cannot be read.
  */
 int ofs_store_s3_new(ofs_store **out, const ofs_config_target *target);
+
+/* A provider-side expiry rule for the objects under one prefix of the target. */
+typedef struct ofs_lifecycle_rule {
+    const char *prefix;          /* relative to the target's prefix: "data/daily/" */
+    int expiration_days;         /* delete objects this many days after they were written */
+    int abort_multipart_days;    /* abort unfinished multipart uploads after this; 0 = no */
+    int transition_days;         /* move to transition_class after this; 0 = no */
+    const char *transition_class;
+} ofs_lifecycle_rule;
+
+/*
+ * ofs_store_s3_lifecycle_sync(store, rules, count, &changed): make the bucket's lifecycle
+ * configuration hold exactly these rules for this target (rule IDs "offsite:PREFIX:RULE-
+ * PREFIX", so several hosts' prefixes in one bucket do not clobber each other), keeping every
+ * rule offsite did not write verbatim; then read it back and compare. *changed (may be NULL)
+ * says whether a PUT was needed. OFS_EUNSUPPORTED if store is not s3 or the server has no
+ * lifecycle support, OFS_ECORRUPT naming the rule if the read-back differs, OFS_EDENIED
+ * without s3:PutLifecycleConfiguration.
+ */
+int ofs_store_s3_lifecycle_sync(ofs_store *store, const ofs_lifecycle_rule *rules,
+                                size_t count, int *changed);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * s3.c - the s3 store driver: requests, retries, errors, get/stat/list/del and the
- * constructor (see include/offsite/store_s3.h). The put writer is in s3_write.c.
+ * constructor (see include/offsite/store_s3.h). The put writer is in s3_write.c, the get
+ * reader in s3_read.c, lifecycle rules in s3_lifecycle.c.
  */
 #include "offsite/store_s3.h"
 
@@ -682,7 +683,7 @@ int ofs_store_s3_new(ofs_store **out, const ofs_config_target *target)
         return ofs_error_set(OFS_ERROR, "out of memory");
     pthread_mutex_init(&s->lock, NULL);
     s->parent.ops = &s3_ops;
-    s->parent.caps = OFS_STORE_CAP_RANGE | OFS_STORE_CAP_CONDITIONAL;
+    s->parent.caps = OFS_STORE_CAP_RANGE | OFS_STORE_CAP_CONDITIONAL | OFS_STORE_CAP_LIFECYCLE;
     if ((rc = s3_settings(s, target)) < 0 ||
         (rc = s3_credentials_load(target, &s->access_key, &s->secret_key,
                                   &s->session_token)) < 0)

@@ -11,6 +11,7 @@
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <libxml/xmlsave.h>
 
 #include "offsite/error.h"
 
@@ -231,6 +232,154 @@ int ofs_s3_xml_complete_body(char *const *etags, size_t count, char **xml)
         fputs("</ETag></Part>", f);
     }
     fputs("</CompleteMultipartUpload>", f);
+    bad = ferror(f);
+    if (fclose(f) != 0 || bad) {
+        free(buf);
+        return ofs_error_set(OFS_ERROR, "out of memory");
+    }
+    *xml = buf;
+    return 0;
+}
+
+/* ---- lifecycle ---- */
+
+static int child_int(const xmlNode *parent, const char *name)
+{
+    char *text = child_text(parent, name);
+    long v = text ? strtol(text, NULL, 10) : 0;
+
+    free(text);
+    return v > 0 && v < 1000000 ? (int)v : 0;
+}
+
+/* node_dump(n): the element as XML text, malloc'd, or NULL */
+static char *node_dump(xmlDoc *doc, xmlNode *n)
+{
+    xmlBuffer *buf = xmlBufferCreate();
+    char *copy = NULL;
+
+    if (!buf)
+        return NULL;
+    if (xmlNodeDump(buf, doc, n, 0, 0) >= 0)
+        copy = strdup((const char *)xmlBufferContent(buf));
+    xmlBufferFree(buf);
+    return copy;
+}
+
+static int lifecycle_rule(xmlDoc *doc, xmlNode *n, ofs_s3_lifecycle_rule *r)
+{
+    xmlNode *filter = child(n, "Filter"), *t;
+    char *status = child_text(n, "Status");
+
+    memset(r, 0, sizeof(*r));
+    r->id = child_text(n, "ID");
+    if (filter)
+        r->prefix = child(filter, "Prefix") ? child_text(filter, "Prefix")
+                                            : child_text(child(filter, "And"), "Prefix");
+    else
+        r->prefix = child_text(n, "Prefix");
+    r->enabled = status && strcmp(status, "Enabled") == 0;
+    free(status);
+    r->expiration_days = child_int(child(n, "Expiration"), "Days");
+    r->abort_multipart_days = child_int(child(n, "AbortIncompleteMultipartUpload"),
+                                        "DaysAfterInitiation");
+    if ((t = child(n, "Transition"))) {
+        r->transition_days = child_int(t, "Days");
+        r->transition_class = child_text(t, "StorageClass");
+    }
+    if (!(r->xml = node_dump(doc, n)))
+        return ofs_error_set(OFS_ERROR, "out of memory");
+    return 0;
+}
+
+int ofs_s3_xml_lifecycle_parse(const char *xml, size_t size, ofs_s3_lifecycle_rule **rules,
+                               size_t *count)
+{
+    xmlDoc *doc = NULL;
+    xmlNode *root = NULL;
+    size_t n = 0, i = 0;
+    int rc;
+
+    *rules = NULL;
+    *count = 0;
+    if ((rc = xml_read(xml, size, &doc, &root)) < 0)
+        return rc;
+    if (!is_element(root, "LifecycleConfiguration")) {
+        rc = ofs_error_set(OFS_ECORRUPT, "malformed S3 response: <%s> where "
+                           "<LifecycleConfiguration> was expected", (const char *)root->name);
+        goto cleanup;
+    }
+    for (xmlNode *c = root->children; c; c = c->next)
+        n += is_element(c, "Rule");
+    if (n > 0 && !(*rules = calloc(n, sizeof(**rules)))) {
+        rc = ofs_error_set(OFS_ERROR, "out of memory");
+        goto cleanup;
+    }
+    for (xmlNode *c = root->children; c; c = c->next) {
+        if (!is_element(c, "Rule"))
+            continue;
+        rc = lifecycle_rule(doc, c, &(*rules)[i++]);
+        if (rc < 0)
+            break;
+    }
+    if (rc < 0) {
+        ofs_s3_xml_lifecycle_free(*rules, i);
+        *rules = NULL;
+        goto cleanup;
+    }
+    *count = n;
+cleanup:
+    xmlFreeDoc(doc);
+    return rc;
+}
+
+void ofs_s3_xml_lifecycle_free(ofs_s3_lifecycle_rule *rules, size_t count)
+{
+    for (size_t i = 0; rules && i < count; i++) {
+        free(rules[i].id);
+        free(rules[i].prefix);
+        free(rules[i].transition_class);
+        free(rules[i].xml);
+    }
+    free(rules);
+}
+
+int ofs_s3_xml_lifecycle_render(const ofs_s3_lifecycle_rule *rules, size_t count, char **xml)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    int bad;
+
+    *xml = NULL;
+    if (!f)
+        return ofs_error_set(OFS_ERROR, "out of memory");
+    fputs("<LifecycleConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">", f);
+    for (size_t i = 0; i < count; i++) {
+        const ofs_s3_lifecycle_rule *r = &rules[i];
+        if (r->xml) {
+            fputs(r->xml, f);
+            continue;
+        }
+        fputs("<Rule><ID>", f);
+        xml_escape_into(f, r->id ? r->id : "");
+        fputs("</ID><Filter><Prefix>", f);
+        xml_escape_into(f, r->prefix ? r->prefix : "");
+        fprintf(f, "</Prefix></Filter><Status>%s</Status>", r->enabled ? "Enabled" : "Disabled");
+        if (r->transition_days > 0 && r->transition_class) {
+            fprintf(f, "<Transition><Days>%d</Days><StorageClass>", r->transition_days);
+            xml_escape_into(f, r->transition_class);
+            fputs("</StorageClass></Transition>", f);
+        }
+        if (r->expiration_days > 0)
+            fprintf(f, "<Expiration><Days>%d</Days></Expiration>", r->expiration_days);
+        if (r->abort_multipart_days > 0)
+            fprintf(f, "<AbortIncompleteMultipartUpload><DaysAfterInitiation>%d"
+                    "</DaysAfterInitiation></AbortIncompleteMultipartUpload>",
+                    r->abort_multipart_days);
+        fputs("</Rule>", f);
+    }
+    fputs("</LifecycleConfiguration>", f);
     bad = ferror(f);
     if (fclose(f) != 0 || bad) {
         free(buf);

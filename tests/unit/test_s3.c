@@ -569,6 +569,48 @@ static void test_live_refusals(void **state)
     ofs_store_free(s);
 }
 
+static void test_live_lifecycle(void **state)
+{
+    (void)state;
+    const ofs_lifecycle_rule a_rules[] = { { "data/daily/", 31, 1, 0, NULL },
+                                           { "data/weekly/", 85, 1, 0, NULL } };
+    const ofs_lifecycle_rule b_rules[] = { { "data/daily/", 8, 1, 0, NULL } };
+    ofs_store *a, *b;
+    live_env env;
+    int changed = -1;
+
+    if (live_skip(&env))
+        skip();
+    a = live_store(&env, "host-a", 0, 0);
+    b = live_store(&env, "host-b", 0, 0);
+    assert_true(ofs_store_caps(a) & OFS_STORE_CAP_LIFECYCLE);
+    if (ofs_store_s3_lifecycle_sync(a, a_rules, 2, &changed) != 0)
+        fail_msg("lifecycle sync: %s", ofs_error_last());
+    assert_int_equal(changed, 1);
+    /* another host's rules in the same bucket leave ours alone, and the reverse */
+    assert_int_equal(ofs_store_s3_lifecycle_sync(b, b_rules, 1, &changed), 0);
+    assert_int_equal(changed, 1);
+    assert_int_equal(ofs_store_s3_lifecycle_sync(a, a_rules, 2, &changed), 0);
+    assert_int_equal(changed, 0);
+    /* a changed policy replaces ours */
+    assert_int_equal(ofs_store_s3_lifecycle_sync(a, a_rules, 1, &changed), 0);
+    assert_int_equal(changed, 1);
+    assert_int_equal(ofs_store_s3_lifecycle_sync(b, b_rules, 1, &changed), 0);
+    assert_int_equal(changed, 0);
+    /* bad rules are refused before anything is sent */
+    const ofs_lifecycle_rule bad[] = { { "data/daily/", 0, 0, 0, NULL } };
+    assert_int_equal(ofs_store_s3_lifecycle_sync(a, bad, 1, &changed), OFS_ECONFIG);
+    /* and removed again */
+    assert_int_equal(ofs_store_s3_lifecycle_sync(a, NULL, 0, &changed), 0);
+    assert_int_equal(changed, 1);
+    assert_int_equal(ofs_store_s3_lifecycle_sync(b, NULL, 0, &changed), 0);
+    assert_int_equal(changed, 1);
+    assert_int_equal(ofs_store_s3_lifecycle_sync(b, NULL, 0, &changed), 0);
+    assert_int_equal(changed, 0);
+    ofs_store_free(a);
+    ofs_store_free(b);
+}
+
 static int delete_listed(void *ctx, const char *key, const ofs_object_info *info)
 {
     (void)info;
@@ -627,6 +669,7 @@ int main(void)
         cmocka_unit_test(test_live_multipart),
         cmocka_unit_test(test_live_refusals),
         cmocka_unit_test(test_live_clock_skew),
+        cmocka_unit_test(test_live_lifecycle),
         cmocka_unit_test(test_live_cleanup),
     };
     int rc;

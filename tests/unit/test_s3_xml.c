@@ -234,6 +234,67 @@ static void test_no_external_entities(void **state)
     }
 }
 
+static void test_lifecycle(void **state)
+{
+    (void)state;
+    /* Ceph's answer, plus a legacy rule (Prefix outside Filter), an And filter, a transition */
+    const char *doc =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><LifecycleConfiguration "
+        "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Rule><ID>foreign</ID><Filter>"
+        "<Prefix>other/</Prefix></Filter><Status>Enabled</Status><Expiration><Days>5</Days>"
+        "</Expiration></Rule><Rule><ID>offsite:h1/:data/daily/</ID><Filter><Prefix>h1/data/"
+        "daily/</Prefix></Filter><Status>Enabled</Status><Transition><Days>7</Days>"
+        "<StorageClass>GLACIER</StorageClass></Transition><Expiration><Days>31</Days>"
+        "</Expiration><AbortIncompleteMultipartUpload><DaysAfterInitiation>1"
+        "</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule>"
+        "<Rule><ID>legacy</ID><Prefix>old/</Prefix><Status>Disabled</Status></Rule>"
+        "<Rule><ID>and</ID><Filter><And><Prefix>x/</Prefix><Tag><Key>k</Key><Value>v</Value>"
+        "</Tag></And></Filter><Status>Enabled</Status></Rule></LifecycleConfiguration>";
+    ofs_s3_lifecycle_rule *rules = NULL, *again = NULL;
+    size_t count = 0, count2 = 0;
+    char *xml = NULL;
+
+    assert_int_equal(ofs_s3_xml_lifecycle_parse(XML(doc), &rules, &count), 0);
+    assert_int_equal(count, 4);
+    assert_string_equal(rules[0].id, "foreign");
+    assert_string_equal(rules[0].prefix, "other/");
+    assert_true(rules[0].enabled);
+    assert_int_equal(rules[0].expiration_days, 5);
+    assert_int_equal(rules[1].transition_days, 7);
+    assert_string_equal(rules[1].transition_class, "GLACIER");
+    assert_int_equal(rules[1].expiration_days, 31);
+    assert_int_equal(rules[1].abort_multipart_days, 1);
+    assert_string_equal(rules[2].prefix, "old/");
+    assert_false(rules[2].enabled);
+    assert_string_equal(rules[3].prefix, "x/");
+    assert_non_null(strstr(rules[3].xml, "<Tag><Key>k</Key><Value>v</Value></Tag>"));
+
+    /* written back: verbatim rules stay as they were, a rendered one reads back the same */
+    free(rules[1].xml);
+    rules[1].xml = NULL;
+    assert_int_equal(ofs_s3_xml_lifecycle_render(rules, count, &xml), 0);
+    assert_non_null(strstr(xml, "<Transition><Days>7</Days><StorageClass>GLACIER</StorageClass>"
+                                "</Transition><Expiration><Days>31</Days></Expiration>"));
+    assert_int_equal(ofs_s3_xml_lifecycle_parse(XML(xml), &again, &count2), 0);
+    assert_int_equal(count2, 4);
+    for (size_t i = 0; i < 4; i++) {
+        assert_string_equal(again[i].id, rules[i].id);
+        assert_string_equal(again[i].prefix, rules[i].prefix);
+        assert_int_equal(again[i].enabled, rules[i].enabled);
+        assert_int_equal(again[i].expiration_days, rules[i].expiration_days);
+        assert_int_equal(again[i].abort_multipart_days, rules[i].abort_multipart_days);
+    }
+    assert_non_null(strstr(again[3].xml, "<Tag><Key>k</Key>"));
+    free(xml);
+    ofs_s3_xml_lifecycle_free(again, count2);
+    ofs_s3_xml_lifecycle_free(rules, count);
+
+    assert_int_equal(ofs_s3_xml_lifecycle_parse(XML("<Error><Code>NoSuchLifecycleConfiguration"
+                                                    "</Code></Error>"), &rules, &count),
+                     OFS_ECORRUPT);
+    assert_null(rules);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -245,6 +306,7 @@ int main(void)
         cmocka_unit_test(test_complete_body),
         cmocka_unit_test(test_times),
         cmocka_unit_test(test_no_external_entities),
+        cmocka_unit_test(test_lifecycle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
