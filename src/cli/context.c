@@ -143,9 +143,14 @@ int ofs_cli_open_target(ofs_cli *cli, const char *name, ofs_store **out)
         return ofs_error_set(OFS_ERROR, "out of memory");
     rc = ofs_store_open(out, target, cache);
     free(cache);
-    if (rc < 0)
-        return ofs_error_wrap(rc, "target '%s'", name);
-    return 0;
+    if (rc < 0) {
+        /* drivers name the target in configuration errors; add it only where they did not */
+        char quoted[300];
+        snprintf(quoted, sizeof(quoted), "target '%s'", name);
+        if (!strstr(ofs_error_last(), quoted))
+            return ofs_error_wrap(rc, "%s", quoted);
+    }
+    return rc;
 }
 
 int ofs_cli_open_source(ofs_cli *cli, const char *from, ofs_store **out)

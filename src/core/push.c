@@ -67,7 +67,7 @@ static int push_listing_load(ofs_store *store, push_listing *l)
 {
     int rc = ofs_store_list(store, "data/", push_listing_add, l);
     if (rc < 0 && rc != OFS_ENOTFOUND)
-        return ofs_error_wrap(rc, "%s: cannot list data/", ofs_store_name(store));
+        return rc; /* the store layer already says "NAME: data/: ..." */
     /* the driver contract promises key order; sorting again costs little and guards lookups */
     if (l->count > 1)
         qsort(l->items, l->count, sizeof(*l->items), push_object_compare);
@@ -129,7 +129,7 @@ static int push_source_manifest(push_run *run, ofs_manifest **out)
     if (rc == OFS_EAUTH || rc == OFS_ECORRUPT)
         ofs_log_warn("%s; rebuilding the list of backups from their records", ofs_error_last());
     else if (rc < 0 && rc != OFS_ENOTFOUND)
-        return ofs_error_wrap(rc, "%s: manifest", ofs_store_name(run->from));
+        return rc; /* "NAME: manifest.json: ..." from the store layer */
     if (m) {
         if ((rc = push_listing_load(run->from, &source)) < 0)
             goto cleanup;
@@ -162,9 +162,7 @@ static int push_target_manifest(push_run *run, ofs_manifest **out)
         ofs_log_warn("%s; rebuilding it from the target's records", ofs_error_last());
         return ofs_manifest_rebuild(out, run->to, run->ring);
     }
-    if (rc < 0)
-        return ofs_error_wrap(rc, "%s: manifest", ofs_store_name(run->to));
-    return 0;
+    return rc; /* errors already read "NAME: manifest.json: ..." */
 }
 
 /* push_hash_object(store, key, digest, &size): SHA-256 and size of a stored object. */

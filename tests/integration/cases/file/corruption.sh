@@ -48,7 +48,7 @@ check_restore_failed() {
     local victim=""
     if [ "$affected" != all ]; then
         # shellcheck disable=SC2086
-        victim=$(catalog_paths "$SCRATCH/pristine" "$id" $affected | head -1)
+        victim=$(catalog_paths "$SCRATCH/pristine" "$id" $affected | sed -n 1p)
         [ -n "$victim" ] || fail "$label: no file in volume(s) $affected"
         mkdir -p "$(dirname "$t/$victim")"
         printf 'pre-existing\n' > "$t/$victim"
