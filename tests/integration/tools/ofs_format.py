@@ -9,16 +9,24 @@ only. It proves that the specification is enough to read and write offsite data:
     ofs_format.py mac       --key KEYFILE                           < record.json > record.json
     ofs_format.py check-mac --key KEYFILE                           < record.json
     ofs_format.py key-id    --key KEYFILE                           (ids, oldest first)
+    ofs_format.py restore   --key KEYFILE --store DIR --id ID --target DIR
+                            (a full or differential backup from a store directory, by
+                            sections 5 to 7 alone; needs the zstd program)
 
 Exit status: 0 success, 1 authentication failure / wrong object / MAC mismatch / bad data,
 2 usage. Messages go to stderr.
 """
 import argparse
+import glob
+import hashlib
 import hmac
+import io
 import json
 import os
 import re
+import subprocess
 import sys
+import tarfile
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -191,12 +199,133 @@ def compute_mac(keys, obj):
     return hmac.new(mac_key, canonical(body), "sha256").hexdigest()
 
 
+# ---- restore (sections 5 to 7) ----
+
+def load_record(keys, store, backup_id):
+    paths = glob.glob(os.path.join(store, "data", "*", backup_id, "backup.json"))
+    if len(paths) != 1:
+        raise FormatError("backup '%s' is not in %s" % (backup_id, store))
+    with open(paths[0], "rb") as f:
+        rec = json.loads(f.read().decode("utf-8"))
+    if not hmac.compare_digest(str(rec.get("mac", "")).encode(),
+                               compute_mac(keys, rec).encode()):
+        raise FormatError("%s: record MAC mismatch" % backup_id)
+    return rec, os.path.dirname(paths[0])
+
+
+def open_plain(keys, folder, backup_id, name):
+    """The plaintext of <folder>/<name>.ofs: decrypted (name checked), then zstd -d."""
+    sealed, plain = io.BytesIO(), io.BytesIO()
+    with open(os.path.join(folder, name + ".ofs"), "rb") as f:
+        decrypt(keys, "%s/%s" % (backup_id, name), f, sealed)
+    out = subprocess.run(["zstd", "-d", "-q", "-c"], input=sealed.getvalue(),
+                         stdout=subprocess.PIPE, check=True).stdout
+    plain.write(out)
+    plain.seek(0)
+    return plain
+
+
+def restore(keys, store, backup_id, target):
+    rec, folder = load_record(keys, store, backup_id)
+    folders = {backup_id: folder}
+    if rec["kind"] == "diff":
+        base, folders[rec["base"]] = load_record(keys, store, rec["base"])
+        if base.get("kind") != "full" or base.get("set") != rec.get("set"):
+            raise FormatError("base '%s' is not a full of set '%s'" % (rec["base"], rec["set"]))
+    lines = open_plain(keys, folder, backup_id, "catalog").read().decode("utf-8").splitlines()
+    if json.loads(lines[0]) != {"format": "offsite-catalog", "version": 1}:
+        raise FormatError("not an offsite catalog")
+    entries = [json.loads(line) for line in lines[1:]]
+    # which tar entries of which volume: (backup, vol) -> {name: (size, sha256)}
+    wanted = {}
+    for e in entries:
+        if "vol" not in e:
+            continue
+        if e.get("backup") not in folders:
+            raise FormatError("'%s' points at a third backup '%s'" % (e["path"], e.get("backup")))
+        name, size, digest = e["path"], e.get("size", 0), e.get("sha256")
+        if "base_size" in e:
+            wanted.setdefault((e["base_backup"], e["base_vol"]), {})[e["path"]] = (
+                e["base_size"], e["base_sha256"])
+            name, size, digest = e["path"] + ".offsite-tail", e["size"] - e["base_size"], \
+                e["tail_sha256"]
+        wanted.setdefault((e["backup"], e["vol"]), {})[name] = (size, digest)
+    data = {}
+    for (bid, vol), names in sorted(wanted.items()):
+        with tarfile.open(fileobj=open_plain(keys, folders[bid], bid, "vol-%04d" % vol)) as t:
+            for m in t:
+                want = names.get(m.name.rstrip("/"))
+                if want is None or not m.isfile():
+                    continue
+                content = t.extractfile(m).read()
+                if len(content) != want[0] or hashlib.sha256(content).hexdigest() != want[1]:
+                    raise FormatError("%s vol %d: '%s' does not match the catalog"
+                                      % (bid, vol, m.name))
+                data[(bid, vol, m.name)] = content
+    links, dirs = [], []
+    for e in entries:
+        path = os.path.join(target, e["path"])
+        kind = e["type"]
+        if kind == "dir":
+            os.makedirs(path, exist_ok=True)
+            dirs.append((path, e))
+            continue
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if kind == "file":
+            if "base_size" in e:
+                content = data[(e["base_backup"], e["base_vol"], e["path"])] + \
+                    data[(e["backup"], e["vol"], e["path"] + ".offsite-tail")]
+            else:
+                content = data.get((e.get("backup"), e.get("vol"), e["path"]), b"")
+            if hashlib.sha256(content).hexdigest() != e["sha256"]:
+                raise FormatError("'%s': SHA-256 mismatch" % e["path"])
+            write_sparse(path, content)
+        elif kind == "symlink":
+            os.symlink(e["target"], path)
+        elif kind == "fifo":
+            os.mkfifo(path)
+        elif kind == "hardlink":
+            links.append((path, e))
+            continue
+        set_metadata(path, e)
+    for path, e in links:
+        os.link(os.path.join(target, e["target"]), path)
+    for path, e in reversed(dirs):
+        set_metadata(path, e)
+
+
+def write_sparse(path, content, block=4096):
+    """Writes content skipping all-zero 4 KiB blocks (holes), then sets the size."""
+    zero = bytes(block)
+    with open(path, "wb") as f:
+        for at in range(0, len(content), block):
+            chunk = content[at:at + block]
+            if chunk != zero[:len(chunk)]:
+                f.seek(at)
+                f.write(chunk)
+        f.truncate(len(content))
+
+
+def set_metadata(path, e):
+    if os.geteuid() == 0:
+        os.chown(path, e.get("uid", 0), e.get("gid", 0), follow_symlinks=False)
+    if e["type"] != "symlink":
+        os.chmod(path, e.get("mode", 0o644))
+    sec, nsec = e.get("mtime", [0, 0])
+    ns = sec * 1000000000 + nsec
+    os.utime(path, ns=(ns, ns), follow_symlinks=False)
+
+
 def main(argv):
     parser = argparse.ArgumentParser(prog="ofs_format.py", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for command in ("decrypt", "encrypt", "mac", "check-mac", "key-id"):
+    for command in ("decrypt", "encrypt", "mac", "check-mac", "key-id", "restore"):
         p = sub.add_parser(command)
         p.add_argument("--key", required=True, help="key file")
+        if command == "restore":
+            p.add_argument("--store", required=True)
+            p.add_argument("--id", required=True)
+            p.add_argument("--target", required=True)
         if command in ("decrypt", "encrypt"):
             p.add_argument("--name", required=(command == "encrypt"))
         if command == "encrypt":
@@ -210,6 +339,8 @@ def main(argv):
             kid, master = keys[-1]
             encrypt(kid, master, args.name, args.segment_size, sys.stdin.buffer,
                     sys.stdout.buffer)
+        elif args.command == "restore":
+            restore(keys, args.store, args.id, args.target)
         elif args.command == "key-id":
             for kid, _ in keys:
                 print(kid.hex())
@@ -232,7 +363,7 @@ def main(argv):
     except FormatError as e:
         sys.stderr.write("ofs_format: %s\n" % e)
         return 1
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, KeyError, tarfile.TarError, subprocess.SubprocessError) as e:
         sys.stderr.write("ofs_format: %s\n" % e)
         return 1
     return 0
