@@ -23,8 +23,17 @@ static void xml_init(void)
     xmlInitParser();
 }
 
-static int xml_read(const char *xml, size_t size, xmlDoc **doc, xmlNode **root)
+static int is_element(const xmlNode *n, const char *name)
 {
+    return n && n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
+}
+
+/* xml_read(xml, size, root_name, &doc, &root): parse a document whose root must be root_name */
+static int xml_read(const char *xml, size_t size, const char *root_name, xmlDoc **doc,
+                    xmlNode **root)
+{
+    int rc;
+
     pthread_once(&xml_once, xml_init);
     *root = NULL;
     if (size > (size_t)INT32_MAX)
@@ -37,12 +46,15 @@ static int xml_read(const char *xml, size_t size, xmlDoc **doc, xmlNode **root)
         *doc = NULL;
         return ofs_error_set(OFS_ECORRUPT, "malformed S3 response: not XML");
     }
+    if (!is_element(*root, root_name)) {
+        rc = ofs_error_set(OFS_ECORRUPT, "malformed S3 response: <%s> where <%s> was expected",
+                           (const char *)(*root)->name, root_name);
+        xmlFreeDoc(*doc);
+        *doc = NULL;
+        *root = NULL;
+        return rc;
+    }
     return 0;
-}
-
-static int is_element(const xmlNode *n, const char *name)
-{
-    return n && n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
 }
 
 static xmlNode *child(const xmlNode *parent, const char *name)
@@ -74,14 +86,8 @@ int ofs_s3_xml_error(const char *xml, size_t size, char **code, char **message)
     int rc;
 
     *code = *message = NULL;
-    if ((rc = xml_read(xml, size, &doc, &root)) < 0)
+    if ((rc = xml_read(xml, size, "Error", &doc, &root)) < 0)
         return rc;
-    if (!is_element(root, "Error")) {
-        rc = ofs_error_set(OFS_ECORRUPT, "malformed S3 response: <%s> where <Error> was "
-                           "expected", (const char *)root->name);
-        xmlFreeDoc(doc);
-        return rc;
-    }
     *code = child_text(root, "Code");
     *message = child_text(root, "Message");
     xmlFreeDoc(doc);
@@ -154,13 +160,8 @@ int ofs_s3_xml_list(const char *xml, size_t size, ofs_s3_xml_object_fn fn, void 
 
     *truncated = 0;
     *next_token = NULL;
-    if ((rc = xml_read(xml, size, &doc, &root)) < 0)
+    if ((rc = xml_read(xml, size, "ListBucketResult", &doc, &root)) < 0)
         return rc;
-    if (!is_element(root, "ListBucketResult")) {
-        rc = ofs_error_set(OFS_ECORRUPT, "malformed S3 response: <%s> where "
-                           "<ListBucketResult> was expected", (const char *)root->name);
-        goto cleanup;
-    }
     for (xmlNode *n = root->children; n; n = n->next)
         if (is_element(n, "Contents") && (rc = list_entry(n, fn, ctx)) != 0)
             goto cleanup;
@@ -186,10 +187,9 @@ int ofs_s3_xml_upload_id(const char *xml, size_t size, char **upload_id)
     int rc;
 
     *upload_id = NULL;
-    if ((rc = xml_read(xml, size, &doc, &root)) < 0)
+    if ((rc = xml_read(xml, size, "InitiateMultipartUploadResult", &doc, &root)) < 0)
         return rc;
-    if (is_element(root, "InitiateMultipartUploadResult"))
-        *upload_id = child_text(root, "UploadId");
+    *upload_id = child_text(root, "UploadId");
     xmlFreeDoc(doc);
     if (!*upload_id || !**upload_id) {
         free(*upload_id);
@@ -197,6 +197,22 @@ int ofs_s3_xml_upload_id(const char *xml, size_t size, char **upload_id)
         return ofs_error_set(OFS_ECORRUPT, "malformed S3 response: no UploadId in the answer to "
                              "CreateMultipartUpload");
     }
+    return 0;
+}
+
+/* memstream_done(f, &buf, &out): close a memstream and hand its text over (NULL on failure) */
+static int memstream_done(FILE *f, char **buf, char **out)
+{
+    int bad = ferror(f), closed = fclose(f);
+
+    *out = NULL;
+    if (closed != 0 || bad) {
+        free(*buf);
+        *buf = NULL;
+        return ofs_error_set(OFS_ERROR, "out of memory");
+    }
+    *out = *buf;
+    *buf = NULL;
     return 0;
 }
 
@@ -220,7 +236,6 @@ int ofs_s3_xml_complete_body(char *const *etags, size_t count, char **xml)
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    int bad;
 
     *xml = NULL;
     if (!f)
@@ -232,13 +247,7 @@ int ofs_s3_xml_complete_body(char *const *etags, size_t count, char **xml)
         fputs("</ETag></Part>", f);
     }
     fputs("</CompleteMultipartUpload>", f);
-    bad = ferror(f);
-    if (fclose(f) != 0 || bad) {
-        free(buf);
-        return ofs_error_set(OFS_ERROR, "out of memory");
-    }
-    *xml = buf;
-    return 0;
+    return memstream_done(f, &buf, xml);
 }
 
 /* ---- lifecycle ---- */
@@ -302,13 +311,8 @@ int ofs_s3_xml_lifecycle_parse(const char *xml, size_t size, ofs_s3_lifecycle_ru
 
     *rules = NULL;
     *count = 0;
-    if ((rc = xml_read(xml, size, &doc, &root)) < 0)
+    if ((rc = xml_read(xml, size, "LifecycleConfiguration", &doc, &root)) < 0)
         return rc;
-    if (!is_element(root, "LifecycleConfiguration")) {
-        rc = ofs_error_set(OFS_ECORRUPT, "malformed S3 response: <%s> where "
-                           "<LifecycleConfiguration> was expected", (const char *)root->name);
-        goto cleanup;
-    }
     for (xmlNode *c = root->children; c; c = c->next)
         n += is_element(c, "Rule");
     if (n > 0 && !(*rules = calloc(n, sizeof(**rules)))) {
@@ -349,7 +353,6 @@ int ofs_s3_xml_lifecycle_render(const ofs_s3_lifecycle_rule *rules, size_t count
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    int bad;
 
     *xml = NULL;
     if (!f)
@@ -380,11 +383,5 @@ int ofs_s3_xml_lifecycle_render(const ofs_s3_lifecycle_rule *rules, size_t count
         fputs("</Rule>", f);
     }
     fputs("</LifecycleConfiguration>", f);
-    bad = ferror(f);
-    if (fclose(f) != 0 || bad) {
-        free(buf);
-        return ofs_error_set(OFS_ERROR, "out of memory");
-    }
-    *xml = buf;
-    return 0;
+    return memstream_done(f, &buf, xml);
 }
