@@ -5,6 +5,9 @@
 # SRC), tool_offsite_restore REPO DEST; each runs in a fresh bash under /usr/bin/time; $WORK is
 # the scratch directory. The staging area is REPO (so repo_bytes counts exactly what offsite
 # stores), no targets, compression level 3; the key and state live under $WORK/offsite.*.
+# backup1 is a full (the set's first); backup2, after make-dataset.sh mutate, is a differential
+# of it (same day, full_every 7d by default): it stores the changed files, the appended logs and
+# CSVs as their tails, and a catalog of every file. restore restores backup2, reading both.
 # OFFSITE_BIN selects the binary (default: build/offsite of this checkout).
 : "${OFFSITE_BIN:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/offsite}"
 export OFFSITE_BIN
@@ -38,6 +41,7 @@ tool_offsite_init() {
 tool_offsite_backup() {
     REPO=$1
     offsite_bench_config "$(realpath "$2")"
+    # its summary line ("backup ID (diff, daily): ...") lands in $WORK/offsite.log
     "$OFFSITE_BIN" -c "$WORK/offsite.ini" backup --no-push
 }
 
