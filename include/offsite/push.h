@@ -6,7 +6,9 @@
  * present with the recorded size (and, on stores with cheap reads, the recorded SHA-256);
  * then backup.json; then the target's manifest is updated. Idempotent and resumable: an
  * interrupted push leaves at most data objects without a record, and the next push skips what
- * already arrived.
+ * already arrived. A backup older than the target's newest backup of the same set that the
+ * target's manifest no longer lists is not sent again (backups_superseded): the target's own
+ * prune removed it, and re-sending would undo the target's retention on every push.
  */
 #ifndef OFFSITE_PUSH_H
 #define OFFSITE_PUSH_H
@@ -15,7 +17,8 @@
 #include "offsite/store.h"
 
 typedef struct ofs_push_stats {
-    uint64_t backups_pushed, backups_present, objects_copied, objects_skipped, bytes_copied;
+    uint64_t backups_pushed, backups_present, backups_superseded, objects_copied,
+        objects_skipped, bytes_copied;
     double seconds;
 } ofs_push_stats;
 

@@ -25,10 +25,14 @@ static int push_one(ofs_cli *cli, ofs_store *staging, const ofs_keyring *ring, c
     ofs_format_size(stats.bytes_copied, copied, sizeof(copied));
     ofs_format_rate(stats.bytes_copied, stats.seconds, rate, sizeof(rate));
     ofs_format_seconds(stats.seconds, seconds, sizeof(seconds));
-    ofs_cli_out(cli, "push %s: %s%llu backups pushed, %llu already there; %llu objects copied "
+    char superseded[96] = "";
+    if (stats.backups_superseded)
+        snprintf(superseded, sizeof(superseded), ", %llu older than the target's newest (not "
+                 "re-sent)", (unsigned long long)stats.backups_superseded);
+    ofs_cli_out(cli, "push %s: %s%llu backups pushed, %llu already there%s; %llu objects copied "
                 "(%s), %llu skipped; %s, %s\n", name, rc < 0 ? "FAILED after " : "",
                 (unsigned long long)stats.backups_pushed,
-                (unsigned long long)stats.backups_present,
+                (unsigned long long)stats.backups_present, superseded,
                 (unsigned long long)stats.objects_copied, copied,
                 (unsigned long long)stats.objects_skipped, seconds, rate);
     json_t *entry = json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:f}", "target", name,
@@ -38,6 +42,9 @@ static int push_one(ofs_cli *cli, ofs_store *staging, const ofs_keyring *ring, c
                               "objects_skipped", (json_int_t)stats.objects_skipped,
                               "bytes_copied", (json_int_t)stats.bytes_copied,
                               "seconds", stats.seconds);
+    if (entry)
+        json_object_set_new(entry, "backups_superseded",
+                            json_integer((json_int_t)stats.backups_superseded));
     if (rc < 0 && entry)
         json_object_set_new(entry, "message", json_string(ofs_error_last()));
     if (entry)

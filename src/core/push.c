@@ -165,6 +165,18 @@ static int push_target_manifest(push_run *run, ofs_manifest **out)
     return rc; /* errors already read "NAME: manifest.json: ..." */
 }
 
+/* push_superseded(tm, e): 1 if the target's manifest has a newer backup of e's set and no
+ * longer lists e (its prune removed it). A backup the manifest still lists but the target
+ * lacks is damage, and is sent again. */
+static int push_superseded(const ofs_manifest *tm, const ofs_manifest_entry *e)
+{
+    const ofs_manifest_entry *newest = ofs_manifest_latest(tm, e->set);
+    if (!newest || ofs_manifest_find(tm, e->id))
+        return 0;
+    return newest->started > e->started ||
+           (newest->started == e->started && strcmp(newest->id, e->id) > 0);
+}
+
 /* push_hash_object(store, key, digest, &size): SHA-256 and size of a stored object. */
 static int push_hash_object(push_run *run, ofs_store *store, const char *key,
                             uint8_t digest[OFS_SHA256_BYTES], uint64_t *size)
@@ -388,7 +400,7 @@ int ofs_push_run(ofs_store *from, ofs_store *to, const ofs_keyring *ring, int sh
     for (size_t i = 0; i < source->count; i++) {
         const ofs_manifest_entry *e = &source->entries[i];
         if (ofs_repo_key(key, sizeof(key), e->class_name, e->id, OFS_RECORD_NAME) == 0 &&
-            !push_listing_find(&run.target, key))
+            !push_listing_find(&run.target, key) && !push_superseded(tm, e))
             total += e->stored_bytes;
     }
     snprintf(label, sizeof(label), "push to %s", ofs_store_name(to));
@@ -412,6 +424,12 @@ int ofs_push_run(ofs_store *from, ofs_store *to, const ofs_keyring *ring, int sh
             goto cleanup;
         if (rc == 1) {
             run.stats->backups_present++;
+            continue;
+        }
+        if (push_superseded(tm, e)) {
+            ofs_log_debug("%s: not sending '%s': the target holds a newer backup of set '%s'",
+                          ofs_store_name(to), e->id, e->set);
+            run.stats->backups_superseded++;
             continue;
         }
         if ((rc = push_backup(&run, tm, e, &damaged)) == 0)

@@ -197,6 +197,37 @@ static void test_second_push_copies_nothing(void **state)
     assert_target_lists(f, 2);
 }
 
+/* the target's prune removed the older backup: push must not send it back, but does send a
+ * newer one */
+static void test_pruned_on_target_is_not_resent(void **state)
+{
+    fixture *f = *state;
+    ofs_push_stats stats;
+    ofs_manifest *m = NULL;
+    char key[256];
+    const char *names[] = { OFS_RECORD_NAME, "vol-0001.ofs", OFS_CATALOG_NAME };
+
+    assert_int_equal(ofs_push_run(f->source, f->target, f->ring, 0, &stats), 0);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(ofs_repo_key(key, sizeof(key), "daily", ID_A, names[i]), 0);
+        assert_int_equal(ofs_store_del(f->target, key), 0);
+    }
+    assert_int_equal(ofs_manifest_load(&m, f->target, f->ring), 0);
+    assert_int_equal(ofs_manifest_remove(m, ID_A), 0);
+    assert_int_equal(ofs_manifest_save(m, f->target, f->ring), 0);
+    ofs_manifest_free(m);
+
+    make_backup(f, "data_20260107_170000", 1767805200, 11);
+    assert_int_equal(ofs_push_run(f->source, f->target, f->ring, 0, &stats), 0);
+    assert_int_equal(stats.backups_superseded, 1);
+    assert_int_equal(stats.backups_present, 1);
+    assert_int_equal(stats.backups_pushed, 1);
+    assert_false(exists(f->target_root, ID_A, OFS_RECORD_NAME));
+    assert_false(exists(f->target_root, ID_A, "vol-0001.ofs"));
+    assert_same_object(f, "data_20260107_170000", OFS_RECORD_NAME);
+    assert_target_lists(f, 2);
+}
+
 static void test_push_resumes(void **state)
 {
     fixture *f = *state;
@@ -299,6 +330,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_push_copies_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_push_copies_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_push_resumes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pruned_on_target_is_not_resent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_target_object_damaged_is_copied_again, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_damaged_source_is_refused, setup, teardown),
