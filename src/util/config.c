@@ -738,6 +738,10 @@ static int config_finish(config_parse *p)
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         cfg->parallel = cpus < 1 ? 1 : cpus > 8 ? 8 : (int)cpus;
     }
+    /* drivers read only their target's bwlimit: [agent] bwlimit is every target's default */
+    for (size_t i = 0; cfg->bwlimit && i < cfg->target_count; i++)
+        if (!cfg->targets[i].bwlimit && !(cfg->targets[i].bwlimit = strdup(cfg->bwlimit)))
+            return ofs_error_set(OFS_ERROR, "out of memory reading '%s'", cfg->path);
     return 0;
 }
 

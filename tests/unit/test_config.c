@@ -198,6 +198,8 @@ static void test_every_key(void **state)
     t = ofs_config_find_target(cfg, "s3");
     assert_non_null(t);
     assert_string_equal(t->type, "s3");
+    /* no bwlimit of its own: [agent] bwlimit is the default */
+    assert_string_equal(t->bwlimit, "08:00,5M 16:30,off");
     assert_string_equal(t->endpoint, "https://s3.eu-west-2.amazonaws.com");
     assert_string_equal(t->region, "eu-west-2");
     assert_string_equal(t->bucket, "firm-backups");
