@@ -82,6 +82,14 @@ void ofs_catalog_entry_clear(ofs_catalog_entry *e);
 /* ofs_catalog_entry_copy(dst, src): deep copy. */
 int ofs_catalog_entry_copy(ofs_catalog_entry *dst, const ofs_catalog_entry *src);
 
+/*
+ * ofs_catalog_entry_copy_paths(dst, src): *dst = *src with dst's own copies of path and
+ * link_target; every other string stays borrowed from src (lists that own only those two,
+ * freeing them with ofs_catalog_entry_free_paths). On failure dst owns nothing.
+ */
+int ofs_catalog_entry_copy_paths(ofs_catalog_entry *dst, const ofs_catalog_entry *src);
+void ofs_catalog_entry_free_paths(ofs_catalog_entry *e);
+
 typedef struct ofs_catalog_writer ofs_catalog_writer;
 typedef struct ofs_catalog_reader ofs_catalog_reader;
 

@@ -79,10 +79,8 @@ static void pipe_batch_free(pipe_batch *b)
 {
     if (!b)
         return;
-    for (size_t i = 0; i < b->count; i++) {
-        free(b->entries[i].path);
-        free(b->entries[i].link_target);
-    }
+    for (size_t i = 0; i < b->count; i++)
+        ofs_catalog_entry_free_paths(&b->entries[i]);
     free(b->entries);
     free(b->vanished);
     free(b->items);
@@ -135,14 +133,9 @@ static int pipe_batch_store(pipe_batch *b, const ofs_catalog_entry *e, ofs_catal
         b->capacity = capacity;
     }
     ofs_catalog_entry *copy = &b->entries[b->count];
-    *copy = *e;
-    copy->path = strdup(e->path);
-    copy->link_target = e->link_target ? strdup(e->link_target) : NULL;
-    if (!copy->path || (e->link_target && !copy->link_target)) {
-        free(copy->path);
-        free(copy->link_target);
-        return ofs_error_set(OFS_ERROR, "out of memory");
-    }
+    int rc = ofs_catalog_entry_copy_paths(copy, e);
+    if (rc < 0)
+        return rc;
     b->vanished[b->count] = 0;
     b->count++;
     *out = copy;

@@ -97,6 +97,25 @@ int ofs_catalog_entry_copy(ofs_catalog_entry *dst, const ofs_catalog_entry *src)
     return 0;
 }
 
+int ofs_catalog_entry_copy_paths(ofs_catalog_entry *dst, const ofs_catalog_entry *src)
+{
+    *dst = *src;
+    dst->path = strdup(src->path);
+    dst->link_target = src->link_target ? strdup(src->link_target) : NULL;
+    if (!dst->path || (src->link_target && !dst->link_target)) {
+        ofs_catalog_entry_free_paths(dst);
+        return ofs_error_set(OFS_ERROR, "out of memory");
+    }
+    return 0;
+}
+
+void ofs_catalog_entry_free_paths(ofs_catalog_entry *e)
+{
+    free(e->path);
+    free(e->link_target);
+    e->path = e->link_target = NULL;
+}
+
 int ofs_catalog_tar_name(const ofs_catalog_entry *e, char **name)
 {
     size_t n = strlen(e->path), suffix = e->base_size > 0 ? strlen(OFS_TAIL_SUFFIX) : 0;

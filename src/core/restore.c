@@ -133,21 +133,17 @@ static int restore_load_catalog(restore_job *job)
             job->capacity = capacity;
         }
         ofs_catalog_entry *copy = &job->entries[job->count];
-        *copy = *e;
+        if ((rc = ofs_catalog_entry_copy_paths(copy, e)) < 0)
+            break;
         copy->user = copy->group = NULL;
-        copy->path = strdup(e->path);
-        copy->link_target = e->link_target ? strdup(e->link_target) : NULL;
         copy->backup_id = (char *)restore_intern_id(job, e->backup_id);
         copy->base_backup = e->base_size > 0 ? (char *)restore_intern_id(job, e->base_backup)
                                               : NULL;
-        if (!copy->path || (e->link_target && !copy->link_target) || !copy->backup_id ||
-            (e->base_size > 0 && !copy->base_backup)) {
-            free(copy->path);
-            free(copy->link_target);
+        job->count++;
+        if (!copy->backup_id || (e->base_size > 0 && !copy->base_backup)) {
             rc = ofs_error_set(OFS_ERROR, "out of memory");
             break;
         }
-        job->count++;
         if ((rc = restore_check_ids(job, copy)) < 0)
             break;
         /* every path is checked before anything is planned: a catalog is authenticated, but
@@ -690,10 +686,8 @@ cleanup:
 
 static void restore_job_free(restore_job *job)
 {
-    for (size_t i = 0; i < job->count; i++) {
-        free(job->entries[i].path);
-        free(job->entries[i].link_target);
-    }
+    for (size_t i = 0; i < job->count; i++)
+        ofs_catalog_entry_free_paths(&job->entries[i]);
     free(job->entries);
     free(job->selected);
     for (size_t i = 0; i < job->base_count; i++) {

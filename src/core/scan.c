@@ -646,17 +646,10 @@ static int scan_collect(void *ctx, const ofs_catalog_entry *e)
         scan->entries = bigger;
         scan->capacity = capacity;
     }
-    ofs_catalog_entry *copy = &scan->entries[scan->count];
-    *copy = *e;
-    copy->path = strdup(e->path);
-    copy->link_target = e->link_target ? strdup(e->link_target) : NULL;
-    if (!copy->path || (e->link_target && !copy->link_target)) {
-        free(copy->path);
-        free(copy->link_target);
-        return ofs_error_set(OFS_ERROR, "out of memory");
-    }
-    scan->count++;
-    return 0;
+    int rc = ofs_catalog_entry_copy_paths(&scan->entries[scan->count], e);
+    if (rc == 0)
+        scan->count++;
+    return rc;
 }
 
 int ofs_scan_run(ofs_scan **out, char *const *paths, size_t path_count, char *const *excludes,
@@ -690,10 +683,8 @@ void ofs_scan_free(ofs_scan *scan)
 {
     if (!scan)
         return;
-    for (size_t i = 0; i < scan->count; i++) {
-        free(scan->entries[i].path);
-        free(scan->entries[i].link_target);
-    }
+    for (size_t i = 0; i < scan->count; i++)
+        ofs_catalog_entry_free_paths(&scan->entries[i]);
     free(scan->entries);
     ofs_scan_names_free(scan->names);
     free(scan);
