@@ -424,6 +424,20 @@ static void test_diff_round_trip(void **state)
     assert_null(find(f, &c, "h/a"));
     free_catalog(&c);
 
+    /* only the appended log: its prefix from the full's volume, its tail from the diff's */
+    char target[256], pattern[256], got_path[512], want_path[512];
+    snprintf(target, sizeof(target), "%s/only-log", f->work);
+    snprintf(pattern, sizeof(pattern), "%s/logs/oms.log", f->src + 1);
+    char *patterns[] = { pattern };
+    ofs_restore_options one = { .target_dir = target, .patterns = patterns,
+                                .pattern_count = 1 };
+    assert_int_equal(ofs_restore_run(f->store, f->ring, diff, &one, NULL), 0);
+    snprintf(got_path, sizeof(got_path), "%s%s/logs/oms.log", target, f->src);
+    snprintf(want_path, sizeof(want_path), "%s/logs/oms.log", snap_diff);
+    run("cmp '%s' '%s'", want_path, got_path);
+    snprintf(got_path, sizeof(got_path), "%s%s/logs/small.log", target, f->src);
+    assert_int_equal(access(got_path, F_OK), -1);
+
     /* both restore what was there at their moment; the full is untouched by the diff */
     restore_and_compare(f, diff, "restore-diff", snap_diff);
     restore_and_compare(f, full, "restore-full", snap_full);
