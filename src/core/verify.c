@@ -110,14 +110,13 @@ static int verify_load_catalog(verify_run *v, ofs_store *store, const ofs_keyrin
             v->capacity = capacity;
         }
         verify_item *it = &v->items[v->count];
-        if (!(it->path = strdup(e->path))) {
-            rc = ofs_error_set(OFS_ERROR, "out of memory");
+        /* a differential's tail (format.md 5.3): PATH.offsite-tail, the bytes after base_size */
+        if ((rc = ofs_catalog_tar_name(e, &it->path)) < 0)
             break;
-        }
         it->type = e->type;
-        it->size = e->size;
+        it->size = ofs_catalog_stored_size(e);
         it->has_sha256 = e->has_sha256;
-        memcpy(it->sha256, e->sha256, sizeof(it->sha256));
+        memcpy(it->sha256, e->base_size > 0 ? e->tail_sha256 : e->sha256, sizeof(it->sha256));
         it->volume = e->volume;
         v->count++;
     }

@@ -67,6 +67,9 @@ for p in ("files/k1.bin", "names with spaces/résumé café.txt", "files/hard-a"
 assert cat["files/hard-b"]["type"] == "file" and cat["files/one-byte"]["type"] == "symlink"
 assert cat["names with spaces/hard c"]["target"].endswith("files/hard-b")
 PY
+# every byte of both backups, the differential's tails included, checks out
+run_ok ofs verify "$diff" --read-data
+run_ok ofs verify --all --read-data
 run_ok ofs ls "$diff"
 expect_glob "$LAST_OUT" "*files/sparse.img*" "ls of the differential (a kept file)"
 expect_glob "$LAST_OUT" "*files/text.log*" "ls of the differential (the tail)"
@@ -78,6 +81,7 @@ run_ok ofs restore "$diff" --from nas --target "$SCRATCH/r-diff"
 compare_trees "$SCRATCH/after" "$SCRATCH/r-diff$src"
 run_ok ofs restore "$full" --from nas --target "$SCRATCH/r-full"
 compare_trees "$SCRATCH/before" "$SCRATCH/r-full$src"
+run_ok ofs verify --all --read-data --from nas
 run_ok ofs restore --latest --from nas --target "$SCRATCH/r-latest"
 compare_trees "$SCRATCH/after" "$SCRATCH/r-latest$src"
 
