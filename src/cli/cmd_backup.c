@@ -20,9 +20,19 @@ static void backup_report(ofs_cli *cli, const ofs_record *rec, const ofs_backup_
     ofs_format_size(stats->stored_bytes, stored, sizeof(stored));
     ofs_format_rate(stats->bytes, stats->seconds, rate, sizeof(rate));
     ofs_format_seconds(stats->seconds, seconds, sizeof(seconds));
-    ofs_cli_out(cli, "backup %s (%s, %s): %llu files, %s read, %s stored in %u volumes; %s, %s\n",
-                rec->id, rec->kind, rec->class_name, (unsigned long long)stats->files, bytes,
-                stored, stats->volumes, seconds, rate);
+    if (rec->base)
+        /* a differential: say what travelled, not the size of the whole tree */
+        ofs_cli_out(cli, "backup %s (%s of %s, %s): %llu files of %s; %llu entries stored "
+                    "(%llu as appended tails), %llu kept from the base, %llu deleted; %s stored "
+                    "in %u volumes; %s\n", rec->id, rec->kind, rec->base, rec->class_name,
+                    (unsigned long long)stats->files, bytes, (unsigned long long)stats->stored,
+                    (unsigned long long)stats->appended, (unsigned long long)stats->kept,
+                    (unsigned long long)stats->deleted, stored, stats->volumes, seconds);
+    else
+        ofs_cli_out(cli, "backup %s (%s, %s): %llu files, %s read, %s stored in %u volumes; "
+                    "%s, %s\n", rec->id, rec->kind, rec->class_name,
+                    (unsigned long long)stats->files, bytes, stored, stats->volumes, seconds,
+                    rate);
     json_t *entry = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:i, s:I, s:f}",
                               "id", rec->id, "set", rec->set, "kind", rec->kind,
                               "class", rec->class_name,
@@ -32,8 +42,14 @@ static void backup_report(ofs_cli *cli, const ofs_record *rec, const ofs_backup_
                               "volumes", (int)stats->volumes,
                               "changed_while_read", (json_int_t)stats->changed_while_read,
                               "seconds", stats->seconds);
-    if (entry)
+    if (entry) {
+        json_object_set_new(entry, "base", rec->base ? json_string(rec->base) : json_null());
+        json_object_set_new(entry, "entries_stored", json_integer((json_int_t)stats->stored));
+        json_object_set_new(entry, "appended", json_integer((json_int_t)stats->appended));
+        json_object_set_new(entry, "kept", json_integer((json_int_t)stats->kept));
+        json_object_set_new(entry, "deleted", json_integer((json_int_t)stats->deleted));
         json_array_append_new(list, entry);
+    }
 }
 
 int ofs_cmd_backup(ofs_cli *cli, int argc, char **argv)
