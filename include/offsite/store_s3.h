@@ -13,9 +13,11 @@
  *
  * Every request is retried inside the driver when it fails transiently (5xx, 429, SlowDown,
  * RequestTimeout, resets, timeouts) with exponential backoff and jitter within a time budget
- * (20 s of sleeping; the environment variable OFFSITE_RETRY_BUDGET, in seconds, overrides it,
- * "0" = no retries), re-signed each time; RequestTimeTooSkewed corrects the clock from the
- * server's Date and re-signs at once. Refusals (403) are not retried and carry a HINT.
+ * (at most 6 attempts, 20 s of sleeping between them and 2 minutes more of attempts; the
+ * environment variable OFFSITE_RETRY_BUDGET, in seconds, replaces the 20, "0" = no retries),
+ * re-signed each time; a connection that moves no data for 60 s counts as a failed attempt.
+ * RequestTimeTooSkewed corrects the clock from the server's Date and re-signs at once.
+ * Refusals (403) are not retried and carry a HINT.
  * Server errors read "Code: Message (bucket B, key K)". Secrets never reach a message or log.
  *
  * Credentials: if the target names credentials_file or profile, the AWS shared credentials

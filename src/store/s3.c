@@ -16,13 +16,15 @@
 
 #include <openssl/crypto.h>
 
+#include "offsite/clock.h"
 #include "offsite/error.h"
 #include "offsite/hash.h"
 #include "offsite/log.h"
 #include "offsite/s3_xml.h"
 #include "s3_internal.h"
 
-#define S3_TRIES 8
+#define S3_TRIES 6
+#define S3_RETRY_WINDOW 120.0 /* seconds of attempts (each up to a stall timeout) on top */
 #define S3_FIRST_DELAY 0.5
 #define S3_MAX_DELAY 8.0
 #define S3_DEFAULT_BUDGET 20.0
@@ -365,7 +367,7 @@ static void s3_sleep(double seconds)
 
 int s3_call(s3_store *s, const s3_request *req, s3_response *resp)
 {
-    double delay = S3_FIRST_DELAY, slept = 0;
+    double delay = S3_FIRST_DELAY, slept = 0, started = ofs_clock_monotonic();
     unsigned seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)resp;
     char *first = NULL;
     int tries = 0, rc, skew_retried = 0;
@@ -386,7 +388,10 @@ int s3_call(s3_store *s, const s3_request *req, s3_response *resp)
         }
         /* exponential backoff with jitter: half the delay fixed, half random */
         double wait = delay / 2 + (delay / 2) * ((double)rand_r(&seed) / RAND_MAX);
-        if (tries >= S3_TRIES || slept + wait > s->retry_budget + 1e-9)
+        /* a stalled server costs a whole stall timeout per attempt: bound the wall time too,
+         * so a stuck push fails within minutes and the next run resumes it */
+        if (tries >= S3_TRIES || slept + wait > s->retry_budget + 1e-9 ||
+            ofs_clock_monotonic() - started + wait > s->retry_budget + S3_RETRY_WINDOW)
             break;
         ofs_log_warn("%s: %s %s: %s; retrying in %.1fs", s->parent.name, req->method,
                      req->key ? req->key : s->bucket, ofs_error_last(), wait);
@@ -662,6 +667,8 @@ static int s3_settings(s3_store *s, const ofs_config_target *t)
         return ofs_error_set(OFS_ERROR, "out of memory");
     }
     s->http_opt.ca_file = s->ca_file;
+    /* a testing aid: how long a connection may move no data before it counts as failed */
+    s->http_opt.low_speed_time = (long)env_number("OFFSITE_S3_STALL_TIMEOUT", 60);
     s->retry_budget = env_number("OFFSITE_RETRY_BUDGET", S3_DEFAULT_BUDGET);
     /* a testing aid: pretend this host's clock is off by this many seconds */
     if (getenv("OFFSITE_S3_CLOCK_SKEW"))

@@ -263,6 +263,47 @@ static void test_connection_refused(void **state)
     env_restore();
 }
 
+static void test_stalled_server(void **state)
+{
+    (void)state;
+    struct sockaddr_in a = { 0 };
+    socklen_t len = sizeof(a);
+    char endpoint[64];
+    ofs_config_target t = base_target();
+    ofs_writer *w = NULL;
+    ofs_store *s = NULL;
+    struct timespec t0, t1;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    /* listening, never answering: the kernel completes the connection, nobody reads */
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(fd, 16), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%d", ntohs(a.sin_port));
+    t.endpoint = endpoint;
+    setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "very/secret/value", 1);
+    setenv("OFFSITE_RETRY_BUDGET", "0.3", 1);
+    setenv("OFFSITE_S3_STALL_TIMEOUT", "1", 1);
+    assert_int_equal(ofs_store_s3_new(&s, &t), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(ofs_store_put(s, "vol-0001.ofs", 0, &w), 0);
+    assert_int_equal(ofs_writer_write(w, "data", 4), 0);
+    assert_int_equal(ofs_writer_finish(w), OFS_ETRANSIENT);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_non_null(strstr(ofs_error_last(), "too slow"));
+    /* a couple of short stalls (curl measures speed over ~5 s) and sleeps, not minutes */
+    assert_true(t1.tv_sec - t0.tv_sec < 25);
+    ofs_writer_free(w);
+    ofs_store_free(s);
+    close(fd);
+    unsetenv("OFFSITE_RETRY_BUDGET");
+    unsetenv("OFFSITE_S3_STALL_TIMEOUT");
+    env_restore();
+}
+
 /* ---- live ---- */
 
 typedef struct {
@@ -663,6 +704,7 @@ int main(void)
         cmocka_unit_test(test_credentials),
         cmocka_unit_test(test_bwlimit),
         cmocka_unit_test(test_connection_refused),
+        cmocka_unit_test(test_stalled_server),
         cmocka_unit_test(test_live_small_objects),
         cmocka_unit_test(test_live_conditional),
         cmocka_unit_test(test_live_list_pages),
