@@ -61,7 +61,10 @@ if os.path.exists(m):
     for e in json.load(open(m))["backups"]:
         if e["id"] not in records:
             print("the manifest lists %s, which has no record" % e["id"]); bad = 1
-folders = {os.path.basename(d) for d in glob.glob(os.path.join(root, "data", "*", "*"))}
+# a folder is an orphan if it holds objects without a record; a kill between the file store's
+# last unlink and its rmdir can leave an empty directory, which holds no object at all
+folders = {os.path.basename(d) for d in glob.glob(os.path.join(root, "data", "*", "*"))
+           if any(files for _, _, files in os.walk(d))}
 print(len(records), len(folders - records))
 sys.exit(bad)
 PY
