@@ -76,6 +76,18 @@ static const ofs_cli_command cli_commands[] = {
       "                     print each change: added, removed, updated, replaced\n"
       "Prints each problem as BACKUP: OBJECT: FILE: message; exits with the first problem's\n"
       "code.\n" },
+    { "drill", ofs_cmd_drill,
+      "drill [--set S] [--from T] [--rpo DURATION] [--rto DURATION] [--target DIR] [--keep]",
+      "restore the newest backup of each set into a scratch directory and time it",
+      "  --set S            only set S (default: every set)\n"
+      "  --from T           restore from target T, as a clean machine would (default: staging\n"
+      "                     if it holds the backup, else the first target that does)\n"
+      "  --rpo DURATION     recovery point objective: the newest backup may be this old (26h)\n"
+      "  --rto DURATION     recovery time objective: the restore may take this long (30m)\n"
+      "  --target DIR       scratch directory (default: STATE_DIR/drill-TIME, removed after)\n"
+      "  --keep             keep the restored files\n"
+      "Every restored file is checked against its SHA-256. Exits 0 when every set restored\n"
+      "and met its objectives, 1 when an objective was missed, the error's code otherwise.\n" },
     { "status", ofs_cmd_status, "status [--from T]",
       "freshness of the newest backup of each set; exit 0 ok, 1 warning, 2 critical",
       "  --from T           read target T's manifest (default: staging)\n"

@@ -1,0 +1,176 @@
+/* cmd_drill.c - `offsite drill [--set S] [--from T] [--rpo D] [--rto D] [--target DIR]
+ * [--keep]`: the recovery drill DESIGN.md asks for. For each set: find its newest backup the
+ * way a clean machine would (staging, else the first target holding it, or --from), restore
+ * it whole into a scratch directory (every file checked against its SHA-256), and report the
+ * recovery point age and the recovery time against the targets. Exit 0 when every drill
+ * restored and met its targets, 1 when a target was missed, the error's code otherwise. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "offsite/cli.h"
+#include "offsite/clock.h"
+#include "offsite/config.h"
+#include "offsite/error.h"
+#include "offsite/fsutil.h"
+#include "offsite/log.h"
+#include "offsite/restore.h"
+
+enum { DRILL_OPT_SET = 300, DRILL_OPT_FROM, DRILL_OPT_RPO, DRILL_OPT_RTO, DRILL_OPT_TARGET,
+       DRILL_OPT_KEEP };
+
+typedef struct drill_targets {
+    int64_t rpo, rto; /* seconds; 0 = not checked */
+} drill_targets;
+
+/* drill_one(cli, set, from, targets, scratch, keep, ring, &missed): one set's drill. */
+static int drill_one(ofs_cli *cli, const char *set, const char *from, const drill_targets *t,
+                     const char *scratch, int keep, const ofs_keyring *ring, int *missed)
+{
+    ofs_restore_options opts = { 0 };
+    ofs_restore_stats stats = { 0 };
+    ofs_store *store = NULL;
+    ofs_record *rec = NULL;
+    char *dir = NULL, age_text[64], rpo_text[64] = "-", rto_text[64] = "-", seconds[32], bytes[32];
+    double t0 = ofs_clock_monotonic(), elapsed;
+    int rc;
+
+    if ((rc = ofs_cli_find_backup(cli, from, NULL, set, 1, ring, &store, &rec)) < 0)
+        goto cleanup;
+    if (!(dir = ofs_path_join(scratch, rec->id))) {
+        rc = ofs_error_set(OFS_ERROR, "out of memory");
+        goto cleanup;
+    }
+    if ((rc = ofs_rm_rf(dir)) < 0)
+        goto cleanup;
+    opts.target_dir = dir;
+    opts.show_progress = cli->show_progress;
+    opts.overwrite = 1; /* a fresh scratch directory: nothing to keep */
+    if ((rc = ofs_restore_run(store, ring, rec, &opts, &stats)) < 0) {
+        rc = ofs_error_wrap(rc, "drill of set '%s': restore of '%s' from %s", set, rec->id,
+                            ofs_store_name(store));
+        goto cleanup;
+    }
+    /* the recovery time is what a clean machine waits: finding, fetching and restoring */
+    elapsed = ofs_clock_monotonic() - t0;
+    int64_t age = ofs_clock_now() - (rec->finished ? rec->finished : rec->started);
+    if (age < 0)
+        age = 0;
+    int rpo_ok = !t->rpo || age <= t->rpo, rto_ok = !t->rto || elapsed <= (double)t->rto;
+    if (!rpo_ok || !rto_ok)
+        *missed = 1;
+    ofs_format_duration(age, age_text, sizeof(age_text));
+    if (t->rpo)
+        ofs_format_duration(t->rpo, rpo_text, sizeof(rpo_text));
+    if (t->rto)
+        ofs_format_duration(t->rto, rto_text, sizeof(rto_text));
+    ofs_format_seconds(elapsed, seconds, sizeof(seconds));
+    ofs_format_size(stats.bytes, bytes, sizeof(bytes));
+    ofs_cli_out(cli, "drill %s: restored %s from %s: %llu files (%s), every one matched its "
+                "SHA-256\n  recovery point: %s old (target %s): %s\n  recovery time:  %s "
+                "(target %s): %s\n", set, rec->id, ofs_store_name(store),
+                (unsigned long long)stats.files, bytes, age_text, rpo_text,
+                t->rpo ? (rpo_ok ? "ok" : "MISSED") : "not checked", seconds, rto_text,
+                t->rto ? (rto_ok ? "ok" : "MISSED") : "not checked");
+    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:f, s:b, s:b}", "set", set,
+                          "backup", rec->id, "store", ofs_store_name(store),
+                          "files", (json_int_t)stats.files, "bytes", (json_int_t)stats.bytes,
+                          "recovery_point_age_seconds", (json_int_t)age,
+                          "recovery_time_seconds", elapsed, "rpo_ok", rpo_ok, "rto_ok", rto_ok);
+    json_t *list = json_object_get(ofs_cli_result(cli), "drills");
+    if (o && list)
+        json_array_append_new(list, o);
+    else
+        json_decref(o);
+    if (keep)
+        ofs_cli_out(cli, "  kept in %s\n", dir);
+cleanup:
+    if (dir && !keep)
+        ofs_rm_rf(dir);
+    free(dir);
+    ofs_record_free(rec);
+    ofs_store_free(store);
+    return rc;
+}
+
+int ofs_cmd_drill(ofs_cli *cli, int argc, char **argv)
+{
+    static const struct option options[] = {
+        { "set", required_argument, NULL, DRILL_OPT_SET },
+        { "from", required_argument, NULL, DRILL_OPT_FROM },
+        { "rpo", required_argument, NULL, DRILL_OPT_RPO },
+        { "rto", required_argument, NULL, DRILL_OPT_RTO },
+        { "target", required_argument, NULL, DRILL_OPT_TARGET },
+        { "keep", no_argument, NULL, DRILL_OPT_KEEP },
+        { NULL, 0, NULL, 0 }
+    };
+    const char *arg, *set = NULL, *from = NULL, *target = NULL;
+    const ofs_config *cfg = NULL;
+    const ofs_keyring *ring = NULL;
+    drill_targets t = { 0, 0 };
+    char *scratch = NULL, stamp[32];
+    int index = 0, opt, rc, keep = 0, missed = 0, first_code = 0;
+
+    while ((rc = ofs_cli_parse(cli, argc, argv, options, &index, &opt, &arg)) == 1) {
+        switch (opt) {
+        case DRILL_OPT_SET: set = arg; break;
+        case DRILL_OPT_FROM: from = arg; break;
+        case DRILL_OPT_TARGET: target = arg; break;
+        case DRILL_OPT_KEEP: keep = 1; break;
+        case DRILL_OPT_RPO:
+        case DRILL_OPT_RTO:
+            if (ofs_parse_duration(arg, opt == DRILL_OPT_RPO ? &t.rpo : &t.rto) < 0)
+                return ofs_cli_usage_error(cli, "--%s: %s", opt == DRILL_OPT_RPO ? "rpo" : "rto",
+                                           ofs_error_last());
+            break;
+        }
+    }
+    if (rc != 0)
+        return rc == 2 ? 0 : rc;
+    if (index < argc)
+        return ofs_cli_usage_error(cli, "unexpected argument '%s'", argv[index]);
+    if ((rc = ofs_cli_config(cli, &cfg)) < 0 || (rc = ofs_cli_key(cli, 1, &ring)) < 0)
+        return rc;
+    if (set && !ofs_config_find_set(cfg, set))
+        return ofs_error_set(OFS_ENOTFOUND, "no set '%s' in '%s'", set, cfg->path);
+    /* the scratch directory: --target, else a fresh folder under the state directory */
+    ofs_time_format_compact(ofs_clock_now(), stamp, sizeof(stamp));
+    if (target)
+        scratch = strdup(target);
+    else {
+        char name[64];
+        snprintf(name, sizeof(name), "drill-%s", stamp);
+        scratch = ofs_path_join(cfg->state_dir, name);
+    }
+    if (!scratch)
+        return ofs_error_set(OFS_ERROR, "out of memory");
+    if ((rc = ofs_mkdir_p(scratch, 0700)) < 0)
+        goto cleanup;
+    json_object_set_new(ofs_cli_result(cli), "drills", json_array());
+    for (size_t i = 0; i < cfg->set_count; i++) {
+        const char *name = cfg->sets[i].name;
+        if (set && strcmp(set, name) != 0)
+            continue;
+        if ((rc = drill_one(cli, name, from, &t, scratch, keep, ring, &missed)) < 0) {
+            /* one set's failure must not hide the others' results */
+            ofs_log_error("%s", ofs_error_last());
+            json_t *list = json_object_get(ofs_cli_result(cli), "drills");
+            json_t *o = json_pack("{s:s, s:s, s:s}", "set", name, "error", ofs_error_last(),
+                                  "code", ofs_error_name(rc));
+            if (o && list)
+                json_array_append_new(list, o);
+            else
+                json_decref(o);
+            if (!first_code)
+                first_code = rc;
+        }
+    }
+    rc = first_code ? ofs_error_exit_code(first_code) : missed ? 1 : 0;
+    json_object_set_new(ofs_cli_result(cli), "ok", json_boolean(rc == 0));
+cleanup:
+    if (!keep && !target && scratch)
+        rmdir(scratch); /* empty once every drill removed its restore */
+    free(scratch);
+    return rc;
+}
