@@ -61,5 +61,9 @@ for t in daemon box; do
     run_ok ofs restore --latest --from "$t" --target "$SCRATCH/restore-$t"
     compare_trees "$src" "$SCRATCH/restore-$t$src"
     run_ok ofs verify --from "$t" --read-data
+    # the drill restores from the target too, and keeps the copy to compare
+    run_ok ofs drill --from "$t" --rto 10m --target "$SCRATCH/drill-$t" --keep
+    expect_glob "$LAST_OUT" "*restored $id from $t*every one matched*" "drill --from $t"
+    compare_trees "$src" "$SCRATCH/drill-$t/$id$src"
 done
 echo "PASS: $CASE_NAME"
