@@ -390,7 +390,8 @@ int s3_call(s3_store *s, const s3_request *req, s3_response *resp)
         double wait = delay / 2 + (delay / 2) * ((double)rand_r(&seed) / RAND_MAX);
         /* a stalled server costs a whole stall timeout per attempt: bound the wall time too,
          * so a stuck push fails within minutes and the next run resumes it */
-        if (tries >= S3_TRIES || slept + wait > s->retry_budget + 1e-9 ||
+        if (tries >= (req->max_tries > 0 ? req->max_tries : S3_TRIES) ||
+            slept + wait > s->retry_budget + 1e-9 ||
             ofs_clock_monotonic() - started + wait > s->retry_budget + S3_RETRY_WINDOW)
             break;
         ofs_log_warn("%s: %s %s: %s; retrying in %.1fs", s->parent.name, req->method,

@@ -53,6 +53,7 @@ typedef struct s3_request {
     const char *payload_hash;        /* hex SHA-256 of body; NULL: computed here */
     int stream;                      /* leave a 2xx body unread for the caller */
     int error_in_ok;                 /* a 200 may carry <Error> (CompleteMultipartUpload) */
+    int max_tries;                   /* attempts at most; 0 = the driver's default */
 } s3_request;
 
 typedef struct s3_response {

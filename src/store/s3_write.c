@@ -376,7 +376,10 @@ static int s3_writer_finish(ofs_writer *base)
 static void s3_multipart_abort(s3_writer *w)
 {
     const ofs_sigv4_param params[] = { { "uploadId", w->upload_id } };
-    s3_request req = { .method = "DELETE", .key = w->key, .params = params, .param_count = 1 };
+    /* best effort, and quick: the failure that brought us here may be a server in trouble,
+     * and a lifecycle rule removes the parts of an upload nobody aborted */
+    s3_request req = { .method = "DELETE", .key = w->key, .params = params, .param_count = 1,
+                       .max_tries = 2 };
     s3_response resp;
     char *saved = ofs_error_save();
     int rc = s3_call(w->s, &req, &resp);
