@@ -47,7 +47,7 @@ typedef struct ofs_config_target {
     /* all */
     char *retention;           /* name of a retention override, or NULL */
     char *bwlimit;             /* as written; parsed by the transport */
-    int parallel;              /* 0 = agent default */
+    int parallel;              /* transfers at once; 0 = the driver's default (s3: 4) */
 } ofs_config_target;
 
 typedef struct ofs_config_retention {

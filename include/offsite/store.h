@@ -39,7 +39,9 @@ enum {
     OFS_STORE_CAP_CONDITIONAL = 1 << 1, /* OFS_PUT_IF_ABSENT is atomic */
     OFS_STORE_CAP_LIFECYCLE = 1 << 2,   /* provider-side expiry rules */
     OFS_STORE_CAP_OBJECT_LOCK = 1 << 3, /* retain-until dates */
-    OFS_STORE_CAP_LOCAL = 1 << 4        /* reads are cheap (local disk): re-hashing is fine */
+    OFS_STORE_CAP_LOCAL = 1 << 4,       /* reads are cheap (local disk): re-hashing is fine */
+    OFS_STORE_CAP_RETRIES = 1 << 5      /* the driver retries transient failures itself (with
+                                           its own budget): the store layer does not again */
 };
 
 enum {

@@ -691,7 +691,8 @@ int ofs_store_s3_new(ofs_store **out, const ofs_config_target *target)
         return ofs_error_set(OFS_ERROR, "out of memory");
     pthread_mutex_init(&s->lock, NULL);
     s->parent.ops = &s3_ops;
-    s->parent.caps = OFS_STORE_CAP_RANGE | OFS_STORE_CAP_CONDITIONAL | OFS_STORE_CAP_LIFECYCLE;
+    s->parent.caps = OFS_STORE_CAP_RANGE | OFS_STORE_CAP_CONDITIONAL | OFS_STORE_CAP_LIFECYCLE |
+                     OFS_STORE_CAP_RETRIES;
     if ((rc = s3_settings(s, target)) < 0 ||
         (rc = s3_credentials_load(target, &s->access_key, &s->secret_key,
                                   &s->session_token)) < 0)

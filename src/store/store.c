@@ -178,7 +178,8 @@ static int retry_again(retry_state *r, const ofs_store *s, const char *key, cons
                        int rc)
 {
     r->tries++;
-    if (rc == OFS_ETRANSIENT) {
+    /* a driver that retries itself has spent its budget already: retrying here multiplies it */
+    if (rc == OFS_ETRANSIENT && !(s->caps & OFS_STORE_CAP_RETRIES)) {
         if (!r->first)
             r->first = ofs_error_save();
         if (r->tries < RETRY_TRIES && r->slept + r->delay <= r->budget + 1e-9) {
