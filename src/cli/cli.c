@@ -76,6 +76,17 @@ static const ofs_cli_command cli_commands[] = {
       "                     print each change: added, removed, updated, replaced\n"
       "Prints each problem as BACKUP: OBJECT: FILE: message; exits with the first problem's\n"
       "code.\n" },
+    { "retention", ofs_cmd_retention, "retention sync [--target T] [--dry-run]",
+      "write the retention policy as provider lifecycle rules; reconcile the manifests",
+      "  sync               for each target with lifecycle rules (s3): one expiry rule per\n"
+      "                     class prefix (data/daily/, data/weekly/, data/monthly/), a day\n"
+      "                     past the age prune keeps, and abort unfinished uploads after a\n"
+      "                     day; other rules in the bucket are kept; the result is read back\n"
+      "                     and compared. Then backups the provider already expired are removed\n"
+      "                     from the target's manifest. file and rsync targets have no such\n"
+      "                     rules: `offsite prune` enforces their retention, and this says so.\n"
+      "  --target T         only target T (default: every target)\n"
+      "  --dry-run          print the rules; write nothing\n" },
     { "drill", ofs_cmd_drill,
       "drill [--set S] [--from T] [--rpo DURATION] [--rto DURATION] [--target DIR] [--keep]",
       "restore the newest backup of each set into a scratch directory and time it",

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# retention_sync: `offsite retention sync` against radosgw renders [retention] as one expiry rule
+# per class prefix (a day past what prune keeps) plus an abort of unfinished uploads after a
+# day, keeps a rule another tool wrote, reads back what it wrote, is idempotent, writes nothing
+# with --dry-run; after the provider expires a backup (its objects deleted behind offsite's
+# back), sync removes it from the target's manifest. A file target is reported plainly as
+# pruned by the agent.
+. "$(dirname "$0")/../../lib.sh"
+. "$OFS_SOURCE_DIR/tests/integration/servers/radosgw.sh"
+
+radosgw_start offsite-test || fail "radosgw did not start"
+
+src=$SCRATCH/src
+mkdir -p "$src"
+printf 'positions\n' > "$src/positions.csv"
+make_config "$CONFIG" "$src" nas
+add_s3_target "$CONFIG" cloud prefix=fleet/testhost
+printf '\n[retention]\ndaily = 7\nweekly = 4\nmonthly = 6\n' >> "$CONFIG"
+run_ok ofs init
+
+# a rule some other tool put on the bucket
+cat > "$SCRATCH/foreign.json" << 'JSON'
+{"Rules": [{"ID": "someone-else", "Status": "Enabled", "Filter": {"Prefix": "logs/"},
+            "Expiration": {"Days": 90}}]}
+JSON
+run_ok s3cli s3api put-bucket-lifecycle-configuration --bucket "$S3_BUCKET" \
+    --lifecycle-configuration "file://$SCRATCH/foreign.json"
+
+OFFSITE_NOW=2026-11-02T21:00:00Z run_ok ofs backup
+first=$(latest_id "$SCRATCH/staging")
+printf 'more\n' >> "$src/positions.csv"
+OFFSITE_NOW=2026-11-03T21:00:00Z run_ok ofs backup
+second=$(latest_id "$SCRATCH/staging")
+
+# --dry-run: the rules are printed, nothing is written
+run_ok ofs retention sync --dry-run
+expect_glob "$LAST_OUT" "*target 'nas' (file): no provider lifecycle rules*offsite prune*" "file target"
+expect_glob "$LAST_OUT" "*target 'cloud' (s3): expire data/daily/ after 8 days, data/weekly/ after 29, data/monthly/ after 187*" "rules"
+run_ok s3cli s3api get-bucket-lifecycle-configuration --bucket "$S3_BUCKET"
+python3 - "$LAST_OUT" << 'PY' || fail "--dry-run changed the bucket's lifecycle rules"
+import json, sys
+rules = json.load(open(sys.argv[1]))["Rules"]
+assert [r["ID"] for r in rules] == ["someone-else"], rules
+PY
+
+run_ok ofs retention sync
+expect_glob "$LAST_OUT" "*lifecycle rules written and read back identical*" "first sync"
+run_ok s3cli s3api get-bucket-lifecycle-configuration --bucket "$S3_BUCKET"
+python3 - "$LAST_OUT" << 'PY' || fail "the bucket's lifecycle rules are not what the policy says"
+import json, sys
+rules = json.load(open(sys.argv[1]))["Rules"]
+def prefix(r):
+    f = r.get("Filter", {})
+    return f.get("Prefix", f.get("And", {}).get("Prefix", r.get("Prefix")))
+by_prefix = {prefix(r): r for r in rules}
+assert "logs/" in by_prefix and by_prefix["logs/"]["Expiration"]["Days"] == 90, rules
+want = {"fleet/testhost/data/daily/": 8, "fleet/testhost/data/weekly/": 29,
+        "fleet/testhost/data/monthly/": 187}
+for p, days in want.items():
+    assert p in by_prefix, (p, rules)
+    r = by_prefix[p]
+    assert r["Status"] == "Enabled" and r["Expiration"]["Days"] == days, r
+seen_abort = any(r.get("AbortIncompleteMultipartUpload", {}).get("DaysAfterInitiation") == 1
+                 for r in rules if (prefix(r) or "").startswith("fleet/testhost/"))
+assert seen_abort, rules
+PY
+
+# idempotent
+run_ok ofs retention sync
+expect_glob "$LAST_OUT" "*lifecycle rules already in place*manifest matches the records*" "second sync"
+
+# the provider expires the first backup behind offsite's back: sync drops it from the manifest
+run_ok s3cli s3 rm --recursive --only-show-errors "s3://$S3_BUCKET/fleet/testhost/data/monthly/$first/"
+run_ok ofs --json retention sync
+python3 - "$LAST_OUT" "$first" << 'PY' || fail "retention sync --json did not report the expired backup"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+cloud = [t for t in doc["targets"] if t["target"] == "cloud"][0]
+assert cloud["expired"] == [sys.argv[2]], cloud
+PY
+run_ok ofs list --from cloud
+expect_glob "$LAST_OUT" "*$second*" "list --from cloud"
+if grep -q "$first" "$LAST_OUT"; then fail "list --from cloud still offers the expired $first"; fi
+run_ok ofs verify --from cloud
+echo "PASS: $CASE_NAME"
