@@ -52,6 +52,10 @@ run_ok ofs push
 after=$(cd "$daemon_root" && find data -type f -printf '%p %T@\n' | sort)
 [ "$before" = "$after" ] || fail "a second push rewrote data objects on the daemon"
 
+# rsync targets have no lifecycle rules: retention sync says prune enforces their retention
+run_ok ofs retention sync
+expect_glob "$LAST_OUT" "*target 'daemon' (rsync): no provider lifecycle rules*offsite prune*target 'box' (rsync): no provider lifecycle rules*" "retention sync"
+
 # the clean machine: same config and key file, nothing else
 rm -rf "$SCRATCH/state" "$SCRATCH/staging"
 mkdir "$SCRATCH/state"
