@@ -41,6 +41,33 @@ int ofs_s3_xml_upload_id(const char *xml, size_t size, char **upload_id);
  */
 int ofs_s3_xml_complete_body(char *const *etags, size_t count, char **xml);
 
+#define OFS_S3_XML_MAX_FIELDS 8
+
+/* fn(ctx, element, values): one matching child of the root; values[i] is the text of
+ * fields[i] inside it, or NULL if absent. Non-zero stops the parse. */
+typedef int (*ofs_s3_xml_entry_fn)(void *ctx, const char *element, const char *const *values);
+
+/*
+ * ofs_s3_xml_each(xml, size, root, elements, fields, fn, ctx, top, top_values): for a document
+ * whose root is `root` (else OFS_ECORRUPT), call fn for each child of the root named in
+ * `elements` (NULL-terminated) with the texts of `fields` (NULL-terminated, at most
+ * OFS_S3_XML_MAX_FIELDS) inside it, in document order; then top_values[i] = text of the
+ * root's child top[i] (top NULL-terminated or NULL; caller frees each, NULL if absent).
+ * Returns fn's non-zero value if it stopped the parse (top_values are then all NULL).
+ * Serves ListMultipartUploads, ListParts, ListObjectVersions, DeleteResult and
+ * ObjectLockConfiguration.
+ */
+int ofs_s3_xml_each(const char *xml, size_t size, const char *root, const char *const *elements,
+                    const char *const *fields, ofs_s3_xml_entry_fn fn, void *ctx,
+                    const char *const *top, char **top_values);
+
+/*
+ * ofs_s3_xml_delete_body(keys, version_ids, count, &xml): a quiet multi-object Delete request
+ * body; version_ids may be NULL, or hold NULL for a key without one.
+ */
+int ofs_s3_xml_delete_body(const char *const *keys, const char *const *version_ids,
+                           size_t count, char **xml);
+
 /* One rule of a bucket lifecycle configuration, as far as offsite reads and writes them. */
 typedef struct ofs_s3_lifecycle_rule {
     char *id;

@@ -7,7 +7,18 @@
  * smaller object is one PUT with Content-MD5 and its real SHA-256 as payload hash; a larger
  * one is a multipart upload with up to `parallel` parts in flight (default 4), each with
  * Content-MD5 and SHA-256, completed by finish and checked with a HEAD (size); free without
- * finish aborts it. OFS_PUT_IF_ABSENT sends If-None-Match: * (atomic on AWS and Ceph RGW;
+ * finish aborts it - unless the writer failed transiently (the link, not the data) with
+ * parts stored: those stay for the next run.
+ *
+ * Resume: a multipart put first looks for an unfinished upload of the same key that an
+ * interrupted run left (ListMultipartUploads, ListParts: the server is the record, no local
+ * state). It continues the one with the most parts, keeping each listed part whose size and
+ * ETag (MD5) match the bytes it is about to send and sending the others again, and aborts
+ * any other upload of that key. Logged at info ("resumed an interrupted upload: 2 of 3
+ * parts were already there"). Needs s3:ListBucketMultipartUploads and s3:ListMultipartUpload-
+ * Parts; without them it uploads afresh.
+ *
+ * OFS_PUT_IF_ABSENT sends If-None-Match: * (atomic on AWS and Ceph RGW;
  * for multipart objects a HEAD before completing, which is not atomic). get streams and, if
  * the connection drops mid-body, resumes with a Range request pinned to the object's ETag.
  *

@@ -89,6 +89,32 @@ int s3_content_md5(const void *data, size_t size, char out[25]);
 /* s3_max_send_speed(s): bytes per second one request may send now (0 = unlimited). */
 uint64_t s3_max_send_speed(const s3_store *s);
 
+/* A part an earlier run stored in an unfinished multipart upload. */
+typedef struct s3_listed_part {
+    char *etag;        /* as listed, quotes included; NULL: no such part */
+    uint64_t size;
+} s3_listed_part;
+
+typedef struct s3_resume {
+    char *upload_id;         /* NULL: nothing to resume */
+    s3_listed_part *parts;   /* parts[n - 1] is part n */
+    unsigned count;          /* highest part number listed */
+    unsigned listed;         /* parts listed */
+} s3_resume;
+
+/*
+ * s3_resume_find(s, full_key, &r): the unfinished multipart upload of exactly full_key with
+ * the most parts (s3_resume.c), and its parts; every other upload of the key is aborted.
+ * r->upload_id NULL if there is none. Free with s3_resume_free.
+ */
+int s3_resume_find(s3_store *s, const char *full_key, s3_resume *r);
+void s3_resume_free(s3_resume *r);
+void s3_listed_parts_free(s3_listed_part *parts, unsigned count);
+
+/* s3_upload_abort(s, full_key, upload_id): AbortMultipartUpload, two attempts; an upload
+ * already gone is not an error. */
+int s3_upload_abort(s3_store *s, const char *full_key, const char *upload_id);
+
 /*
  * s3_credentials_load(target, &access, &secret, &token): as store_s3.h says; token may come
  * back NULL. Messages never include the secret.

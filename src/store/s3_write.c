@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/evp.h>
 
@@ -29,6 +30,9 @@ typedef struct s3_part {
     unsigned number;
     unsigned char *data;
     size_t size;
+    const char *listed_etag; /* the same part number in the upload being resumed, or NULL */
+    uint64_t listed_size;
+    int reused;              /* listed_etag held these very bytes: not sent again */
     char *etag;
     int rc;
     char *message;
@@ -45,6 +49,10 @@ typedef struct {
     char *upload_id;
     char **etags;            /* by part number - 1 */
     unsigned parts;          /* parts started */
+    unsigned stored;         /* parts the server holds */
+    s3_resume resume;        /* what an earlier run left of this upload */
+    unsigned reused;         /* parts of it that were not sent again */
+    uint64_t reused_bytes;
     s3_part *inflight[S3_MAX_PARALLEL];
     size_t inflight_count;   /* oldest first */
     int rc;                  /* first failure; the writer is dead after it */
@@ -52,15 +60,38 @@ typedef struct {
     int committed;
 } s3_writer;
 
-int s3_content_md5(const void *data, size_t size, char out[25])
+/* s3_md5(data, size, md, base64): the MD5, raw and as Content-MD5 wants it */
+static int s3_md5(const void *data, size_t size, unsigned char md[16], char base64[25])
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned char buf[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
 
-    if (EVP_Digest(data ? data : "", size, md, &len, EVP_md5(), NULL) != 1 || len != 16)
+    if (EVP_Digest(data ? data : "", size, buf, &len, EVP_md5(), NULL) != 1 || len != 16)
         return ofs_error_set(OFS_ERROR, "openssl: MD5 failed");
-    EVP_EncodeBlock((unsigned char *)out, md, 16);
+    memcpy(md, buf, 16);
+    EVP_EncodeBlock((unsigned char *)base64, md, 16);
     return 0;
+}
+
+int s3_content_md5(const void *data, size_t size, char out[25])
+{
+    unsigned char md[16];
+    return s3_md5(data, size, md, out);
+}
+
+/* etag_is_md5(etag, md): a plain (not multipart, not KMS) ETag is the hex MD5 in quotes */
+static int etag_is_md5(const char *etag, const unsigned char md[16])
+{
+    char hex[33];
+    size_t n;
+
+    ofs_hex_encode(md, 16, hex);
+    if (*etag == '"')
+        etag++;
+    n = strlen(etag);
+    if (n > 0 && etag[n - 1] == '"')
+        n--;
+    return n == 32 && strncasecmp(etag, hex, 32) == 0;
 }
 
 /* ---- parts ---- */
@@ -69,12 +100,20 @@ static void *s3_part_run(void *arg)
 {
     s3_part *p = arg;
     char md5[25], md5_header[40], number[16];
+    unsigned char md[16];
     s3_response resp;
     const char *etag;
 
     memset(&resp, 0, sizeof(resp));
-    if ((p->rc = s3_content_md5(p->data, p->size, md5)) < 0)
+    if ((p->rc = s3_md5(p->data, p->size, md, md5)) < 0)
         goto done;
+    /* an earlier run stored these very bytes under this number: keep them */
+    if (p->listed_etag && p->listed_size == p->size && etag_is_md5(p->listed_etag, md)) {
+        p->reused = 1;
+        if (!(p->etag = strdup(p->listed_etag)))
+            p->rc = ofs_error_set(OFS_ERROR, "out of memory");
+        goto done;
+    }
     snprintf(md5_header, sizeof(md5_header), "Content-MD5: %s", md5);
     snprintf(number, sizeof(number), "%u", p->number);
     const char *headers[] = { md5_header };
@@ -134,6 +173,11 @@ static void s3_part_join(s3_writer *w)
     } else {
         w->etags[p->number - 1] = p->etag;
         p->etag = NULL;
+        w->stored++;
+        if (p->reused) {
+            w->reused++;
+            w->reused_bytes += p->size;
+        }
     }
     free(p->etag);
     free(p->message);
@@ -155,6 +199,21 @@ static int s3_multipart_begin(s3_writer *w)
     size_t n = 0;
     int rc;
 
+    /* an upload an interrupted run left behind is continued; if the server cannot say, a
+     * new upload costs only the time to send the parts again */
+    if ((rc = s3_resume_find(w->s, w->key, &w->resume)) < 0) {
+        ofs_log_debug("%s: %s: cannot list unfinished uploads: %s", w->s->parent.name, w->key,
+                      ofs_error_last());
+        ofs_error_clear();
+        s3_resume_free(&w->resume);
+    }
+    if (w->resume.upload_id) {
+        w->upload_id = w->resume.upload_id;
+        w->resume.upload_id = NULL;
+        ofs_log_debug("%s: %s: resuming multipart upload %s (%u part(s) already there)",
+                      w->s->parent.name, w->key, w->upload_id, w->resume.listed);
+        return 0;
+    }
     if (w->s->storage_class) {
         snprintf(storage, sizeof(storage), "x-amz-storage-class: %s", w->s->storage_class);
         headers[n++] = storage;
@@ -199,6 +258,10 @@ static int s3_part_start(s3_writer *w)
     p->key = w->key;
     p->upload_id = w->upload_id;
     p->number = ++w->parts;
+    if (p->number <= w->resume.count && w->resume.parts[p->number - 1].etag) {
+        p->listed_etag = w->resume.parts[p->number - 1].etag;
+        p->listed_size = w->resume.parts[p->number - 1].size;
+    }
     p->data = w->buf;
     p->size = w->len;
     w->buf = NULL;
@@ -363,29 +426,37 @@ static int s3_writer_finish(ofs_writer *base)
         s3_part_join_all(w);
         if (w->rc < 0)
             return s3_failed(w);
-        rc = s3_multipart_complete(w);
+        /* remembered, so free knows a transient failure left parts worth resuming */
+        if ((rc = s3_multipart_complete(w)) < 0)
+            s3_fail(w, rc, ofs_error_save());
     }
     if (rc == 0) {
         w->committed = 1;
         ofs_log_debug("%s: %s: stored %" PRIu64 " bytes in %u part(s)", w->s->parent.name,
                       w->key, w->total, w->parts ? w->parts : 1);
+        if (w->reused > 0)
+            ofs_log_info("%s: %s: resumed an interrupted upload: %u of %u parts were already "
+                         "there (%" PRIu64 " bytes not sent again)", w->s->parent.name, w->key,
+                         w->reused, w->parts, w->reused_bytes);
     }
     return rc;
 }
 
 static void s3_multipart_abort(s3_writer *w)
 {
-    const ofs_sigv4_param params[] = { { "uploadId", w->upload_id } };
-    /* best effort, and quick: the failure that brought us here may be a server in trouble,
-     * and a lifecycle rule removes the parts of an upload nobody aborted */
-    s3_request req = { .method = "DELETE", .key = w->key, .params = params, .param_count = 1,
-                       .max_tries = 2 };
-    s3_response resp;
     char *saved = ofs_error_save();
-    int rc = s3_call(w->s, &req, &resp);
+    int rc;
 
-    s3_response_done(w->s, &resp);
-    if (rc < 0 && rc != OFS_ENOTFOUND)
+    /* the link failed, not the data: the next run resumes these parts (a lifecycle rule
+     * removes them if it never comes) */
+    if (w->rc == OFS_ETRANSIENT && w->stored > 0) {
+        ofs_log_info("%s: %s: multipart upload left for the next run to resume (%u part(s) "
+                     "stored)", w->s->parent.name, w->key, w->stored);
+        free(saved);
+        return;
+    }
+    rc = s3_upload_abort(w->s, w->key, w->upload_id);
+    if (rc < 0)
         ofs_log_warn("%s: %s: could not abort the multipart upload: %s\nHINT: a lifecycle rule "
                      "that aborts incomplete uploads removes its parts", w->s->parent.name,
                      w->key, ofs_error_last());
@@ -406,6 +477,7 @@ static void s3_writer_free(ofs_writer *base)
     for (unsigned i = 0; i < w->parts; i++)
         free(w->etags[i]);
     free(w->etags);
+    s3_resume_free(&w->resume);
     free(w->upload_id);
     free(w->buf);
     free(w->key);

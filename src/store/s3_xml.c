@@ -231,22 +231,107 @@ static void xml_escape_into(FILE *f, const char *s)
     }
 }
 
+/* memstream_begin(&buf, &len, xml, root): a memstream holding <root xmlns="..."> (NULL when
+ * out of memory) */
+static FILE *memstream_begin(char **buf, size_t *len, char **xml, const char *root)
+{
+    FILE *f = open_memstream(buf, len);
+
+    *xml = NULL;
+    if (f)
+        fprintf(f, "<%s xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">", root);
+    return f;
+}
+
+/* xml_element(f, name, text): <name>text</name>, text escaped */
+static void xml_element(FILE *f, const char *name, const char *text)
+{
+    fprintf(f, "<%s>", name);
+    xml_escape_into(f, text);
+    fprintf(f, "</%s>", name);
+}
+
 int ofs_s3_xml_complete_body(char *const *etags, size_t count, char **xml)
 {
     char *buf = NULL;
     size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
+    FILE *f = memstream_begin(&buf, &len, xml, "CompleteMultipartUpload");
 
-    *xml = NULL;
     if (!f)
         return ofs_error_set(OFS_ERROR, "out of memory");
-    fputs("<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">", f);
     for (size_t i = 0; i < count; i++) {
-        fprintf(f, "<Part><PartNumber>%zu</PartNumber><ETag>", i + 1);
-        xml_escape_into(f, etags[i] ? etags[i] : "");
-        fputs("</ETag></Part>", f);
+        fprintf(f, "<Part><PartNumber>%zu</PartNumber>", i + 1);
+        xml_element(f, "ETag", etags[i] ? etags[i] : "");
+        fputs("</Part>", f);
     }
     fputs("</CompleteMultipartUpload>", f);
+    return memstream_done(f, &buf, xml);
+}
+
+/* ---- generic entries (uploads, parts, versions, delete results, lock configuration) ---- */
+
+static int name_in(const xmlNode *n, const char *const *names)
+{
+    for (size_t i = 0; names && names[i]; i++)
+        if (is_element(n, names[i]))
+            return 1;
+    return 0;
+}
+
+int ofs_s3_xml_each(const char *xml, size_t size, const char *root_name,
+                    const char *const *elements, const char *const *fields,
+                    ofs_s3_xml_entry_fn fn, void *ctx, const char *const *top, char **top_values)
+{
+    xmlDoc *doc = NULL;
+    xmlNode *root = NULL;
+    char *values[OFS_S3_XML_MAX_FIELDS] = { NULL };
+    size_t nfields = 0, ntop = 0;
+    int rc;
+
+    while (fields && fields[nfields])
+        nfields++;
+    while (top && top[ntop])
+        top_values[ntop++] = NULL;
+    if (nfields > OFS_S3_XML_MAX_FIELDS)
+        return ofs_error_set(OFS_ERROR, "s3 xml: too many fields (a bug)");
+    if ((rc = xml_read(xml, size, root_name, &doc, &root)) < 0)
+        return rc;
+    for (xmlNode *n = root->children; n && rc == 0; n = n->next) {
+        if (!name_in(n, elements))
+            continue;
+        for (size_t i = 0; i < nfields; i++)
+            values[i] = child_text(n, fields[i]);
+        rc = fn(ctx, (const char *)n->name, (const char *const *)values);
+        for (size_t i = 0; i < nfields; i++) {
+            free(values[i]);
+            values[i] = NULL;
+        }
+    }
+    for (size_t i = 0; rc == 0 && i < ntop; i++)
+        top_values[i] = child_text(root, top[i]);
+    xmlFreeDoc(doc);
+    return rc;
+}
+
+int ofs_s3_xml_delete_body(const char *const *keys, const char *const *version_ids,
+                           size_t count, char **xml)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = memstream_begin(&buf, &len, xml, "Delete");
+
+    if (!f)
+        return ofs_error_set(OFS_ERROR, "out of memory");
+    /* quiet: the answer lists only the keys that could not be deleted */
+    fputs("<Quiet>true</Quiet>", f);
+    for (size_t i = 0; i < count; i++) {
+        fputs("<Object>", f);
+        xml_element(f, "Key", keys[i]);
+        if (version_ids && version_ids[i])
+            xml_element(f, "VersionId", version_ids[i]);
+        fputs("</Object>", f);
+    }
+    fputs("</Delete>", f);
     return memstream_done(f, &buf, xml);
 }
 
@@ -352,27 +437,25 @@ int ofs_s3_xml_lifecycle_render(const ofs_s3_lifecycle_rule *rules, size_t count
 {
     char *buf = NULL;
     size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
+    FILE *f = memstream_begin(&buf, &len, xml, "LifecycleConfiguration");
 
-    *xml = NULL;
     if (!f)
         return ofs_error_set(OFS_ERROR, "out of memory");
-    fputs("<LifecycleConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">", f);
     for (size_t i = 0; i < count; i++) {
         const ofs_s3_lifecycle_rule *r = &rules[i];
         if (r->xml) {
             fputs(r->xml, f);
             continue;
         }
-        fputs("<Rule><ID>", f);
-        xml_escape_into(f, r->id ? r->id : "");
-        fputs("</ID><Filter><Prefix>", f);
-        xml_escape_into(f, r->prefix ? r->prefix : "");
-        fprintf(f, "</Prefix></Filter><Status>%s</Status>", r->enabled ? "Enabled" : "Disabled");
+        fputs("<Rule>", f);
+        xml_element(f, "ID", r->id ? r->id : "");
+        fputs("<Filter>", f);
+        xml_element(f, "Prefix", r->prefix ? r->prefix : "");
+        fprintf(f, "</Filter><Status>%s</Status>", r->enabled ? "Enabled" : "Disabled");
         if (r->transition_days > 0 && r->transition_class) {
-            fprintf(f, "<Transition><Days>%d</Days><StorageClass>", r->transition_days);
-            xml_escape_into(f, r->transition_class);
-            fputs("</StorageClass></Transition>", f);
+            fprintf(f, "<Transition><Days>%d</Days>", r->transition_days);
+            xml_element(f, "StorageClass", r->transition_class);
+            fputs("</Transition>", f);
         }
         if (r->expiration_days > 0)
             fprintf(f, "<Expiration><Days>%d</Days></Expiration>", r->expiration_days);

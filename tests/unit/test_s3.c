@@ -26,9 +26,8 @@
 #include "offsite/http.h"
 #include "offsite/store.h"
 #include "offsite/store_s3.h"
+#include "s3_test.h"
 
-static char scratch[256];
-static char run_prefix[64];
 
 /* the offline tests play with the AWS variables; the live ones need the real ones back */
 static const char *const aws_vars[] = { "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
@@ -50,36 +49,6 @@ static void env_restore(void)
         else
             unsetenv(aws_vars[i]);
     }
-}
-
-static ofs_config_target base_target(void)
-{
-    ofs_config_target t;
-    memset(&t, 0, sizeof(t));
-    t.name = (char *)"remote";
-    t.line = 12;
-    t.type = (char *)"s3";
-    t.endpoint = (char *)"http://127.0.0.1:9";
-    t.bucket = (char *)"acme-backups";
-    t.url_style = (char *)"path";
-    return t;
-}
-
-static int setup_scratch(void **state)
-{
-    (void)state;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(scratch, sizeof(scratch), "%s/test_s3.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    assert_non_null(mkdtemp(scratch));
-    snprintf(run_prefix, sizeof(run_prefix), "test-s3-%ld-%d", (long)time(NULL), (int)getpid());
-    return 0;
-}
-
-static int teardown_scratch(void **state)
-{
-    (void)state;
-    ofs_rm_rf(scratch);
-    return 0;
 }
 
 /* ---- offline ---- */
@@ -306,64 +275,6 @@ static void test_stalled_server(void **state)
 
 /* ---- live ---- */
 
-typedef struct {
-    const char *endpoint, *bucket;
-} live_env;
-
-static int live_skip(live_env *env)
-{
-    env->endpoint = getenv("OFS_TEST_S3_ENDPOINT");
-    env->bucket = getenv("OFS_TEST_S3_BUCKET");
-    if (!env->endpoint || !*env->endpoint || !env->bucket || !*env->bucket ||
-        !getenv("AWS_ACCESS_KEY_ID") || !getenv("AWS_SECRET_ACCESS_KEY")) {
-        print_message("SKIP: set OFS_TEST_S3_ENDPOINT, OFS_TEST_S3_BUCKET, AWS_ACCESS_KEY_ID and "
-                      "AWS_SECRET_ACCESS_KEY to test against a real S3 server "
-                      "(tests/integration/cases/s3/driver.sh does, with radosgw)\n");
-        return 1;
-    }
-    return 0;
-}
-
-static ofs_store *live_store(const live_env *env, const char *sub, uint64_t part_size,
-                             int parallel)
-{
-    ofs_config_target t = base_target();
-    char prefix[160];
-    ofs_store *s = NULL;
-
-    snprintf(prefix, sizeof(prefix), "%s/%s", run_prefix, sub);
-    t.endpoint = (char *)env->endpoint;
-    t.bucket = (char *)env->bucket;
-    t.prefix = prefix;
-    t.part_size = part_size;
-    t.parallel = parallel;
-    if (ofs_store_s3_new(&s, &t) != 0)
-        fail_msg("ofs_store_s3_new: %s", ofs_error_last());
-    return s;
-}
-
-static void put_ok(ofs_store *s, const char *key, const void *data, size_t size)
-{
-    if (ofs_store_put_buffer(s, key, 0, data, size) != 0)
-        fail_msg("put %s: %s", key, ofs_error_last());
-}
-
-typedef struct {
-    char keys[16][128];
-    uint64_t sizes[16];
-    int count;
-} list_result;
-
-static int list_collect(void *ctx, const char *key, const ofs_object_info *info)
-{
-    list_result *l = ctx;
-    if (l->count >= 16)
-        return 7;
-    snprintf(l->keys[l->count], sizeof(l->keys[0]), "%s", key);
-    l->sizes[l->count++] = info->size;
-    return 0;
-}
-
 static void test_live_small_objects(void **state)
 {
     (void)state;
@@ -481,15 +392,6 @@ static void test_live_list_pages(void **state)
     for (size_t i = 0; i < 7; i++)
         assert_int_equal(ofs_store_del(s, keys[i]), 0);
     ofs_store_free(s);
-}
-
-/* fill(buf, size, seed): incompressible, reproducible bytes */
-static void fill(unsigned char *buf, size_t size, uint32_t seed)
-{
-    for (size_t i = 0; i < size; i++) {
-        seed = seed * 1103515245u + 12345u;
-        buf[i] = (unsigned char)(seed >> 16);
-    }
 }
 
 static void test_live_multipart(void **state)
@@ -652,12 +554,6 @@ static void test_live_lifecycle(void **state)
     ofs_store_free(b);
 }
 
-static int delete_listed(void *ctx, const char *key, const ofs_object_info *info)
-{
-    (void)info;
-    return ofs_store_del(ctx, key);
-}
-
 static void test_live_clock_skew(void **state)
 {
     (void)state;
@@ -680,23 +576,6 @@ static void test_live_clock_skew(void **state)
     ofs_store_free(s);
 }
 
-/* last: leave nothing behind on a shared server */
-static void test_live_cleanup(void **state)
-{
-    (void)state;
-    live_env env;
-    ofs_store *s;
-    list_result l = { 0 };
-
-    if (live_skip(&env))
-        skip();
-    s = live_store(&env, "/", 0, 0);
-    assert_int_equal(ofs_store_list(s, "", delete_listed, s), 0);
-    assert_int_equal(ofs_store_list(s, "", list_collect, &l), 0);
-    assert_int_equal(l.count, 0);
-    ofs_store_free(s);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -712,7 +591,7 @@ int main(void)
         cmocka_unit_test(test_live_refusals),
         cmocka_unit_test(test_live_clock_skew),
         cmocka_unit_test(test_live_lifecycle),
-        cmocka_unit_test(test_live_cleanup),
+        cmocka_unit_test(live_cleanup),
     };
     int rc;
 

@@ -1,6 +1,7 @@
 /* test_s3_xml.c - S3 XML documents: errors, ListObjectsV2 pages (with and without the
  * namespace, as AWS, Ceph RGW and MinIO send them), CreateMultipartUpload, the
- * CompleteMultipartUpload body, times, and malformed input. */
+ * CompleteMultipartUpload body, times, malformed input, the generic entry reader (uploads,
+ * parts, versions, delete results) and the multi-object Delete body. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -295,6 +296,86 @@ static void test_lifecycle(void **state)
     assert_null(rules);
 }
 
+/* collects "element:v0,v1,..." lines */
+typedef struct {
+    char text[1024];
+    int stop_at;
+    int calls;
+} each_result;
+
+static int each_collect(void *ctx, const char *element, const char *const *values)
+{
+    each_result *r = ctx;
+    size_t n = strlen(r->text);
+
+    snprintf(r->text + n, sizeof(r->text) - n, "%s:%s,%s,%s;", element,
+             values[0] ? values[0] : "-", values[1] ? values[1] : "-",
+             values[2] ? values[2] : "-");
+    return ++r->calls == r->stop_at ? 42 : 0;
+}
+
+static void test_each(void **state)
+{
+    (void)state;
+    static const char *const versions[] = { "Version", "DeleteMarker", NULL };
+    static const char *const fields[] = { "Key", "VersionId", "IsLatest", NULL };
+    static const char *const top[] = { "IsTruncated", "NextKeyMarker", "Missing", NULL };
+    const char *doc = "<?xml version=\"1.0\"?>"
+                      "<ListVersionsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                      "<Name>b</Name><IsTruncated>true</IsTruncated>"
+                      "<NextKeyMarker>k &amp; 2</NextKeyMarker>"
+                      "<Version><Key>a b</Key><VersionId>v1</VersionId>"
+                      "<IsLatest>false</IsLatest></Version>"
+                      "<DeleteMarker><Key>a b</Key><VersionId>v2</VersionId>"
+                      "<IsLatest>true</IsLatest></DeleteMarker>"
+                      "<CommonPrefixes><Prefix>x/</Prefix></CommonPrefixes>"
+                      "<Version><Key>c</Key></Version></ListVersionsResult>";
+    char *values[3] = { NULL };
+    each_result r = { "", 0, 0 };
+
+    assert_int_equal(ofs_s3_xml_each(XML(doc), "ListVersionsResult", versions, fields,
+                                     each_collect, &r, top, values), 0);
+    assert_string_equal(r.text, "Version:a b,v1,false;DeleteMarker:a b,v2,true;Version:c,-,-;");
+    assert_string_equal(values[0], "true");
+    assert_string_equal(values[1], "k & 2");
+    assert_null(values[2]);
+    free(values[0]);
+    free(values[1]);
+
+    /* the callback stops the parse; no top values then */
+    memset(&r, 0, sizeof(r));
+    r.stop_at = 2;
+    assert_int_equal(ofs_s3_xml_each(XML(doc), "ListVersionsResult", versions, fields,
+                                     each_collect, &r, top, values), 42);
+    assert_int_equal(r.calls, 2);
+    assert_null(values[0]);
+
+    /* another root: malformed */
+    assert_int_equal(ofs_s3_xml_each(XML("<Error><Code>AccessDenied</Code></Error>"),
+                                     "ListPartsResult", versions, fields, each_collect, &r,
+                                     NULL, NULL), OFS_ECORRUPT);
+    assert_string_equal(ofs_error_last(), "malformed S3 response: <Error> where "
+                                          "<ListPartsResult> was expected");
+}
+
+static void test_delete_body(void **state)
+{
+    (void)state;
+    const char *keys[] = { "p/a&b <1>", "p/c" };
+    const char *versions[] = { NULL, "v.2" };
+    char *xml = NULL;
+
+    assert_int_equal(ofs_s3_xml_delete_body(keys, versions, 2, &xml), 0);
+    assert_string_equal(xml, "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                             "<Quiet>true</Quiet><Object><Key>p/a&amp;b &lt;1&gt;</Key></Object>"
+                             "<Object><Key>p/c</Key><VersionId>v.2</VersionId></Object>"
+                             "</Delete>");
+    free(xml);
+    assert_int_equal(ofs_s3_xml_delete_body(keys, NULL, 1, &xml), 0);
+    assert_non_null(strstr(xml, "<Object><Key>p/a&amp;b &lt;1&gt;</Key></Object></Delete>"));
+    free(xml);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -307,6 +388,8 @@ int main(void)
         cmocka_unit_test(test_times),
         cmocka_unit_test(test_no_external_entities),
         cmocka_unit_test(test_lifecycle),
+        cmocka_unit_test(test_each),
+        cmocka_unit_test(test_delete_body),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

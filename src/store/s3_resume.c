@@ -1,0 +1,247 @@
+/*
+ * s3_resume.c - finding the multipart upload an interrupted push left behind, so that the
+ * next put of the same key continues it instead of starting over (see store_s3.h).
+ *
+ * No local state: the server's own list of unfinished uploads (ListMultipartUploads with the
+ * key as prefix) and of their parts (ListParts) is the record. A killed process, a lost
+ * state directory or a push from a rebuilt host all find the same thing. The writer decides
+ * part by part whether a listed part holds the bytes it is about to send (same size, ETag =
+ * MD5); a part that does not is simply sent again under the same number.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "offsite/error.h"
+#include "offsite/log.h"
+#include "offsite/s3_xml.h"
+#include "s3_internal.h"
+
+/* no key has more than a handful; past this, something else is going on */
+#define S3_RESUME_MAX_UPLOADS 64
+
+typedef struct {
+    const char *key;
+    char *ids[S3_RESUME_MAX_UPLOADS];
+    char *initiated[S3_RESUME_MAX_UPLOADS];
+    size_t count;
+} upload_list;
+
+static int upload_entry(void *ctx, const char *element, const char *const *v)
+{
+    upload_list *l = ctx;
+
+    (void)element;
+    /* the prefix also matches longer keys: only this very key counts */
+    if (!v[0] || !v[1] || strcmp(v[0], l->key) != 0 || l->count == S3_RESUME_MAX_UPLOADS)
+        return 0;
+    if (!(l->ids[l->count] = strdup(v[1])) ||
+        !(l->initiated[l->count] = strdup(v[2] ? v[2] : ""))) {
+        free(l->ids[l->count]);
+        return ofs_error_set(OFS_ERROR, "out of memory");
+    }
+    l->count++;
+    return 0;
+}
+
+/* uploads_list(s, key, l): the unfinished uploads of exactly key */
+static int uploads_list(s3_store *s, const char *key, upload_list *l)
+{
+    static const char *const elements[] = { "Upload", NULL };
+    static const char *const fields[] = { "Key", "UploadId", "Initiated", NULL };
+    static const char *const top[] = { "IsTruncated", "NextKeyMarker", "NextUploadIdMarker",
+                                       NULL };
+    char *marks[3] = { NULL }, *key_marker = NULL, *id_marker = NULL;
+    int rc = 0, truncated = 1;
+
+    while (truncated && rc == 0) {
+        ofs_sigv4_param params[4] = { { "uploads", NULL }, { "prefix", key },
+                                      { "key-marker", key_marker },
+                                      { "upload-id-marker", id_marker } };
+        s3_request req = { .method = "GET", .params = params,
+                           .param_count = key_marker ? 4 : 2 };
+        s3_response resp;
+        if ((rc = s3_call(s, &req, &resp)) == 0)
+            rc = ofs_s3_xml_each(resp.body, resp.body_size, "ListMultipartUploadsResult",
+                                 elements, fields, upload_entry, l, top, marks);
+        s3_response_done(s, &resp);
+        truncated = rc == 0 && marks[0] && strcmp(marks[0], "true") == 0;
+        if (truncated && (!marks[1] || !*marks[1] || l->count == S3_RESUME_MAX_UPLOADS))
+            truncated = 0; /* a server that says "more" without saying where: stop here */
+        free(key_marker);
+        free(id_marker);
+        key_marker = marks[1];
+        id_marker = marks[2];
+        free(marks[0]);
+        memset(marks, 0, sizeof(marks));
+    }
+    free(key_marker);
+    free(id_marker);
+    return rc;
+}
+
+typedef struct {
+    s3_listed_part *parts;
+    unsigned count;      /* highest part number listed */
+    unsigned listed;     /* parts listed */
+} part_list;
+
+static int part_entry(void *ctx, const char *element, const char *const *v)
+{
+    part_list *l = ctx;
+    unsigned long number;
+    unsigned long long size;
+    char *end = NULL;
+
+    (void)element;
+    if (!v[0] || !v[1] || !v[2])
+        return ofs_error_set(OFS_ECORRUPT, "malformed S3 response: a listed part without "
+                             "PartNumber, ETag or Size");
+    number = strtoul(v[0], &end, 10);
+    if (*end || number < 1 || number > S3_MAX_PARTS)
+        return ofs_error_set(OFS_ECORRUPT, "malformed S3 response: bad PartNumber '%s'", v[0]);
+    size = strtoull(v[2], &end, 10);
+    if (*end || v[2][0] == '-')
+        return ofs_error_set(OFS_ECORRUPT, "malformed S3 response: bad Size '%s'", v[2]);
+    if (number > l->count) {
+        s3_listed_part *p = realloc(l->parts, number * sizeof(*p));
+        if (!p)
+            return ofs_error_set(OFS_ERROR, "out of memory");
+        memset(p + l->count, 0, (number - l->count) * sizeof(*p));
+        l->parts = p;
+        l->count = (unsigned)number;
+    }
+    free(l->parts[number - 1].etag);
+    if (!(l->parts[number - 1].etag = strdup(v[1])))
+        return ofs_error_set(OFS_ERROR, "out of memory");
+    l->parts[number - 1].size = size;
+    l->listed++;
+    return 0;
+}
+
+/* parts_list(s, key, upload_id, l): the parts stored so far, by number */
+static int parts_list(s3_store *s, const char *key, const char *upload_id, part_list *l)
+{
+    static const char *const elements[] = { "Part", NULL };
+    static const char *const fields[] = { "PartNumber", "ETag", "Size", NULL };
+    static const char *const top[] = { "IsTruncated", "NextPartNumberMarker", NULL };
+    char *marks[2] = { NULL }, *marker = NULL;
+    int rc = 0, truncated = 1;
+
+    while (truncated && rc == 0) {
+        ofs_sigv4_param params[2] = { { "uploadId", upload_id },
+                                      { "part-number-marker", marker } };
+        s3_request req = { .method = "GET", .key = key, .params = params,
+                           .param_count = marker ? 2 : 1 };
+        s3_response resp;
+        if ((rc = s3_call(s, &req, &resp)) == 0)
+            rc = ofs_s3_xml_each(resp.body, resp.body_size, "ListPartsResult", elements,
+                                 fields, part_entry, l, top, marks);
+        s3_response_done(s, &resp);
+        truncated = rc == 0 && marks[0] && strcmp(marks[0], "true") == 0 && marks[1] &&
+                    *marks[1] && (!marker || strcmp(marks[1], marker) != 0);
+        free(marker);
+        marker = marks[1];
+        free(marks[0]);
+        memset(marks, 0, sizeof(marks));
+    }
+    free(marker);
+    return rc;
+}
+
+void s3_listed_parts_free(s3_listed_part *parts, unsigned count)
+{
+    for (unsigned i = 0; parts && i < count; i++)
+        free(parts[i].etag);
+    free(parts);
+}
+
+int s3_upload_abort(s3_store *s, const char *key, const char *upload_id)
+{
+    const ofs_sigv4_param params[] = { { "uploadId", upload_id } };
+    /* best effort, and quick: the failure that brought us here may be a server in trouble,
+     * and a lifecycle rule removes the parts of an upload nobody aborted */
+    s3_request req = { .method = "DELETE", .key = key, .params = params, .param_count = 1,
+                       .max_tries = 2 };
+    s3_response resp;
+    int rc = s3_call(s, &req, &resp);
+
+    s3_response_done(s, &resp);
+    if (rc == OFS_ENOTFOUND) { /* NoSuchUpload: gone already */
+        ofs_error_clear();
+        rc = 0;
+    }
+    return rc;
+}
+
+int s3_resume_find(s3_store *s, const char *key, s3_resume *out)
+{
+    upload_list uploads = { .key = key };
+    part_list best = { 0 };
+    size_t chosen = 0;
+    int rc, have = 0;
+
+    memset(out, 0, sizeof(*out));
+    if ((rc = uploads_list(s, key, &uploads)) < 0)
+        goto cleanup;
+    /* the upload with the most parts is the one worth continuing; the newest on a tie */
+    for (size_t i = 0; i < uploads.count; i++) {
+        part_list l = { 0 };
+        if ((rc = parts_list(s, key, uploads.ids[i], &l)) < 0) {
+            s3_listed_parts_free(l.parts, l.count);
+            if (rc != OFS_ENOTFOUND) /* NoSuchUpload: finished or aborted meanwhile */
+                goto cleanup;
+            ofs_error_clear();
+            rc = 0;
+            continue;
+        }
+        if (!have || l.listed > best.listed ||
+            (l.listed == best.listed &&
+             strcmp(uploads.initiated[i], uploads.initiated[chosen]) > 0)) {
+            s3_listed_parts_free(best.parts, best.count);
+            best = l;
+            chosen = i;
+            have = 1;
+        } else {
+            s3_listed_parts_free(l.parts, l.count);
+        }
+    }
+    /* the others will never be completed: their parts only cost storage */
+    for (size_t i = 0; i < uploads.count; i++) {
+        if (have && i == chosen)
+            continue;
+        if (s3_upload_abort(s, key, uploads.ids[i]) < 0) {
+            ofs_log_warn("%s: %s: could not abort a stale multipart upload: %s",
+                         s->parent.name, key, ofs_error_last());
+            ofs_error_clear();
+        } else {
+            ofs_log_debug("%s: %s: aborted stale multipart upload %s", s->parent.name, key,
+                          uploads.ids[i]);
+        }
+    }
+    if (have) {
+        out->upload_id = uploads.ids[chosen];
+        uploads.ids[chosen] = NULL;
+        out->parts = best.parts;
+        out->count = best.count;
+        out->listed = best.listed;
+        best.parts = NULL;
+    }
+cleanup:
+    s3_listed_parts_free(best.parts, best.count);
+    for (size_t i = 0; i < uploads.count; i++) {
+        free(uploads.ids[i]);
+        free(uploads.initiated[i]);
+    }
+    return rc;
+}
+
+void s3_resume_free(s3_resume *r)
+{
+    if (!r)
+        return;
+    free(r->upload_id);
+    s3_listed_parts_free(r->parts, r->count);
+    memset(r, 0, sizeof(*r));
+}
