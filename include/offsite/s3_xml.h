@@ -53,7 +53,8 @@ typedef int (*ofs_s3_xml_entry_fn)(void *ctx, const char *element, const char *c
  * `elements` (NULL-terminated) with the texts of `fields` (NULL-terminated, at most
  * OFS_S3_XML_MAX_FIELDS) inside it, in document order; then top_values[i] = text of the
  * root's child top[i] (top NULL-terminated or NULL; caller frees each, NULL if absent).
- * Returns fn's non-zero value if it stopped the parse (top_values are then all NULL).
+ * Returns fn's non-zero value if it stopped the parse (top_values are then all NULL). With
+ * elements NULL, only the top values are read (fn may be NULL).
  * Serves ListMultipartUploads, ListParts, ListObjectVersions, DeleteResult and
  * ObjectLockConfiguration.
  */

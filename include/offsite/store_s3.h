@@ -36,7 +36,17 @@
  * AWS_PROFILE, else "default"); otherwise AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
  * AWS_SESSION_TOKEN from the environment; otherwise the default shared credentials file.
  *
- * Caps: RANGE, CONDITIONAL, LIFECYCLE (see ofs_store_s3_lifecycle_sync).
+ * Object lock (object_lock = governance|compliance; the bucket must have been created with
+ * object lock enabled, checked once at the first put: OFS_ECONFIG with a HINT if not): every
+ * object under data/<class>/ is written (PUT or CreateMultipartUpload) with
+ * x-amz-object-lock-mode and x-amz-object-lock-retain-until-date = now + the class's age in
+ * the target's retention policy (ofs_retention_expiry) + 1 day; manifest.json and anything
+ * outside data/ is never locked. Deletes then remove the key's versions (a plain DELETE in a
+ * lock-enabled, hence versioned, bucket only adds a delete marker): a locked one is
+ * OFS_EDENIED "object is locked until DATE (MODE mode; bucket B, key K)".
+ *
+ * Caps: RANGE, CONDITIONAL, LIFECYCLE (see ofs_store_s3_lifecycle_sync), RETRIES, and
+ * OBJECT_LOCK when object_lock is on.
  */
 #ifndef OFFSITE_STORE_S3_H
 #define OFFSITE_STORE_S3_H
@@ -51,6 +61,15 @@
  * named credentials file that does not exist, OFS_EDENIED if it cannot be read.
  */
 int ofs_store_s3_new(ofs_store **out, const ofs_config_target *target);
+
+/*
+ * ofs_store_s3_new_with_retention(&store, target, retention): the same, with the retention
+ * policy that applies to the target (ofs_config_target_retention) for object_lock; retention
+ * may be NULL when object_lock is off (with it on, NULL is OFS_EUNSUPPORTED: no date to lock
+ * until). ofs_store_s3_new(out, target) is this with NULL.
+ */
+int ofs_store_s3_new_with_retention(ofs_store **out, const ofs_config_target *target,
+                                    const ofs_config_retention *retention);
 
 /* A provider-side expiry rule for the objects under one prefix of the target. */
 typedef struct ofs_lifecycle_rule {
@@ -72,5 +91,16 @@ typedef struct ofs_lifecycle_rule {
  */
 int ofs_store_s3_lifecycle_sync(ofs_store *store, const ofs_lifecycle_rule *rules,
                                 size_t count, int *changed);
+
+/*
+ * ofs_store_s3_delete_many(store, keys, count): delete these keys (relative to the target's
+ * prefix) with multi-object deletes of up to 1000 keys each (POST ?delete, Content-MD5).
+ * Absent keys are not an error. With object lock, every version of each key (one listing per
+ * key). Returns 0, or the code of the first key not deleted with a message naming it and how
+ * many failed: OFS_EDENIED (AccessDenied; "object is locked until DATE" under object lock),
+ * OFS_ETRANSIENT (the server's own trouble: deleting again is safe), OFS_ECONFIG for a bad
+ * key, OFS_EUNSUPPORTED if store is not s3.
+ */
+int ofs_store_s3_delete_many(ofs_store *store, const char *const *keys, size_t count);
 
 #endif

@@ -104,7 +104,7 @@ static int parse_http_date(const char *text, int64_t *t)
     return 0;
 }
 
-static int64_t s3_now(s3_store *s)
+int64_t s3_now(s3_store *s)
 {
     int64_t skew;
     pthread_mutex_lock(&s->lock);
@@ -457,10 +457,13 @@ static int s3_del(ofs_store *store, const char *key)
 {
     s3_store *s = (s3_store *)store;
     s3_response resp;
-    char *full = s3_full_key(s, key);
+    char *full = NULL;
     int rc;
 
-    if (!full)
+    /* a plain DELETE would only hide a locked object behind a delete marker */
+    if (s->lock_mode)
+        return ofs_store_s3_delete_many(store, &key, 1);
+    if (!(full = s3_full_key(s, key)))
         return ofs_error_set(OFS_ERROR, "out of memory");
     s3_request req = { .method = "DELETE", .key = full };
     rc = s3_call(s, &req, &resp);
@@ -546,6 +549,7 @@ static void s3_free(ofs_store *store)
         ofs_http_free(s->idle[i]);
     free(s->idle);
     pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->lock_check);
     if (s->secret_key) {
         OPENSSL_cleanse(s->secret_key, strlen(s->secret_key));
         free(s->secret_key);
@@ -631,7 +635,8 @@ static int s3_endpoint(s3_store *s, const ofs_config_target *t)
     return 0;
 }
 
-static int s3_settings(s3_store *s, const ofs_config_target *t)
+static int s3_settings(s3_store *s, const ofs_config_target *t,
+                       const ofs_config_retention *retention)
 {
     const char *prefix = t->prefix ? t->prefix : "";
     size_t prefix_len;
@@ -646,9 +651,8 @@ static int s3_settings(s3_store *s, const ofs_config_target *t)
     if (!t->bucket || !*t->bucket || strchr(t->bucket, '/'))
         return ofs_error_set(OFS_ECONFIG, "target '%s' (line %d): type 's3' needs 'bucket' (a "
                              "bucket name, without '/')", t->name, t->line);
-    if (t->object_lock && *t->object_lock && strcmp(t->object_lock, "off") != 0)
-        return ofs_error_set(OFS_EUNSUPPORTED, "target '%s' (line %d): object_lock = %s is not "
-                             "supported yet", t->name, t->line, t->object_lock);
+    if ((rc = s3_lock_settings(s, t, retention)) < 0)
+        return rc;
     s->part_size = t->part_size ? t->part_size : S3_DEFAULT_PART;
     if (s->part_size < S3_MIN_PART || s->part_size > S3_MAX_PART)
         return ofs_error_set(OFS_ECONFIG, "target '%s' (line %d): part_size must be between 5M "
@@ -683,6 +687,12 @@ static int s3_settings(s3_store *s, const ofs_config_target *t)
 
 int ofs_store_s3_new(ofs_store **out, const ofs_config_target *target)
 {
+    return ofs_store_s3_new_with_retention(out, target, NULL);
+}
+
+int ofs_store_s3_new_with_retention(ofs_store **out, const ofs_config_target *target,
+                                    const ofs_config_retention *retention)
+{
     s3_store *s = NULL;
     int rc;
 
@@ -690,10 +700,11 @@ int ofs_store_s3_new(ofs_store **out, const ofs_config_target *target)
     if (!(s = calloc(1, sizeof(*s))))
         return ofs_error_set(OFS_ERROR, "out of memory");
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->lock_check, NULL);
     s->parent.ops = &s3_ops;
     s->parent.caps = OFS_STORE_CAP_RANGE | OFS_STORE_CAP_CONDITIONAL | OFS_STORE_CAP_LIFECYCLE |
                      OFS_STORE_CAP_RETRIES;
-    if ((rc = s3_settings(s, target)) < 0 ||
+    if ((rc = s3_settings(s, target, retention)) < 0 ||
         (rc = s3_credentials_load(target, &s->access_key, &s->secret_key,
                                   &s->session_token)) < 0)
         goto cleanup;

@@ -10,6 +10,7 @@
 
 #include "offsite/config.h"
 #include "offsite/http.h"
+#include "offsite/s3_xml.h"
 #include "offsite/sigv4.h"
 #include "offsite/store.h"
 
@@ -39,6 +40,10 @@ typedef struct s3_store {
     ofs_http **idle;
     size_t idle_count, idle_cap;
     int64_t skew;          /* server clock minus ours, learnt from RequestTimeTooSkewed */
+    const char *lock_mode; /* "GOVERNANCE", "COMPLIANCE", or NULL: no object lock */
+    ofs_config_retention retention; /* with lock_mode: the class ages (no strings) */
+    pthread_mutex_t lock_check; /* guards lock_checked */
+    int lock_checked;      /* the bucket was seen to have object lock enabled */
 } s3_store;
 
 typedef struct s3_request {
@@ -89,6 +94,26 @@ int s3_content_md5(const void *data, size_t size, char out[25]);
 /* s3_max_send_speed(s): bytes per second one request may send now (0 = unlimited). */
 uint64_t s3_max_send_speed(const s3_store *s);
 
+/* A paged S3 listing (ListMultipartUploads, ListParts, ListObjectVersions). */
+typedef struct s3_pages {
+    const char *key;                   /* full object key (ListParts), NULL for the bucket */
+    const ofs_sigv4_param *params;     /* the first page's parameters (at most 4) */
+    size_t param_count;
+    const char *const *markers;        /* next pages: these parameters (at most 2)... */
+    const char *const *next;           /* ...take the values of these root elements */
+    size_t marker_count;
+    const char *max_name;              /* "max-parts"...: sent with list_max_keys when lower
+                                          than the server's 1000 (a testing aid) */
+    const char *root;                  /* as ofs_s3_xml_each */
+    const char *const *elements, *const *fields;
+    ofs_s3_xml_entry_fn fn;
+    void *ctx;
+} s3_pages;
+
+/* s3_paged_get(s, pages): GET every page, fn for each entry, while IsTruncated and the
+ * server names where to go on (s3_resume.c). */
+int s3_paged_get(s3_store *s, const s3_pages *pages);
+
 /* A part an earlier run stored in an unfinished multipart upload. */
 typedef struct s3_listed_part {
     char *etag;        /* as listed, quotes included; NULL: no such part */
@@ -114,6 +139,32 @@ void s3_listed_parts_free(s3_listed_part *parts, unsigned count);
 /* s3_upload_abort(s, full_key, upload_id): AbortMultipartUpload, two attempts; an upload
  * already gone is not an error. */
 int s3_upload_abort(s3_store *s, const char *full_key, const char *upload_id);
+
+/* ---- object lock (s3_lock.c) ---- */
+
+#define S3_LOCK_HEADER 96
+
+/* s3_lock_settings(s, target, retention): object_lock from the target; OFS_ECONFIG for a bad
+ * value, OFS_EUNSUPPORTED if it is on and retention is NULL. Sets OFS_STORE_CAP_OBJECT_LOCK. */
+int s3_lock_settings(s3_store *s, const ofs_config_target *target,
+                     const ofs_config_retention *retention);
+
+/* s3_lock_headers(s, full_key, now, mode, until): the two retention headers ("name: value")
+ * a data object is written with; returns 2, or 0 when it is not locked (lock off, or a key
+ * outside data/<class>/, such as manifest.json); < 0 when out of memory. */
+int s3_lock_headers(s3_store *s, const char *full_key, int64_t now, char mode[S3_LOCK_HEADER],
+                    char until[S3_LOCK_HEADER]);
+
+/* s3_lock_check(s): with object lock on, that the bucket has it enabled (asked once per
+ * store); OFS_ECONFIG with a HINT if not. 0 when the lock is off. */
+int s3_lock_check(s3_store *s);
+
+/* s3_lock_refusal(s, full_key, version_id): OFS_EDENIED "object is locked until DATE ...",
+ * read from the version's HEAD, for a delete the server refused. */
+int s3_lock_refusal(s3_store *s, const char *full_key, const char *version_id);
+
+/* s3_now(s): Unix time on the server's clock (corrected after RequestTimeTooSkewed). */
+int64_t s3_now(s3_store *s);
 
 /*
  * s3_credentials_load(target, &access, &secret, &token): as store_s3.h says; token may come

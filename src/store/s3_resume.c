@@ -45,40 +45,67 @@ static int upload_entry(void *ctx, const char *element, const char *const *v)
     return 0;
 }
 
+static int same_text(const char *a, const char *b)
+{
+    return a && b ? strcmp(a, b) == 0 : a == b;
+}
+
+int s3_paged_get(s3_store *s, const s3_pages *pg)
+{
+    const char *top[4] = { "IsTruncated", NULL, NULL, NULL };
+    char *marks[3] = { NULL }, *at[2] = { NULL }, max[16];
+    ofs_sigv4_param params[7];
+    size_t n = pg->param_count;
+    int rc = 0, truncated = 1;
+
+    if (n > 4 || pg->marker_count > 2)
+        return ofs_error_set(OFS_ERROR, "s3: too many listing parameters (a bug)");
+    memcpy(params, pg->params, n * sizeof(*params));
+    if (pg->max_name && s->list_max_keys < 1000) {
+        snprintf(max, sizeof(max), "%d", s->list_max_keys);
+        params[n++] = (ofs_sigv4_param){ pg->max_name, max };
+    }
+    for (size_t i = 0; i < pg->marker_count; i++) {
+        top[i + 1] = pg->next[i];
+        params[n + i] = (ofs_sigv4_param){ pg->markers[i], NULL };
+    }
+    while (truncated && rc == 0) {
+        s3_request req = { .method = "GET", .key = pg->key, .params = params,
+                           .param_count = at[0] ? n + pg->marker_count : n };
+        s3_response resp;
+        for (size_t i = 0; i < pg->marker_count; i++)
+            params[n + i].value = at[i];
+        if ((rc = s3_call(s, &req, &resp)) == 0)
+            rc = ofs_s3_xml_each(resp.body, resp.body_size, pg->root, pg->elements, pg->fields,
+                                 pg->fn, pg->ctx, top, marks);
+        s3_response_done(s, &resp);
+        /* a server that says "more" without saying where, or the same place again: stop */
+        truncated = rc == 0 && marks[0] && strcmp(marks[0], "true") == 0 && marks[1] &&
+                    *marks[1] && !(same_text(marks[1], at[0]) && same_text(marks[2], at[1]));
+        for (size_t i = 0; i < 2; i++) {
+            free(at[i]);
+            at[i] = marks[i + 1];
+        }
+        free(marks[0]);
+        memset(marks, 0, sizeof(marks));
+    }
+    free(at[0]);
+    free(at[1]);
+    return rc;
+}
+
 /* uploads_list(s, key, l): the unfinished uploads of exactly key */
 static int uploads_list(s3_store *s, const char *key, upload_list *l)
 {
     static const char *const elements[] = { "Upload", NULL };
     static const char *const fields[] = { "Key", "UploadId", "Initiated", NULL };
-    static const char *const top[] = { "IsTruncated", "NextKeyMarker", "NextUploadIdMarker",
-                                       NULL };
-    char *marks[3] = { NULL }, *key_marker = NULL, *id_marker = NULL;
-    int rc = 0, truncated = 1;
+    static const char *const markers[] = { "key-marker", "upload-id-marker" };
+    static const char *const next[] = { "NextKeyMarker", "NextUploadIdMarker" };
+    const ofs_sigv4_param params[] = { { "uploads", NULL }, { "prefix", key } };
+    s3_pages pg = { NULL, params, 2, markers, next, 2, "max-uploads",
+                    "ListMultipartUploadsResult", elements, fields, upload_entry, l };
 
-    while (truncated && rc == 0) {
-        ofs_sigv4_param params[4] = { { "uploads", NULL }, { "prefix", key },
-                                      { "key-marker", key_marker },
-                                      { "upload-id-marker", id_marker } };
-        s3_request req = { .method = "GET", .params = params,
-                           .param_count = key_marker ? 4 : 2 };
-        s3_response resp;
-        if ((rc = s3_call(s, &req, &resp)) == 0)
-            rc = ofs_s3_xml_each(resp.body, resp.body_size, "ListMultipartUploadsResult",
-                                 elements, fields, upload_entry, l, top, marks);
-        s3_response_done(s, &resp);
-        truncated = rc == 0 && marks[0] && strcmp(marks[0], "true") == 0;
-        if (truncated && (!marks[1] || !*marks[1] || l->count == S3_RESUME_MAX_UPLOADS))
-            truncated = 0; /* a server that says "more" without saying where: stop here */
-        free(key_marker);
-        free(id_marker);
-        key_marker = marks[1];
-        id_marker = marks[2];
-        free(marks[0]);
-        memset(marks, 0, sizeof(marks));
-    }
-    free(key_marker);
-    free(id_marker);
-    return rc;
+    return s3_paged_get(s, &pg);
 }
 
 typedef struct {
@@ -125,29 +152,13 @@ static int parts_list(s3_store *s, const char *key, const char *upload_id, part_
 {
     static const char *const elements[] = { "Part", NULL };
     static const char *const fields[] = { "PartNumber", "ETag", "Size", NULL };
-    static const char *const top[] = { "IsTruncated", "NextPartNumberMarker", NULL };
-    char *marks[2] = { NULL }, *marker = NULL;
-    int rc = 0, truncated = 1;
+    static const char *const markers[] = { "part-number-marker" };
+    static const char *const next[] = { "NextPartNumberMarker" };
+    const ofs_sigv4_param params[] = { { "uploadId", upload_id } };
+    s3_pages pg = { key, params, 1, markers, next, 1, "max-parts", "ListPartsResult", elements,
+                    fields, part_entry, l };
 
-    while (truncated && rc == 0) {
-        ofs_sigv4_param params[2] = { { "uploadId", upload_id },
-                                      { "part-number-marker", marker } };
-        s3_request req = { .method = "GET", .key = key, .params = params,
-                           .param_count = marker ? 2 : 1 };
-        s3_response resp;
-        if ((rc = s3_call(s, &req, &resp)) == 0)
-            rc = ofs_s3_xml_each(resp.body, resp.body_size, "ListPartsResult", elements,
-                                 fields, part_entry, l, top, marks);
-        s3_response_done(s, &resp);
-        truncated = rc == 0 && marks[0] && strcmp(marks[0], "true") == 0 && marks[1] &&
-                    *marks[1] && (!marker || strcmp(marks[1], marker) != 0);
-        free(marker);
-        marker = marks[1];
-        free(marks[0]);
-        memset(marks, 0, sizeof(marks));
-    }
-    free(marker);
-    return rc;
+    return s3_paged_get(s, &pg);
 }
 
 void s3_listed_parts_free(s3_listed_part *parts, unsigned count)

@@ -194,8 +194,8 @@ static void s3_part_join_all(s3_writer *w)
 static int s3_multipart_begin(s3_writer *w)
 {
     s3_response resp;
-    char storage[128];
-    const char *headers[1];
+    char storage[128], lock_mode[S3_LOCK_HEADER], lock_until[S3_LOCK_HEADER];
+    const char *headers[3];
     size_t n = 0;
     int rc;
 
@@ -217,6 +217,12 @@ static int s3_multipart_begin(s3_writer *w)
     if (w->s->storage_class) {
         snprintf(storage, sizeof(storage), "x-amz-storage-class: %s", w->s->storage_class);
         headers[n++] = storage;
+    }
+    if ((rc = s3_lock_headers(w->s, w->key, s3_now(w->s), lock_mode, lock_until)) < 0)
+        return rc;
+    if (rc > 0) {
+        headers[n++] = lock_mode;
+        headers[n++] = lock_until;
     }
     const ofs_sigv4_param params[] = { { "uploads", NULL } };
     s3_request req = { .method = "POST", .key = w->key, .params = params, .param_count = 1,
@@ -336,7 +342,8 @@ static int s3_same_object(s3_writer *w, const char *md5_base64)
 static int s3_put_single(s3_writer *w)
 {
     char md5[25], md5_header[40], storage[128];
-    const char *headers[3];
+    char lock_mode[S3_LOCK_HEADER], lock_until[S3_LOCK_HEADER];
+    const char *headers[5];
     s3_response resp;
     size_t n = 0;
     int rc;
@@ -351,6 +358,13 @@ static int s3_put_single(s3_writer *w)
     }
     if (w->flags & OFS_PUT_IF_ABSENT)
         headers[n++] = "If-None-Match: *";
+    /* the Content-MD5 above is what S3 requires of a PUT with retention */
+    if ((rc = s3_lock_headers(w->s, w->key, s3_now(w->s), lock_mode, lock_until)) < 0)
+        return rc;
+    if (rc > 0) {
+        headers[n++] = lock_mode;
+        headers[n++] = lock_until;
+    }
     s3_request req = { .method = "PUT", .key = w->key, .headers = headers, .header_count = n,
                        .body = w->buf ? w->buf : (const void *)"", .body_size = w->len };
     rc = s3_call(w->s, &req, &resp);
@@ -492,8 +506,12 @@ int s3_put(ofs_store *store, const char *key, unsigned flags, ofs_writer **out)
 {
     s3_store *s = (s3_store *)store;
     s3_writer *w = NULL;
+    int rc;
 
     *out = NULL;
+    /* a bucket that cannot lock fails the first put, before any byte is sent */
+    if ((rc = s3_lock_check(s)) < 0)
+        return rc;
     if (!(w = calloc(1, sizeof(*w))) || !(w->key = s3_full_key(s, key))) {
         free(w);
         return ofs_error_set(OFS_ERROR, "out of memory");

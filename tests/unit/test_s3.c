@@ -74,7 +74,23 @@ static void test_settings_errors(void **state)
                                           "5M and 5G (S3's limits)");
     t = base_target();
     t.object_lock = (char *)"compliance";
-    assert_int_equal(ofs_store_s3_new(&s, &t), OFS_EUNSUPPORTED);
+    assert_int_equal(ofs_store_s3_new(&s, &t), OFS_EUNSUPPORTED); /* no policy, no date */
+    assert_string_equal(ofs_error_last(), "target 'remote' (line 12): object_lock = compliance "
+                                          "needs the target's retention policy to date the "
+                                          "locks, and none was given to the s3 driver");
+    t.object_lock = (char *)"forever";
+    assert_int_equal(ofs_store_s3_new(&s, &t), OFS_ECONFIG);
+    assert_string_equal(ofs_error_last(), "target 'remote' (line 12): object_lock 'forever' is "
+                                          "not 'off', 'governance' or 'compliance'");
+    ofs_config_retention policy = { .daily = 30, .weekly = 12, .monthly = 12 };
+    t.object_lock = (char *)"off";
+    assert_int_equal(ofs_store_s3_new_with_retention(&s, &t, &policy), 0);
+    assert_false(ofs_store_caps(s) & OFS_STORE_CAP_OBJECT_LOCK);
+    ofs_store_free(s);
+    t.object_lock = (char *)"compliance";
+    assert_int_equal(ofs_store_s3_new_with_retention(&s, &t, &policy), 0);
+    assert_true(ofs_store_caps(s) & OFS_STORE_CAP_OBJECT_LOCK);
+    ofs_store_free(s);
     t = base_target();
     t.endpoint = (char *)"http://127.0.0.1:9/some/path";
     assert_int_equal(ofs_store_s3_new(&s, &t), OFS_ECONFIG);
