@@ -165,6 +165,21 @@ static int push_target_manifest(push_run *run, ofs_manifest **out)
     return rc; /* errors already read "NAME: manifest.json: ..." */
 }
 
+/* push_same_record(to, key, json, size): the record already on the target is ours byte for
+ * byte (another push got there first): fine. A different one is another writer's: refuse. */
+static int push_same_record(ofs_store *to, const char *key, const char *json, size_t size)
+{
+    char *there = NULL;
+    size_t there_size = 0;
+    int rc = ofs_store_get_buffer(to, key, &there, &there_size, OFS_RECORD_MAX);
+    if (rc == 0 && (there_size != size || memcmp(there, json, size) != 0))
+        rc = ofs_error_set(OFS_EEXISTS, "%s: %s: a different record is already there (another "
+                           "host writing to the same prefix?); left as it is",
+                           ofs_store_name(to), key);
+    free(there);
+    return rc;
+}
+
 /* push_superseded(tm, e): 1 if the target's manifest has a newer backup of e's set and no
  * longer lists e (its prune removed it). A backup the manifest still lists but the target
  * lacks is damage, and is sent again. */
@@ -296,7 +311,8 @@ static int push_present(push_run *run, ofs_manifest *tm, const ofs_manifest_entr
     if (rc == OFS_EAUTH || rc == OFS_ECORRUPT || rc == OFS_ENOTFOUND) {
         ofs_log_warn("%s: %s; pushing backup '%s' again", ofs_store_name(run->to),
                      ofs_error_last(), e->id);
-        rc = 0;
+        /* the new record is written only where none is: the damaged one goes first */
+        rc = ofs_store_del(run->to, record_key);
         goto cleanup;
     }
     if (rc < 0)
@@ -342,9 +358,13 @@ static int push_backup(push_run *run, ofs_manifest *tm, const ofs_manifest_entry
         if ((rc = push_copy_object(run, key, o, source_damaged)) < 0)
             goto cleanup;
     }
-    /* the commit point on the target: the record, byte for byte as in the source */
-    if ((rc = ofs_repo_key(key, sizeof(key), rec->class_name, rec->id, OFS_RECORD_NAME)) < 0 ||
-        (rc = ofs_store_put_buffer(run->to, key, 0, json, size)) < 0)
+    /* the commit point on the target: the record, byte for byte as in the source, never over
+     * a record someone else committed meanwhile (atomic where the store can: caps) */
+    if ((rc = ofs_repo_key(key, sizeof(key), rec->class_name, rec->id, OFS_RECORD_NAME)) < 0)
+        goto cleanup;
+    if ((rc = ofs_store_put_buffer(run->to, key, OFS_PUT_IF_ABSENT, json, size)) == OFS_EEXISTS)
+        rc = push_same_record(run->to, key, json, size);
+    if (rc < 0)
         goto cleanup;
     run->stats->backups_pushed++;
     /* saved after every backup, so an interrupted push keeps every finished backup listed */

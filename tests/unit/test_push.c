@@ -228,6 +228,113 @@ static void test_pruned_on_target_is_not_resent(void **state)
     assert_target_lists(f, 2);
 }
 
+/* A store that hides backup.json from listings, so push meets a record only when it writes:
+ * what a second host committing at the same moment looks like. */
+typedef struct hiding_store {
+    ofs_store parent;
+    ofs_store *inner;
+} hiding_store;
+
+typedef struct hiding_list {
+    ofs_store_list_fn fn;
+    void *ctx;
+} hiding_list;
+
+static int hiding_list_one(void *ctx, const char *key, const ofs_object_info *info)
+{
+    hiding_list *h = ctx;
+    size_t n = strlen(key), r = strlen(OFS_RECORD_NAME);
+    if (n >= r && strcmp(key + n - r, OFS_RECORD_NAME) == 0)
+        return 0;
+    return h->fn(h->ctx, key, info);
+}
+
+static int hiding_put(ofs_store *s, const char *key, unsigned flags, ofs_writer **out)
+{
+    return ofs_store_put(((hiding_store *)s)->inner, key, flags, out);
+}
+static int hiding_get(ofs_store *s, const char *key, uint64_t offset, uint64_t length,
+                      ofs_reader **out)
+{
+    return ofs_store_get(((hiding_store *)s)->inner, key, offset, length, out);
+}
+static int hiding_stat(ofs_store *s, const char *key, ofs_object_info *info)
+{
+    return ofs_store_stat(((hiding_store *)s)->inner, key, info);
+}
+static int hiding_list_all(ofs_store *s, const char *prefix, ofs_store_list_fn fn, void *ctx)
+{
+    hiding_list h = { fn, ctx };
+    return ofs_store_list(((hiding_store *)s)->inner, prefix, hiding_list_one, &h);
+}
+static int hiding_del(ofs_store *s, const char *key)
+{
+    return ofs_store_del(((hiding_store *)s)->inner, key);
+}
+static void hiding_free(ofs_store *s)
+{
+    free(s);
+}
+static const struct ofs_store_ops hiding_ops = { hiding_put, hiding_get, hiding_stat,
+                                                 hiding_list_all, hiding_del, hiding_free };
+
+/* another host's record under the same id is never overwritten; our own identical one is fine */
+static void test_foreign_record_is_not_overwritten(void **state)
+{
+    fixture *f = *state;
+    ofs_push_stats stats;
+    char key[256], path[512];
+    hiding_store *h = calloc(1, sizeof(*h));
+    assert_non_null(h);
+    h->parent.ops = &hiding_ops;
+    h->parent.name = "nas";
+    h->parent.caps = OFS_STORE_CAP_CONDITIONAL;
+    h->inner = f->target;
+
+    assert_int_equal(ofs_repo_key(key, sizeof(key), "daily", ID_A, OFS_RECORD_NAME), 0);
+    assert_int_equal(ofs_store_put_buffer(f->target, key, 0, "{\"someone\": \"else\"}", 20), 0);
+    assert_int_equal(ofs_push_run(f->source, &h->parent, f->ring, 0, &stats), OFS_EEXISTS);
+    assert_non_null(strstr(ofs_error_last(), "a different record is already there"));
+    size_t size = 0;
+    snprintf(path, sizeof(path), "%s/%s", f->target_root, key);
+    char *text = NULL;
+    assert_int_equal(ofs_read_file(path, &text, &size, 100), 0);
+    assert_string_equal(text, "{\"someone\": \"else\"}");
+    free(text);
+
+    /* the same bytes as ours (a push that raced us with the same backup): accepted */
+    size_t ours_size = 0;
+    char *ours = read_path(f->source_root, ID_A, OFS_RECORD_NAME, &ours_size);
+    assert_non_null(ours);
+    assert_int_equal(ofs_store_put_buffer(f->target, key, 0, ours, ours_size), 0);
+    free(ours);
+    assert_int_equal(ofs_push_run(f->source, &h->parent, f->ring, 0, &stats), 0);
+    assert_int_equal(stats.backups_pushed, 2);
+    assert_same_object(f, ID_B, OFS_RECORD_NAME);
+    free(h);
+}
+
+/* a record on the target that fails its MAC is replaced, not left in the way */
+static void test_damaged_target_record_is_replaced(void **state)
+{
+    fixture *f = *state;
+    ofs_push_stats stats;
+    char path[512];
+
+    assert_int_equal(ofs_push_run(f->source, f->target, f->ring, 0, &stats), 0);
+    snprintf(path, sizeof(path), "%s/data/daily/%s/%s", f->target_root, ID_A, OFS_RECORD_NAME);
+    FILE *fp = fopen(path, "r+b");
+    assert_non_null(fp);
+    fseek(fp, 30, SEEK_SET);
+    int c = fgetc(fp);
+    fseek(fp, 30, SEEK_SET);
+    fputc(c == 'x' ? 'y' : 'x', fp);
+    fclose(fp);
+    assert_int_equal(ofs_push_run(f->source, f->target, f->ring, 0, &stats), 0);
+    assert_int_equal(stats.backups_pushed, 1);
+    assert_same_object(f, ID_A, OFS_RECORD_NAME);
+}
+
 static void test_push_resumes(void **state)
 {
     fixture *f = *state;
@@ -331,6 +438,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_second_push_copies_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_push_resumes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pruned_on_target_is_not_resent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_record_is_not_overwritten, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_target_record_is_replaced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_target_object_damaged_is_copied_again, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_damaged_source_is_refused, setup, teardown),
