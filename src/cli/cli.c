@@ -144,7 +144,7 @@ void ofs_cli_print_help(FILE *out)
           "  --version          print the version\n\n"
           "Commands:\n", out);
     for (size_t i = 0; i < sizeof(cli_commands) / sizeof(cli_commands[0]); i++)
-        fprintf(out, "  %-9s %s\n", cli_commands[i].name, cli_commands[i].summary);
+        fprintf(out, "  %-10s %s\n", cli_commands[i].name, cli_commands[i].summary);
     fputs("\nExit codes: 0 ok; 1 error or warnings (a file changed while read); 2 configuration;\n"
           "3 not found; 4 authentication failed (wrong key or tampering); 5 corrupt; 6 permission\n"
           "denied; 7 transient (retry later); 8 no space; 9 canceled; 10 unsupported; 11 exists\n"
