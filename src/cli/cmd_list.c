@@ -65,7 +65,7 @@ int ofs_cmd_list(ofs_cli *cli, int argc, char **argv)
             continue;
         if (shown++ == 0)
             ofs_cli_out(cli, "%-32s %-4s %-7s %-20s %9s %10s %10s  %s\n", "ID", "KIND", "CLASS",
-                        "STARTED", "FILES", "SIZE", "STORED", "DESCRIPTION");
+                        "STARTED", "ENTRIES", "SIZE", "STORED", "DESCRIPTION");
         ofs_time_format_iso(e->started, started, sizeof(started));
         ofs_format_size(e->bytes, size, sizeof(size));
         ofs_format_size(e->stored_bytes, stored, sizeof(stored));
