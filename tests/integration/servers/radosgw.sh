@@ -5,6 +5,7 @@
 #
 #   . "$OFS_SOURCE_DIR/tests/integration/servers/radosgw.sh"
 #   radosgw_start [BUCKET...]      ~15 s; skips the case (exit 77) if Ceph is not installed
+#                                  (RGW_MEMSTORE_BYTES: the OSD's in-memory disk, default 1 GiB)
 #
 # Afterwards: S3_ENDPOINT (http://127.0.0.1:PORT), S3_REGION, S3_BUCKET (the first bucket,
 # default "offsite-test"), exported AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
@@ -128,7 +129,7 @@ mon data = $RGW_DIR/mon/\$name
 [osd]
 osd data = $RGW_DIR/osd/\$name
 osd objectstore = memstore
-memstore device bytes = 1073741824
+memstore device bytes = ${RGW_MEMSTORE_BYTES:-1073741824}
 osd max object size = 134217728
 [client.rgw]
 rgw frontends = beast endpoint=127.0.0.1:$rgw_port
