@@ -76,12 +76,15 @@ struct ofs_store {
 };
 
 /*
- * ofs_store_open(&store, target, cache_dir): open the driver a [target] section names.
- * cache_dir is a local directory a driver may spool through (rsync; NULL = $TMPDIR); the CLI
- * passes STATE_DIR/cache. Unknown or not yet built types are OFS_EUNSUPPORTED naming the
- * config file line.
+ * ofs_store_open(&store, target, retention, cache_dir): open the driver a [target] section
+ * names. retention is the policy that applies to the target (ofs_config_target_retention),
+ * which an s3 target with object_lock needs for its retain-until dates (NULL otherwise
+ * fine). cache_dir is a local directory a driver may spool through (rsync; NULL = $TMPDIR);
+ * the CLI passes STATE_DIR/cache. Unknown or not yet built types are OFS_EUNSUPPORTED naming
+ * the config file line.
  */
-int ofs_store_open(ofs_store **out, const ofs_config_target *target, const char *cache_dir);
+int ofs_store_open(ofs_store **out, const ofs_config_target *target,
+                   const ofs_config_retention *retention, const char *cache_dir);
 
 /*
  * ofs_store_file_new(&store, name, root): a file store rooted at root (created if missing,

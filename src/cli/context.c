@@ -141,7 +141,7 @@ int ofs_cli_open_target(ofs_cli *cli, const char *name, ofs_store **out)
     char *cache = ofs_path_join(cfg->state_dir, "cache");
     if (!cache)
         return ofs_error_set(OFS_ERROR, "out of memory");
-    rc = ofs_store_open(out, target, cache);
+    rc = ofs_store_open(out, target, ofs_config_target_retention(cfg, target), cache);
     free(cache);
     if (rc < 0) {
         /* drivers name the target in configuration errors; add it only where they did not */

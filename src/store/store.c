@@ -427,7 +427,8 @@ void ofs_store_free(ofs_store *s)
         s->ops->free(s);
 }
 
-int ofs_store_open(ofs_store **out, const ofs_config_target *target, const char *cache_dir)
+int ofs_store_open(ofs_store **out, const ofs_config_target *target,
+                   const ofs_config_retention *retention, const char *cache_dir)
 {
     const char *type = target->type ? target->type : "";
 
@@ -439,7 +440,7 @@ int ofs_store_open(ofs_store **out, const ofs_config_target *target, const char 
         return ofs_store_file_new(out, target->name, target->path);
     }
     if (strcmp(type, "s3") == 0)
-        return ofs_store_s3_new(out, target);
+        return ofs_store_s3_new_with_retention(out, target, retention);
     if (strcmp(type, "rsync") == 0)
         return ofs_store_rsync_new(out, target, cache_dir);
     if (strcmp(type, "gcs") == 0)

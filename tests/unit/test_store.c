@@ -664,7 +664,7 @@ static void test_open(void **state)
 
     snprintf(path, sizeof(path), "%s/nas/deep/er", f->base);
     t.path = path;
-    assert_int_equal(ofs_store_open(&s, &t, NULL), 0);
+    assert_int_equal(ofs_store_open(&s, &t, NULL, NULL), 0);
     assert_string_equal(ofs_store_name(s), "nas");
     assert_int_equal(ofs_store_caps(s), OFS_STORE_CAP_RANGE | OFS_STORE_CAP_CONDITIONAL |
                                             OFS_STORE_CAP_LOCAL);
@@ -682,15 +682,15 @@ static void test_open(void **state)
     s = NULL;
 
     t.type = "gcs";
-    assert_int_equal(ofs_store_open(&s, &t, NULL), OFS_EUNSUPPORTED);
+    assert_int_equal(ofs_store_open(&s, &t, NULL, NULL), OFS_EUNSUPPORTED);
     assert_null(s);
     assert_string_equal(ofs_error_last(), "target 'nas' (line 12): type 'gcs' is not built yet");
     t.type = "ftp";
-    assert_int_equal(ofs_store_open(&s, &t, NULL), OFS_EUNSUPPORTED);
+    assert_int_equal(ofs_store_open(&s, &t, NULL, NULL), OFS_EUNSUPPORTED);
     assert_string_equal(ofs_error_last(), "target 'nas' (line 12): unknown type 'ftp'");
     t.type = "file";
     t.path = NULL;
-    assert_int_equal(ofs_store_open(&s, &t, NULL), OFS_ECONFIG);
+    assert_int_equal(ofs_store_open(&s, &t, NULL, NULL), OFS_ECONFIG);
     assert_null(s);
     ofs_store_free(NULL);
 
