@@ -46,6 +46,9 @@ typedef struct ofs_prune_backup {
     ofs_retention_decision decision; /* decision.reasons == 0: deleted (or, dry run, would be) */
     const char *needed_by;    /* with OFS_RETAIN_BASE: the id of a kept backup based on it */
     int deleted;              /* its record and data are gone (never in a dry run) */
+    char *locked;             /* the store refused to delete its record: object lock (the
+                                 driver's message, "object is locked until DATE ..."); the
+                                 backup stays whole and listed */
 } ofs_prune_backup;
 
 typedef struct ofs_prune_orphan {

@@ -137,13 +137,14 @@ static json_t *prune_backup_json(const ofs_prune_backup *b, const prune_pending 
                           "id", b->id, "set", b->set, "kind", b->kind, "class", b->class_name,
                           "started", ofs_json_time(b->started),
                           "age_seconds", (json_int_t)(now - b->started),
-                          "action", b->decision.reasons ? "keep" : "delete",
+                          "action", b->decision.reasons || b->locked ? "keep" : "delete",
                           "reasons", reasons, "expires", ofs_json_time(b->decision.expires),
                           "stored_bytes", (json_int_t)b->stored_bytes,
                           "deleted", b->deleted);
     if (!o)
         return NULL;
     json_object_set_new(o, "base", b->base ? json_string(b->base) : json_null());
+    json_object_set_new(o, "locked", b->locked ? json_string(b->locked) : json_null());
     json_object_set_new(o, "needed_by", b->needed_by ? json_string(b->needed_by) : json_null());
     const char *held_for = (b->decision.reasons & OFS_RETAIN_HELD)
                                ? prune_pending_target(pending, b->id) : NULL;
@@ -170,6 +171,11 @@ static void prune_report(ofs_cli *cli, const char *name, const ofs_prune_result 
             ofs_format_duration(now - b->started, age, sizeof(age));
         else
             snprintf(age, sizeof(age), "in the future");
+        if (b->locked) {
+            ofs_cli_out(cli, "  %-12s %-32s %-4s %-7s age %-8s %s\n", "keep (locked)", b->id,
+                        b->kind, b->class_name, age, b->locked);
+            continue;
+        }
         ofs_cli_out(cli, "  %-12s %-32s %-4s %-7s age %-8s %s\n",
                     b->decision.reasons ? "keep" : remove, b->id, b->kind, b->class_name, age,
                     why);

@@ -280,6 +280,7 @@ void ofs_prune_result_free(ofs_prune_result *r)
         free(b->kind);
         free(b->base);
         free(b->class_name);
+        free(b->locked);
     }
     for (size_t i = 0; i < r->orphan_count; i++)
         free(r->orphans[i].folder);
@@ -309,11 +310,27 @@ static int prune_delete_folder(ofs_store *store, const prune_listing *l, const p
     return 0;
 }
 
+/* prune_relist_locked(store, ring, m, id): put a backup whose deletion the store refused back
+ * into the manifest (saved first without it), from its record. */
+static int prune_relist_locked(ofs_store *store, const ofs_keyring *ring, ofs_manifest *m,
+                               const char *id)
+{
+    ofs_record *rec = NULL;
+    char *json = NULL;
+    size_t size = 0;
+    int rc = ofs_repo_load_record(store, ring, id, &rec, &json, &size);
+    if (rc == 0)
+        rc = ofs_manifest_add(m, rec, json, size);
+    ofs_record_free(rec);
+    free(json);
+    return rc;
+}
+
 /* prune_apply(store, ring, m, r, l, rebuilt): steps 3 to 5 of prune.h. */
 static int prune_apply(ofs_store *store, const ofs_keyring *ring, ofs_manifest *m,
                        ofs_prune_result *r, prune_listing *l, int rebuilt)
 {
-    int rc;
+    int rc = 0, relisted = 0;
     for (size_t i = 0; i < r->count; i++)
         if (!r->backups[i].decision.reasons && (rc = ofs_manifest_remove(m, r->backups[i].id)) < 0)
             return rc;
@@ -325,10 +342,28 @@ static int prune_apply(ofs_store *store, const ofs_keyring *ring, ofs_manifest *
         if (b->decision.reasons)
             continue;
         prune_folder *f = prune_find_folder(l, b->class_name, b->id);
-        if (f && (rc = prune_delete_folder(store, l, f)) < 0)
+        if (f && (rc = prune_delete_folder(store, l, f)) == OFS_EDENIED &&
+            (ofs_store_caps(store) & OFS_STORE_CAP_OBJECT_LOCK)) {
+            /* object lock: the record is the first delete, so the backup is still whole; it
+             * stays, listed again, until its retain-until date passes */
+            if (!(b->locked = strdup(ofs_error_last())) ||
+                (rc = prune_relist_locked(store, ring, m, b->id)) < 0)
+                return b->locked ? rc : ofs_error_set(OFS_ERROR, "out of memory");
+            ofs_log_info("%s: backup '%s' kept: %s", ofs_store_name(store), b->id, b->locked);
+            relisted = 1;
+            r->deleted--;
+            r->kept++;
+            r->objects_deleted -= f->end - f->first;
+            r->bytes_freed -= f->bytes;
+            continue;
+        }
+        if (f && rc < 0)
             return ofs_error_wrap(rc, "cannot delete backup '%s'", b->id);
+        rc = 0;
         b->deleted = 1;
     }
+    if (relisted && (rc = ofs_manifest_save(m, store, ring)) < 0)
+        return ofs_error_wrap(rc, "%s: listing the locked backups again", ofs_store_name(store));
     for (size_t i = 0, o = 0; i < l->folder_count; i++) {
         const prune_folder *f = &l->folders[i];
         if (f->has_record)
