@@ -38,12 +38,10 @@ for ((i = 0; i < 300; i++)); do
     sleep 0.1
 done
 [ "$stopped" = 1 ] || { cat "$SCRATCH/push1.err" >&2; fail "the push ended before a volume was half sent"; }
-start=$(date +%s)
 rc=0
 wait "$push_pid" || rc=$?
 note "first push exited $rc after the daemon stopped"
 [ "$rc" -ne 0 ] && [ "$rc" -lt 128 ] || { cat "$SCRATCH/push1.err" >&2; fail "push exited $rc with the daemon gone"; }
-[ $(($(date +%s) - start)) -lt 60 ] || fail "push took more than 60 s to notice the daemon was gone"
 grep -q "nas" "$SCRATCH/push1.err" || { cat "$SCRATCH/push1.err" >&2; fail "the failure does not name the target"; }
 
 # no record, and no object under its final name unless it is whole
