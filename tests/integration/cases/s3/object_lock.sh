@@ -51,8 +51,9 @@ PY
 done <<< "$keys"
 [ "$checked" -ge 9 ] || fail "only $checked data objects checked"
 
-# ten days on, the policy keeps only the newest; the target refuses to delete the others
-later=$((now + 10 * 86400))
+# forty days on (past every class age of the policy: 1 day, 1 week, 1 month), the policy keeps
+# only the newest; the target, whose locks run on the real clock, refuses to delete the others
+later=$((now + 40 * 86400))
 OFFSITE_NOW=$later run_ok ofs prune --target vault
 for id in "${ids[0]}" "${ids[1]}"; do
     expect_glob "$LAST_OUT" "*keep (locked)*$id*locked until*" "prune of a locked backup"
