@@ -20,7 +20,7 @@ struct ofs_progress {
     atomic_flag drawing;     /* one drawer at a time; others skip rather than wait */
     double started;
     double next_draw;        /* guarded by drawing */
-    int enabled, tty, drawn;
+    int enabled, tty;
 };
 
 static void format_bytes(double bytes, char *buf, size_t size)
@@ -78,7 +78,6 @@ static void draw(ofs_progress *p, double now, int final)
             ssize_t w = write(STDERR_FILENO, line, strlen(line));
             (void)w;
         }
-        p->drawn = 1;
     } else if (total) {
         ofs_log_info("%s: %s of %s (%.0f%%), %s/s%s%s", p->label, done_s, total_s,
                      100.0 * (double)(done > total ? total : done) / (double)total, rate_s,
