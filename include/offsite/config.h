@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define OFS_CONFIG_CLASS_MAX 64 /* a storage class name, its NUL included */
+
 typedef struct ofs_config_set {
     char *name;
     int line;                  /* line of the [set NAME] header */
@@ -42,6 +44,10 @@ typedef struct ofs_config_target {
     char *endpoint, *region, *bucket, *prefix, *url_style, *storage_class, *object_lock,
         *credentials_file, *profile, *ca_file;
     uint64_t part_size;        /* 0 = driver default */
+    int transition_days;       /* lifecycle: move data to transition_class after this many
+                                  days; 0 = no transition (given with transition_class) */
+    char transition_class[OFS_CONFIG_CLASS_MAX]; /* "GLACIER": capitals, digits, '_'; "" = none
+                                  (held inline: a short checked token) */
     /* rsync */
     char *url, *ssh_command, *password_file;
     /* all */

@@ -74,9 +74,12 @@ typedef struct ofs_s3_lifecycle_rule {
     char *id;
     char *prefix;              /* Filter/Prefix (or Filter/And/Prefix, or the legacy Prefix) */
     int enabled;               /* Status is Enabled */
-    int expiration_days;       /* 0: none */
+    int expiration_days;       /* Expiration/Days; 0: none */
+    int expired_delete_marker; /* Expiration/ExpiredObjectDeleteMarker is true (S3 allows it
+                                  only in an Expiration without Days) */
+    int noncurrent_days;       /* NoncurrentVersionExpiration/NoncurrentDays; 0: none */
     int abort_multipart_days;  /* AbortIncompleteMultipartUpload; 0: none */
-    int transition_days;       /* 0: none */
+    int transition_days;       /* the first Transition's Days; 0: none */
     char *transition_class;
     char *xml;                 /* parse: the <Rule> as found, to write back verbatim; render:
                                   if set, written instead of the fields */
@@ -90,7 +93,9 @@ int ofs_s3_xml_lifecycle_parse(const char *xml, size_t size, ofs_s3_lifecycle_ru
                                size_t *count);
 void ofs_s3_xml_lifecycle_free(ofs_s3_lifecycle_rule *rules, size_t count);
 
-/* ofs_s3_xml_lifecycle_render(rules, count, &xml): a LifecycleConfiguration document. */
+/* ofs_s3_xml_lifecycle_render(rules, count, &xml): a LifecycleConfiguration document; each
+ * rule's elements in the order AWS documents them (ID, Filter, Status, Transition, Expiration,
+ * NoncurrentVersionExpiration, AbortIncompleteMultipartUpload), only those that are set. */
 int ofs_s3_xml_lifecycle_render(const ofs_s3_lifecycle_rule *rules, size_t count, char **xml);
 
 /* ofs_s3_xml_parse_time("2013-05-24T00:00:00.000Z", &t): Unix seconds; OFS_ECORRUPT if not. */

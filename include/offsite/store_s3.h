@@ -71,23 +71,48 @@ int ofs_store_s3_new(ofs_store **out, const ofs_config_target *target);
 int ofs_store_s3_new_with_retention(ofs_store **out, const ofs_config_target *target,
                                     const ofs_config_retention *retention);
 
-/* A provider-side expiry rule for the objects under one prefix of the target. */
+/*
+ * A provider-side expiry rule for the objects under one prefix of the target. Either
+ * expiration_days or expired_delete_marker (S3 refuses both in one Expiration, so the
+ * delete-marker cleanup is a rule of its own).
+ */
 typedef struct ofs_lifecycle_rule {
     const char *prefix;          /* relative to the target's prefix: "data/daily/" */
     int expiration_days;         /* delete objects this many days after they were written */
     int abort_multipart_days;    /* abort unfinished multipart uploads after this; 0 = no */
-    int transition_days;         /* move to transition_class after this; 0 = no */
+    int transition_days;         /* move to transition_class after this; 0 = no (S3 wants
+                                    it below expiration_days; AWS also wants 30 or more for
+                                    STANDARD_IA and ONEZONE_IA: not checked here) */
     const char *transition_class;
+    int noncurrent_days;         /* versioned bucket: remove a version this many days after
+                                    it stopped being the current one; 0 = no */
+    int expired_delete_marker;   /* versioned bucket: remove delete markers no version is
+                                    left behind */
 } ofs_lifecycle_rule;
+
+/*
+ * ofs_store_s3_versioning(store, &versioned): whether deleting an object in the target's
+ * bucket leaves its data behind as a noncurrent version: GET ?versioning says Enabled or
+ * Suspended, or the target has object_lock on (a lock bucket is always versioned; not asked
+ * then). A server without versioning (501) is not versioned. The lifecycle rules of a
+ * versioned bucket need noncurrent_days and a delete-marker rule, or an Expiration only
+ * hides the data behind a delete marker. OFS_EDENIED without s3:GetBucketVersioning,
+ * OFS_EUNSUPPORTED if store is not s3.
+ */
+int ofs_store_s3_versioning(ofs_store *store, int *versioned);
 
 /*
  * ofs_store_s3_lifecycle_sync(store, rules, count, &changed): make the bucket's lifecycle
  * configuration hold exactly these rules for this target (rule IDs "offsite:PREFIX:RULE-
- * PREFIX", so several hosts' prefixes in one bucket do not clobber each other), keeping every
- * rule offsite did not write verbatim; then read it back and compare. *changed (may be NULL)
- * says whether a PUT was needed. OFS_EUNSUPPORTED if store is not s3 or the server has no
- * lifecycle support, OFS_ECORRUPT naming the rule if the read-back differs, OFS_EDENIED
- * without s3:PutLifecycleConfiguration.
+ * PREFIX", so several hosts' prefixes in one bucket do not clobber each other; the rules'
+ * prefixes must differ), keeping every rule offsite did not write verbatim; then read it
+ * back and compare every element a rule sets (expiration or delete marker, transition,
+ * noncurrent expiration, multipart abort). *changed (may be NULL) says whether a PUT was
+ * needed. The caller decides the rules (see ofs_store_s3_versioning); nothing is added
+ * here. OFS_ECONFIG for a rule with neither or both of expiration_days and
+ * expired_delete_marker, OFS_EUNSUPPORTED if store is not s3 or the server has no lifecycle
+ * support, OFS_ECORRUPT naming the rule if the read-back differs, OFS_EDENIED without
+ * s3:PutLifecycleConfiguration.
  */
 int ofs_store_s3_lifecycle_sync(ofs_store *store, const ofs_lifecycle_rule *rules,
                                 size_t count, int *changed);

@@ -2,7 +2,9 @@
  * retention policy as provider lifecycle rules where the store has them (s3), apply and read
  * them back, then reconcile the target's manifest with what the provider already expired.
  * Targets without lifecycle rules (file, rsync) are reported plainly: `offsite prune` is what
- * enforces retention there. */
+ * enforces retention there. The target's transition_days/transition_class move its data to
+ * another storage class first; in a versioned bucket the rules also remove what an
+ * expiration leaves behind (noncurrent versions, then the delete markers). */
 #include <stdio.h>
 #include <string.h>
 
@@ -16,26 +18,102 @@
 enum { RETENTION_OPT_TARGET = 300, RETENTION_OPT_DRY_RUN };
 
 #define RETENTION_CLASSES 3
+#define RETENTION_RULES (RETENTION_CLASSES + 1) /* the classes, a versioned bucket's markers */
 
 /*
- * retention_rules(policy, rules): one expiry rule per class prefix, a day past the longest age
- * prune would keep a backup of that class (a weekly backup is also young enough for the daily
- * limit, a monthly for both; months are counted as 31 days so the provider never expires what
- * prune would still keep). Unfinished multipart uploads are aborted after a day.
+ * retention_rules(policy, target, versioned, rules): one expiry rule per class prefix, a day
+ * past the longest age prune would keep a backup of that class (a weekly backup is also young
+ * enough for the daily limit, a monthly for both; months are counted as 31 days so the
+ * provider never expires what prune would still keep). Unfinished multipart uploads are
+ * aborted after a day. The target's transition goes into each class rule that expires later
+ * (S3 refuses a transition at or after the expiration; moving data that is about to go only
+ * costs a transition fee). A versioned bucket keeps an expired object as a noncurrent
+ * version behind a delete marker: those versions go a day later, and a rule over data/
+ * removes the markers left with no version (S3 refuses that flag next to Days). Returns how
+ * many rules it filled.
  */
-static void retention_rules(const ofs_config_retention *p,
-                            ofs_lifecycle_rule rules[RETENTION_CLASSES])
+static size_t retention_rules(const ofs_config_retention *p, const ofs_config_target *t,
+                              int versioned, ofs_lifecycle_rule rules[RETENTION_RULES])
 {
     int daily = p->daily, weekly = p->weekly * 7, monthly = p->monthly * 31;
+    size_t n = 0;
     if (weekly < daily)
         weekly = daily;
     if (monthly < weekly)
         monthly = weekly;
     const char *prefixes[RETENTION_CLASSES] = { "data/daily/", "data/weekly/", "data/monthly/" };
     const int days[RETENTION_CLASSES] = { daily, weekly, monthly };
-    for (int i = 0; i < RETENTION_CLASSES; i++)
-        rules[i] = (ofs_lifecycle_rule){ .prefix = prefixes[i], .expiration_days = days[i] + 1,
-                                         .abort_multipart_days = 1 };
+    for (int i = 0; i < RETENTION_CLASSES; i++) {
+        ofs_lifecycle_rule *r = &rules[n++];
+        *r = (ofs_lifecycle_rule){ .prefix = prefixes[i], .expiration_days = days[i] + 1,
+                                   .abort_multipart_days = 1,
+                                   .noncurrent_days = versioned ? 1 : 0 };
+        if (t->transition_days > 0 && r->expiration_days > t->transition_days) {
+            r->transition_days = t->transition_days;
+            r->transition_class = t->transition_class;
+        }
+    }
+    if (versioned)
+        rules[n++] = (ofs_lifecycle_rule){ .prefix = "data/", .expired_delete_marker = 1 };
+    return n;
+}
+
+/* retention_print_transition(cli, t, rules): which classes move, and which expire before
+ * they would: "move data/weekly/, data/monthly/ to GLACIER after 30 days; data/daily/
+ * (expires after 8 days) expires first" */
+static void retention_print_transition(ofs_cli *cli, const ofs_config_target *t,
+                                       const ofs_lifecycle_rule rules[RETENTION_CLASSES])
+{
+    char moved[128] = "", kept[256] = "";
+    size_t nm = 0, nk = 0;
+    int kept_count = 0;
+
+    if (t->transition_days <= 0)
+        return;
+    for (int i = 0; i < RETENTION_CLASSES; i++) {
+        const ofs_lifecycle_rule *r = &rules[i];
+        if (r->transition_days > 0) {
+            nm += (size_t)snprintf(moved + nm, sizeof(moved) - nm, "%s%s", nm ? ", " : "",
+                                   r->prefix);
+        } else {
+            nk += (size_t)snprintf(kept + nk, sizeof(kept) - nk, "%s%s (expires after %d days)",
+                                   nk ? ", " : "", r->prefix, r->expiration_days);
+            kept_count++;
+        }
+    }
+    if (nm)
+        ofs_cli_out(cli, "  move %s to %s after %d days", moved, t->transition_class,
+                    t->transition_days);
+    else
+        ofs_cli_out(cli, "  nothing moves to %s after %d days", t->transition_class,
+                    t->transition_days);
+    if (kept_count)
+        ofs_cli_out(cli, "; %s %s first", kept, kept_count == 1 ? "expires" : "expire");
+    ofs_cli_out(cli, "\n");
+}
+
+/* retention_rules_json(rules, count): the rules as --json shows them */
+static json_t *retention_rules_json(const ofs_lifecycle_rule *rules, size_t count)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < count; i++) {
+        const ofs_lifecycle_rule *r = &rules[i];
+        json_t *o = json_pack("{s:s}", "prefix", r->prefix);
+        if (r->expired_delete_marker) {
+            json_object_set_new(o, "expired_object_delete_marker", json_true());
+        } else {
+            json_object_set_new(o, "expiration_days", json_integer(r->expiration_days));
+            json_object_set_new(o, "abort_multipart_days", json_integer(r->abort_multipart_days));
+        }
+        if (r->transition_days > 0) {
+            json_object_set_new(o, "transition_days", json_integer(r->transition_days));
+            json_object_set_new(o, "transition_class", json_string(r->transition_class));
+        }
+        if (r->noncurrent_days > 0)
+            json_object_set_new(o, "noncurrent_days", json_integer(r->noncurrent_days));
+        json_array_append_new(list, o);
+    }
+    return list;
 }
 
 typedef struct retention_changes {
@@ -62,10 +140,10 @@ static int retention_sync_one(ofs_cli *cli, const ofs_config *cfg, const ofs_con
                               const ofs_keyring *ring, int dry_run, json_t *entry)
 {
     const ofs_config_retention *policy = ofs_config_target_retention(cfg, t);
-    ofs_lifecycle_rule rules[RETENTION_CLASSES];
+    ofs_lifecycle_rule rules[RETENTION_RULES];
     ofs_store *store = NULL;
-    int rc, changed = 0;
-    size_t changes = 0;
+    int rc, changed = 0, versioned = 0;
+    size_t changes = 0, count;
 
     json_object_set_new(entry, "target", json_string(t->name));
     json_object_set_new(entry, "type", json_string(t->type));
@@ -83,23 +161,27 @@ static int retention_sync_one(ofs_cli *cli, const ofs_config *cfg, const ofs_con
         json_object_set_new(entry, "lifecycle", json_string("off"));
         goto cleanup;
     }
-    retention_rules(policy, rules);
-    json_t *list = json_array();
-    for (int i = 0; i < RETENTION_CLASSES; i++)
-        json_array_append_new(list, json_pack("{s:s, s:i, s:i}", "prefix", rules[i].prefix,
-                                              "expiration_days", rules[i].expiration_days,
-                                              "abort_multipart_days",
-                                              rules[i].abort_multipart_days));
-    json_object_set_new(entry, "rules", list);
+    /* a read, so --dry-run asks too: the rules it prints are the ones a sync would write */
+    if ((rc = ofs_store_s3_versioning(store, &versioned)) < 0)
+        goto cleanup;
+    count = retention_rules(policy, t, versioned, rules);
+    json_object_set_new(entry, "versioned", json_boolean(versioned));
+    json_object_set_new(entry, "rules", retention_rules_json(rules, count));
     ofs_cli_out(cli, "target '%s' (%s): expire data/daily/ after %d days, data/weekly/ after %d, "
                 "data/monthly/ after %d; abort unfinished uploads after 1 day\n", t->name,
                 t->type, rules[0].expiration_days, rules[1].expiration_days,
                 rules[2].expiration_days);
+    retention_print_transition(cli, t, rules);
+    if (versioned)
+        ofs_cli_out(cli, "  bucket is versioned%s: expired data removed 1 day after it stops "
+                    "being the current version, then its delete marker (rule over data/)\n",
+                    t->object_lock && strcmp(t->object_lock, "off") != 0 ? " (object lock)"
+                                                                         : "");
     if (dry_run) {
         json_object_set_new(entry, "lifecycle", json_string("dry run"));
         goto cleanup;
     }
-    if ((rc = ofs_store_s3_lifecycle_sync(store, rules, RETENTION_CLASSES, &changed)) < 0)
+    if ((rc = ofs_store_s3_lifecycle_sync(store, rules, count, &changed)) < 0)
         goto cleanup;
     ofs_cli_out(cli, "  lifecycle rules %s and read back identical\n",
                 changed ? "written" : "already in place");

@@ -5,6 +5,8 @@
  * A bucket has one lifecycle document for everyone: other tools' rules, and other hosts'
  * offsite rules under their own prefixes. So the sync reads it, swaps only the rules whose ID
  * marks them as this target's, writes it whole, and reads it back to see the server kept it.
+ * Also here: whether the bucket is versioned, which decides the rules a versioned bucket needs
+ * (the caller adds them; see ofs_store_s3_versioning).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +77,8 @@ static int rule_is_ours(const s3_store *s, const ofs_s3_lifecycle_rule *r)
            r->id[8 + n] == ':';
 }
 
+/* rule_same(a, b): every element offsite writes is equal (a transition class counts only
+ * with its days) */
 static int rule_same(const ofs_s3_lifecycle_rule *a, const ofs_s3_lifecycle_rule *b)
 {
     const char *ac = a->transition_days ? a->transition_class : NULL;
@@ -82,45 +86,80 @@ static int rule_same(const ofs_s3_lifecycle_rule *a, const ofs_s3_lifecycle_rule
     return strcmp(a->id, b->id) == 0 && strcmp(a->prefix ? a->prefix : "",
                                                b->prefix ? b->prefix : "") == 0 &&
            a->enabled == b->enabled && a->expiration_days == b->expiration_days &&
+           !a->expired_delete_marker == !b->expired_delete_marker &&
+           a->noncurrent_days == b->noncurrent_days &&
            a->abort_multipart_days == b->abort_multipart_days &&
            a->transition_days == b->transition_days &&
            strcmp(ac ? ac : "", bc ? bc : "") == 0;
+}
+
+/* rule_check(rules, i): what S3 would refuse, said before anything is sent */
+static int rule_check(const ofs_lifecycle_rule *rules, size_t i)
+{
+    const ofs_lifecycle_rule *r = &rules[i];
+    const char *p = r->prefix ? r->prefix : "";
+
+    if (!r->prefix || (r->expiration_days > 0) == !!r->expired_delete_marker ||
+        r->expiration_days < 0)
+        return ofs_error_set(OFS_ECONFIG, "lifecycle rule for '%s': needs a prefix and either "
+                             "expiration days or the delete-marker cleanup", p);
+    if (r->transition_days < 0 || r->noncurrent_days < 0 || r->abort_multipart_days < 0 ||
+        (r->transition_days > 0 && (!r->transition_class || !*r->transition_class)))
+        return ofs_error_set(OFS_ECONFIG, "lifecycle rule for '%s': bad transition, noncurrent "
+                             "or abort days", p);
+    if (r->transition_days > 0 && r->expiration_days > 0 &&
+        r->transition_days >= r->expiration_days)
+        return ofs_error_set(OFS_ECONFIG, "lifecycle rule for '%s': transition after %d days "
+                             "is not before the expiration after %d", p, r->transition_days,
+                             r->expiration_days);
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(rules[j].prefix, r->prefix) == 0)
+            return ofs_error_set(OFS_ECONFIG, "lifecycle rule for '%s': given twice", p);
+    return 0;
 }
 
 /* want_rules: this target's rules as the server should hold them */
 static int want_rules(const s3_store *s, const ofs_lifecycle_rule *rules, size_t count,
                       ofs_s3_lifecycle_rule **out)
 {
-    ofs_s3_lifecycle_rule *w = count ? calloc(count, sizeof(*w)) : NULL;
+    ofs_s3_lifecycle_rule *w = NULL;
+    int rc = 0;
 
     *out = NULL;
-    if (count && !w)
+    for (size_t i = 0; i < count; i++)
+        if ((rc = rule_check(rules, i)) < 0)
+            return rc;
+    if (count && !(w = calloc(count, sizeof(*w))))
         return ofs_error_set(OFS_ERROR, "out of memory");
     for (size_t i = 0; i < count; i++) {
         const ofs_lifecycle_rule *r = &rules[i];
-        if (r->expiration_days <= 0 || !r->prefix) {
-            ofs_s3_xml_lifecycle_free(w, count);
-            return ofs_error_set(OFS_ECONFIG, "lifecycle rule for '%s': needs a prefix and "
-                                 "expiration days", r->prefix ? r->prefix : "");
-        }
         w[i].enabled = 1;
         w[i].expiration_days = r->expiration_days;
+        w[i].expired_delete_marker = !!r->expired_delete_marker;
+        w[i].noncurrent_days = r->noncurrent_days;
         w[i].abort_multipart_days = r->abort_multipart_days;
         w[i].transition_days = r->transition_class ? r->transition_days : 0;
-        if (asprintf(&w[i].id, "offsite:%s:%s", s->prefix, r->prefix) < 0 ||
-            asprintf(&w[i].prefix, "%s%s", s->prefix, r->prefix) < 0 ||
+        /* asprintf leaves its pointer undefined when it fails */
+        if (asprintf(&w[i].id, "offsite:%s:%s", s->prefix, r->prefix) < 0)
+            w[i].id = NULL;
+        if (asprintf(&w[i].prefix, "%s%s", s->prefix, r->prefix) < 0)
+            w[i].prefix = NULL;
+        if (!w[i].id || !w[i].prefix ||
             (w[i].transition_days && !(w[i].transition_class = strdup(r->transition_class)))) {
-            ofs_s3_xml_lifecycle_free(w, count);
-            return ofs_error_set(OFS_ERROR, "out of memory");
+            rc = ofs_error_set(OFS_ERROR, "out of memory");
+            goto cleanup;
         }
         if (strlen(w[i].id) > 255) {
-            ofs_s3_xml_lifecycle_free(w, count);
-            return ofs_error_set(OFS_ECONFIG, "lifecycle rule for '%s': prefix too long for "
-                                 "a rule ID (255 bytes)", r->prefix);
+            rc = ofs_error_set(OFS_ECONFIG, "lifecycle rule for '%s': prefix too long for a "
+                               "rule ID (255 bytes)", r->prefix);
+            goto cleanup;
         }
     }
     *out = w;
-    return 0;
+    w = NULL;
+cleanup:
+    ofs_s3_xml_lifecycle_free(w, count);
+    return rc;
 }
 
 /* lifecycle_matches(s, have, nhave, want, nwant, &what): this target's rules are exactly
@@ -145,6 +184,46 @@ static int lifecycle_matches(const s3_store *s, const ofs_s3_lifecycle_rule *hav
     }
     *what = ours == nwant ? NULL : "a rule no longer wanted";
     return ours == nwant;
+}
+
+int ofs_store_s3_versioning(ofs_store *store, int *versioned)
+{
+    static const char *const top[] = { "Status", NULL };
+    const ofs_sigv4_param params[] = { { "versioning", NULL } };
+    s3_request req = { .method = "GET", .params = params, .param_count = 1 };
+    s3_store *s = (s3_store *)store;
+    s3_response resp;
+    char *status = NULL;
+    int rc;
+
+    *versioned = 0;
+    if (!store || store->ops->put != s3_put)
+        return ofs_error_set(OFS_EUNSUPPORTED, "bucket versioning needs an s3 target");
+    if (s->lock_mode) {
+        *versioned = 1;
+        return 0;
+    }
+    memset(&resp, 0, sizeof(resp));
+    /* a bucket never versioned answers with no Status at all */
+    if ((rc = s3_call(s, &req, &resp)) == 0)
+        rc = ofs_s3_xml_each(resp.body, resp.body_size, "VersioningConfiguration", NULL, NULL,
+                             NULL, NULL, top, &status);
+    s3_response_done(s, &resp);
+    if (rc == OFS_EUNSUPPORTED) { /* 501: a server without versioning keeps no old versions */
+        ofs_error_clear();
+        rc = 0;
+    } else if (rc < 0) {
+        rc = ofs_error_wrap(rc, "%s: reading whether bucket %s is versioned", s->parent.name,
+                            s->bucket);
+    } else {
+        /* Suspended still keeps the versions written while it was Enabled */
+        *versioned = status && (strcmp(status, "Enabled") == 0 ||
+                                strcmp(status, "Suspended") == 0);
+        ofs_log_debug("%s: bucket %s versioning: %s", s->parent.name, s->bucket,
+                      status ? status : "never enabled");
+    }
+    free(status);
+    return rc;
 }
 
 int ofs_store_s3_lifecycle_sync(ofs_store *store, const ofs_lifecycle_rule *rules,

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <libxml/parser.h>
@@ -346,6 +347,15 @@ static int child_int(const xmlNode *parent, const char *name)
     return v > 0 && v < 1000000 ? (int)v : 0;
 }
 
+static int child_true(const xmlNode *parent, const char *name)
+{
+    char *text = child_text(parent, name);
+    int yes = text && strcasecmp(text, "true") == 0;
+
+    free(text);
+    return yes;
+}
+
 /* node_dump(n): the element as XML text, malloc'd, or NULL */
 static char *node_dump(xmlDoc *doc, xmlNode *n)
 {
@@ -375,6 +385,8 @@ static int lifecycle_rule(xmlDoc *doc, xmlNode *n, ofs_s3_lifecycle_rule *r)
     r->enabled = status && strcmp(status, "Enabled") == 0;
     free(status);
     r->expiration_days = child_int(child(n, "Expiration"), "Days");
+    r->expired_delete_marker = child_true(child(n, "Expiration"), "ExpiredObjectDeleteMarker");
+    r->noncurrent_days = child_int(child(n, "NoncurrentVersionExpiration"), "NoncurrentDays");
     r->abort_multipart_days = child_int(child(n, "AbortIncompleteMultipartUpload"),
                                         "DaysAfterInitiation");
     if ((t = child(n, "Transition"))) {
@@ -457,8 +469,17 @@ int ofs_s3_xml_lifecycle_render(const ofs_s3_lifecycle_rule *rules, size_t count
             xml_element(f, "StorageClass", r->transition_class);
             fputs("</Transition>", f);
         }
-        if (r->expiration_days > 0)
-            fprintf(f, "<Expiration><Days>%d</Days></Expiration>", r->expiration_days);
+        if (r->expiration_days > 0 || r->expired_delete_marker) {
+            fputs("<Expiration>", f);
+            if (r->expiration_days > 0)
+                fprintf(f, "<Days>%d</Days>", r->expiration_days);
+            if (r->expired_delete_marker)
+                fputs("<ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker>", f);
+            fputs("</Expiration>", f);
+        }
+        if (r->noncurrent_days > 0)
+            fprintf(f, "<NoncurrentVersionExpiration><NoncurrentDays>%d</NoncurrentDays>"
+                    "</NoncurrentVersionExpiration>", r->noncurrent_days);
         if (r->abort_multipart_days > 0)
             fprintf(f, "<AbortIncompleteMultipartUpload><DaysAfterInitiation>%d"
                     "</DaysAfterInitiation></AbortIncompleteMultipartUpload>",

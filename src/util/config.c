@@ -31,7 +31,8 @@ enum key_type {
     KEY_SIZE,     /* uint64_t, within min..max */
     KEY_DURATION, /* int64_t seconds, within min..max */
     KEY_INT,      /* int, within min..max */
-    KEY_BOOL      /* int, 0 or 1 */
+    KEY_BOOL,     /* int, 0 or 1 */
+    KEY_CLASS     /* char[max]: a storage class name, capitals, digits and '_' */
 };
 
 /* Target types, as bits: which types a target key applies to. */
@@ -45,7 +46,7 @@ typedef struct key_spec {
     enum key_type type;
     size_t offset;               /* of the field in its section's struct */
     size_t count_offset;         /* KEY_PATHS, KEY_PATTERNS: of the size_t count */
-    int64_t min, max;            /* KEY_SIZE, KEY_DURATION, KEY_INT */
+    int64_t min, max;            /* KEY_SIZE, KEY_DURATION, KEY_INT; KEY_CLASS: max = size */
     const char *const *choices;  /* KEY_CHOICE */
     unsigned types;              /* target keys: the types it applies to */
 } key_spec;
@@ -99,6 +100,8 @@ static const key_spec target_keys[] = {
     TARGET(profile, KEY_STRING, 0, 0, 0, NULL, T_S3),
     TARGET(ca_file, KEY_PATH, 0, 0, 0, NULL, T_S3 | T_GCS),
     TARGET(part_size, KEY_SIZE, 0, 5 * MB, 5 * GB, NULL, T_S3 | T_GCS),
+    TARGET(transition_days, KEY_INT, 0, 1, 100000, NULL, T_S3),
+    TARGET(transition_class, KEY_CLASS, 0, 0, OFS_CONFIG_CLASS_MAX, NULL, T_S3),
     TARGET(url, KEY_STRING, 0, 0, 0, NULL, T_RSYNC),
     TARGET(ssh_command, KEY_STRING, 0, 0, 0, NULL, T_RSYNC),
     TARGET(password_file, KEY_PATH, 0, 0, 0, NULL, T_RSYNC),
@@ -346,6 +349,15 @@ static int config_set_value(config_parse *p, const key_spec *spec, char *object,
         if (config_parse_bool(value, &flag) < 0)
             return config_fail(p, p->lineno, "%s: '%s' is not true or false", name, value);
         *(int *)(void *)field = flag;
+        return 0;
+    case KEY_CLASS:
+        /* the provider's spelling, passed on as is: any provider's classes, none guessed */
+        if (strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != strlen(value) ||
+            strlen(value) >= (size_t)spec->max)
+            return config_fail(p, p->lineno, "%s: '%s' is not a storage class name (up to %d "
+                               "capital letters, digits and '_', e.g. STANDARD_IA or GLACIER)",
+                               name, value, (int)spec->max - 1);
+        memcpy(field, value, strlen(value) + 1);
         return 0;
     default:
         break;
@@ -708,6 +720,14 @@ static int config_finish(config_parse *p)
                     !s->key_lines[config_key_index(target_keys, required[k])])
                     return config_fail(p, s->line, "%s: missing required key '%s' for type "
                                        "'%s'", s->label, required[k], t->type);
+            /* a transition needs both where to and when; one alone is a mistake, not a default */
+            int days = s->key_lines[config_key_index(target_keys, "transition_days")];
+            int cls = s->key_lines[config_key_index(target_keys, "transition_class")];
+            if (!days != !cls)
+                return config_fail(p, days ? days : cls, "target '%s': %s is given without %s "
+                                   "(give both, or neither)", t->name,
+                                   days ? "transition_days" : "transition_class",
+                                   days ? "transition_class" : "transition_days");
         }
     }
     if (cfg->set_count == 0)

@@ -133,6 +133,8 @@ static void test_every_key(void **state)
         "profile = backup\n"
         "ca_file = /etc/ssl/ca.pem\n"
         "part_size = 16M\n"
+        "transition_days = 30\n"
+        "transition_class = GLACIER_IR\n"
         "\n"
         "[target gcs]\n"
         "type = gcs\n"
@@ -211,6 +213,8 @@ static void test_every_key(void **state)
     assert_string_equal(t->profile, "backup");
     assert_string_equal(t->ca_file, "/etc/ssl/ca.pem");
     assert_int_equal(t->part_size, 16 << 20);
+    assert_int_equal(t->transition_days, 30);
+    assert_string_equal(t->transition_class, "GLACIER_IR");
     assert_int_equal(t->parallel, 0);
     assert_null(t->path);
 
@@ -234,14 +238,14 @@ static void test_every_key(void **state)
     assert_int_equal(cfg->retention.auto_prune, 1);
     assert_string_equal(cfg->retention.lifecycle, "off");
     assert_null(cfg->retention.name);
-    assert_int_equal(cfg->retention.line, 56);
+    assert_int_equal(cfg->retention.line, 58);
 
     /* the override gives monthly and keep_last; the rest comes from [retention] */
     assert_int_equal(cfg->retention_count, 1);
     const ofs_config_retention *r = ofs_config_find_retention(cfg, "long");
     assert_ptr_equal(r, &cfg->retentions[0]);
     assert_string_equal(r->name, "long");
-    assert_int_equal(r->line, 64);
+    assert_int_equal(r->line, 66);
     assert_int_equal(r->daily, 10);
     assert_int_equal(r->weekly, 4);
     assert_int_equal(r->monthly, 36);
@@ -308,6 +312,8 @@ static void test_defaults(void **state)
     assert_string_equal(cfg->key_file, "/srv/o/offsite.key");
     assert_null(cfg->targets[0].prefix);
     assert_int_equal(cfg->targets[0].part_size, 0);
+    assert_int_equal(cfg->targets[0].transition_days, 0); /* no transition */
+    assert_string_equal(cfg->targets[0].transition_class, "");
     ofs_config_free(cfg);
 }
 
@@ -532,6 +538,37 @@ static void test_errors(void **state)
           "6: target 't': unknown url_style 'dns' (path or virtual)" },
         { SET "[target t]\ntype = s3\nbucket = b\npart_size = 1M\n",
           "6: part_size: 1M is out of range (5M to 5G)" },
+        /* lifecycle transitions: both keys or neither, s3 only, the provider's class names */
+        { SET "[target t]\ntype = s3\nbucket = b\ntransition_days = 30\n",
+          "6: target 't': transition_days is given without transition_class (give both, or "
+          "neither)" },
+        { SET "[target t]\ntype = s3\ntransition_class = GLACIER\nbucket = b\n",
+          "5: target 't': transition_class is given without transition_days (give both, or "
+          "neither)" },
+        { SET "[target t]\ntype = s3\nbucket = b\ntransition_days = 0\n",
+          "6: transition_days: 0 is out of range (1 to 100000)" },
+        { SET "[target t]\ntype = s3\nbucket = b\ntransition_days = -30\n",
+          "6: transition_days: -30 is out of range (1 to 100000)" },
+        { SET "[target t]\ntype = s3\nbucket = b\ntransition_days = 30d\n",
+          "6: transition_days: '30d' is not a whole number" },
+        { SET "[target t]\ntype = s3\nbucket = b\ntransition_class = glacier\n",
+          "6: transition_class: 'glacier' is not a storage class name (up to 63 capital "
+          "letters, digits and '_', e.g. STANDARD_IA or GLACIER)" },
+        { SET "[target t]\ntype = s3\nbucket = b\ntransition_class = STANDARD IA\n",
+          "6: transition_class: 'STANDARD IA' is not a storage class name (up to 63 capital "
+          "letters, digits and '_', e.g. STANDARD_IA or GLACIER)" },
+        { SET "[target t]\ntype = s3\nbucket = b\ntransition_class = "
+              "A234567890123456789012345678901234567890123456789012345678901234\n",
+          "6: transition_class: 'A234567890123456789012345678901234567890123456789012345678901234"
+          "' is not a storage class name (up to 63 capital letters, digits and '_', e.g. "
+          "STANDARD_IA or GLACIER)" },
+        { SET "[target t]\ntype = s3\nbucket = b\ntransition_class =\n",
+          "6: transition_class: empty value" },
+        { SET "[target t]\ntype = file\npath = /t\ntransition_days = 30\n"
+              "transition_class = GLACIER\n",
+          "6: target 't': key 'transition_days' does not apply to type 'file'" },
+        { SET "[target t]\ntype = gcs\nbucket = b\ntransition_class = COLDLINE\n",
+          "6: target 't': key 'transition_class' does not apply to type 'gcs'" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         ofs_config *cfg = (ofs_config *)1;

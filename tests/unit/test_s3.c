@@ -1,7 +1,8 @@
 /* test_s3.c - the s3 store driver.
  *
  * Offline: settings and credential errors, the shared credentials file, bandwidth
- * timetables, a refused connection (OFS_ETRANSIENT, no server needed).
+ * timetables, a refused connection (OFS_ETRANSIENT, no server needed), lifecycle rules S3
+ * would refuse.
  * Live: against a real S3 server when OFS_TEST_S3_ENDPOINT and OFS_TEST_S3_BUCKET are set
  * (with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY); tests/integration/cases/s3/driver.sh runs
  * this binary against radosgw. Without them the live tests are skipped, saying so. */
@@ -528,21 +529,87 @@ static void test_live_refusals(void **state)
     ofs_store_free(s);
 }
 
+/* rules S3 would refuse are refused before anything is sent (the endpoint is closed); a
+ * target with object lock is versioned without asking */
+static void test_lifecycle_offline(void **state)
+{
+    (void)state;
+    ofs_config_target t = base_target();
+    ofs_config_retention policy = { .daily = 7, .weekly = 4, .monthly = 6, .keep_last = 1 };
+    ofs_store *s = NULL;
+    int versioned = -1, changed = -1;
+    static const struct {
+        ofs_lifecycle_rule rule;
+        const char *message;
+    } bad[] = {
+        { { .prefix = "data/daily/" }, "lifecycle rule for 'data/daily/': needs a prefix and "
+          "either expiration days or the delete-marker cleanup" },
+        { { .prefix = "data/", .expiration_days = 8, .expired_delete_marker = 1 },
+          "lifecycle rule for 'data/': needs a prefix and either expiration days or the "
+          "delete-marker cleanup" },
+        { { .expiration_days = 8 }, "lifecycle rule for '': needs a prefix and either "
+          "expiration days or the delete-marker cleanup" },
+        { { .prefix = "data/daily/", .expiration_days = 8, .transition_days = 8,
+            .transition_class = "GLACIER" },
+          "lifecycle rule for 'data/daily/': transition after 8 days is not before the "
+          "expiration after 8" },
+        { { .prefix = "data/daily/", .expiration_days = 8, .transition_days = 3 },
+          "lifecycle rule for 'data/daily/': bad transition, noncurrent or abort days" },
+        { { .prefix = "data/daily/", .expiration_days = 8, .noncurrent_days = -1 },
+          "lifecycle rule for 'data/daily/': bad transition, noncurrent or abort days" },
+    };
+
+    setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "very/secret/value", 1);
+    assert_int_equal(ofs_store_s3_new(&s, &t), 0);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(ofs_store_s3_lifecycle_sync(s, &bad[i].rule, 1, &changed), OFS_ECONFIG);
+        assert_string_equal(ofs_error_last(), bad[i].message);
+        assert_int_equal(changed, 0);
+    }
+    const ofs_lifecycle_rule twice[] = { { .prefix = "data/", .expired_delete_marker = 1 },
+                                         { .prefix = "data/", .expiration_days = 3 } };
+    assert_int_equal(ofs_store_s3_lifecycle_sync(s, twice, 2, &changed), OFS_ECONFIG);
+    assert_string_equal(ofs_error_last(), "lifecycle rule for 'data/': given twice");
+    ofs_store_free(s);
+
+    t.object_lock = (char *)"governance";
+    assert_int_equal(ofs_store_s3_new_with_retention(&s, &t, &policy), 0);
+    assert_int_equal(ofs_store_s3_versioning(s, &versioned), 0);
+    assert_int_equal(versioned, 1);
+    ofs_store_free(s);
+    assert_int_equal(ofs_store_s3_versioning(NULL, &versioned), OFS_EUNSUPPORTED);
+    assert_int_equal(versioned, 0);
+    env_restore();
+}
+
 static void test_live_lifecycle(void **state)
 {
     (void)state;
-    const ofs_lifecycle_rule a_rules[] = { { "data/daily/", 31, 1, 0, NULL },
-                                           { "data/weekly/", 85, 1, 0, NULL } };
-    const ofs_lifecycle_rule b_rules[] = { { "data/daily/", 8, 1, 0, NULL } };
+    const ofs_lifecycle_rule a_rules[] = {
+        { .prefix = "data/daily/", .expiration_days = 31, .abort_multipart_days = 1 },
+        { .prefix = "data/weekly/", .expiration_days = 85, .abort_multipart_days = 1,
+          .transition_days = 30, .transition_class = "STANDARD_IA" } };
+    const ofs_lifecycle_rule b_rules[] = {
+        { .prefix = "data/daily/", .expiration_days = 8, .abort_multipart_days = 1 } };
+    /* what a versioned bucket gets: every element the read-back has to compare */
+    const ofs_lifecycle_rule v_rules[] = {
+        { .prefix = "data/weekly/", .expiration_days = 85, .abort_multipart_days = 1,
+          .transition_days = 30, .transition_class = "GLACIER", .noncurrent_days = 1 },
+        { .prefix = "data/", .expired_delete_marker = 1 } };
+    const char *lock_bucket = getenv("OFS_TEST_S3_LOCK_BUCKET");
     ofs_store *a, *b;
     live_env env;
-    int changed = -1;
+    int changed = -1, versioned = -1;
 
     if (live_skip(&env))
         skip();
     a = live_store(&env, "host-a", 0, 0);
     b = live_store(&env, "host-b", 0, 0);
     assert_true(ofs_store_caps(a) & OFS_STORE_CAP_LIFECYCLE);
+    if (ofs_store_s3_versioning(a, &versioned) != 0)
+        fail_msg("versioning: %s", ofs_error_last());
+    assert_int_equal(versioned, 0);
     if (ofs_store_s3_lifecycle_sync(a, a_rules, 2, &changed) != 0)
         fail_msg("lifecycle sync: %s", ofs_error_last());
     assert_int_equal(changed, 1);
@@ -556,8 +623,25 @@ static void test_live_lifecycle(void **state)
     assert_int_equal(changed, 1);
     assert_int_equal(ofs_store_s3_lifecycle_sync(b, b_rules, 1, &changed), 0);
     assert_int_equal(changed, 0);
+    /* a transition class, noncurrent days, the delete-marker rule: each is written, read
+     * back the same (else OFS_ECORRUPT), and a change in any of them is seen */
+    if (ofs_store_s3_lifecycle_sync(a, v_rules, 2, &changed) != 0)
+        fail_msg("lifecycle sync of a versioned bucket's rules: %s", ofs_error_last());
+    assert_int_equal(changed, 1);
+    assert_int_equal(ofs_store_s3_lifecycle_sync(a, v_rules, 2, &changed), 0);
+    assert_int_equal(changed, 0);
+    ofs_lifecycle_rule other_class[2] = { v_rules[0], v_rules[1] };
+    other_class[0].transition_class = "DEEP_ARCHIVE";
+    assert_int_equal(ofs_store_s3_lifecycle_sync(a, other_class, 2, &changed), 0);
+    assert_int_equal(changed, 1);
+    ofs_lifecycle_rule no_noncurrent[2] = { other_class[0], other_class[1] };
+    no_noncurrent[0].noncurrent_days = 0;
+    assert_int_equal(ofs_store_s3_lifecycle_sync(a, no_noncurrent, 2, &changed), 0);
+    assert_int_equal(changed, 1);
+    assert_int_equal(ofs_store_s3_lifecycle_sync(a, no_noncurrent, 1, &changed), 0);
+    assert_int_equal(changed, 1); /* the delete-marker rule went */
     /* bad rules are refused before anything is sent */
-    const ofs_lifecycle_rule bad[] = { { "data/daily/", 0, 0, 0, NULL } };
+    const ofs_lifecycle_rule bad[] = { { .prefix = "data/daily/" } };
     assert_int_equal(ofs_store_s3_lifecycle_sync(a, bad, 1, &changed), OFS_ECONFIG);
     /* and removed again */
     assert_int_equal(ofs_store_s3_lifecycle_sync(a, NULL, 0, &changed), 0);
@@ -568,6 +652,20 @@ static void test_live_lifecycle(void **state)
     assert_int_equal(changed, 0);
     ofs_store_free(a);
     ofs_store_free(b);
+
+    /* a bucket with object lock is versioned, and the server says so to a target without
+     * object_lock too */
+    if (lock_bucket && *lock_bucket) {
+        char prefix[160];
+        ofs_config_target t = live_target(&env, "versioning", 0, 0, prefix);
+        t.bucket = (char *)lock_bucket;
+        assert_int_equal(ofs_store_s3_new(&a, &t), 0);
+        versioned = -1;
+        if (ofs_store_s3_versioning(a, &versioned) != 0)
+            fail_msg("versioning of %s: %s", lock_bucket, ofs_error_last());
+        assert_int_equal(versioned, 1);
+        ofs_store_free(a);
+    }
 }
 
 static void test_live_clock_skew(void **state)
@@ -600,6 +698,7 @@ int main(void)
         cmocka_unit_test(test_bwlimit),
         cmocka_unit_test(test_connection_refused),
         cmocka_unit_test(test_stalled_server),
+        cmocka_unit_test(test_lifecycle_offline),
         cmocka_unit_test(test_live_small_objects),
         cmocka_unit_test(test_live_conditional),
         cmocka_unit_test(test_live_list_pages),

@@ -1,7 +1,8 @@
 /* test_s3_xml.c - S3 XML documents: errors, ListObjectsV2 pages (with and without the
  * namespace, as AWS, Ceph RGW and MinIO send them), CreateMultipartUpload, the
  * CompleteMultipartUpload body, times, malformed input, the generic entry reader (uploads,
- * parts, versions, delete results) and the multi-object Delete body. */
+ * parts, versions, delete results), the multi-object Delete body, and lifecycle
+ * configurations (transitions, a versioned bucket's noncurrent and delete-marker rules). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -296,6 +297,68 @@ static void test_lifecycle(void **state)
     assert_null(rules);
 }
 
+/* a versioned bucket's rules: noncurrent expiration, and delete markers in a rule of their
+ * own (an Expiration without Days); as AWS answers them, and rendered back */
+static void test_lifecycle_versioned(void **state)
+{
+    (void)state;
+    const char *doc =
+        "<LifecycleConfiguration><Rule><ID>offsite::data/weekly/</ID><Filter><Prefix>data/"
+        "weekly/</Prefix></Filter><Status>Enabled</Status><Transition><Days>30</Days>"
+        "<StorageClass>STANDARD_IA</StorageClass></Transition><Expiration><Days>85</Days>"
+        "</Expiration><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays>"
+        "</NoncurrentVersionExpiration></Rule><Rule><ID>offsite::data/</ID><Filter><Prefix>"
+        "data/</Prefix></Filter><Status>Enabled</Status><Expiration>"
+        "<ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration></Rule>"
+        "<Rule><ID>off</ID><Filter><Prefix>x/</Prefix></Filter><Status>Enabled</Status>"
+        "<Expiration><ExpiredObjectDeleteMarker>false</ExpiredObjectDeleteMarker></Expiration>"
+        "</Rule></LifecycleConfiguration>";
+    ofs_s3_lifecycle_rule *rules = NULL, *again = NULL;
+    size_t count = 0, count2 = 0;
+    char *xml = NULL;
+
+    assert_int_equal(ofs_s3_xml_lifecycle_parse(XML(doc), &rules, &count), 0);
+    assert_int_equal(count, 3);
+    assert_int_equal(rules[0].expiration_days, 85);
+    assert_false(rules[0].expired_delete_marker);
+    assert_int_equal(rules[0].noncurrent_days, 1);
+    assert_int_equal(rules[0].transition_days, 30);
+    assert_string_equal(rules[0].transition_class, "STANDARD_IA");
+    assert_string_equal(rules[1].prefix, "data/");
+    assert_int_equal(rules[1].expiration_days, 0);
+    assert_true(rules[1].expired_delete_marker);
+    assert_int_equal(rules[1].noncurrent_days, 0);
+    assert_false(rules[2].expired_delete_marker);
+
+    for (size_t i = 0; i < count; i++) {
+        free(rules[i].xml);
+        rules[i].xml = NULL;
+    }
+    assert_int_equal(ofs_s3_xml_lifecycle_render(rules, count, &xml), 0);
+    /* the order AWS documents: Transition, Expiration, NoncurrentVersionExpiration */
+    assert_non_null(strstr(xml, "<Status>Enabled</Status><Transition><Days>30</Days>"
+                                "<StorageClass>STANDARD_IA</StorageClass></Transition>"
+                                "<Expiration><Days>85</Days></Expiration>"
+                                "<NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays>"
+                                "</NoncurrentVersionExpiration></Rule>"));
+    assert_non_null(strstr(xml, "<Prefix>data/</Prefix></Filter><Status>Enabled</Status>"
+                                "<Expiration><ExpiredObjectDeleteMarker>true"
+                                "</ExpiredObjectDeleteMarker></Expiration></Rule>"));
+    /* a false flag and no days: nothing to expire, no empty Expiration */
+    assert_non_null(strstr(xml, "<Prefix>x/</Prefix></Filter><Status>Enabled</Status></Rule>"));
+    assert_int_equal(ofs_s3_xml_lifecycle_parse(XML(xml), &again, &count2), 0);
+    assert_int_equal(count2, count);
+    for (size_t i = 0; i < count; i++) {
+        assert_int_equal(again[i].expiration_days, rules[i].expiration_days);
+        assert_int_equal(again[i].expired_delete_marker, rules[i].expired_delete_marker);
+        assert_int_equal(again[i].noncurrent_days, rules[i].noncurrent_days);
+        assert_int_equal(again[i].transition_days, rules[i].transition_days);
+    }
+    free(xml);
+    ofs_s3_xml_lifecycle_free(again, count2);
+    ofs_s3_xml_lifecycle_free(rules, count);
+}
+
 /* collects "element:v0,v1,..." lines */
 typedef struct {
     char text[1024];
@@ -388,6 +451,7 @@ int main(void)
         cmocka_unit_test(test_times),
         cmocka_unit_test(test_no_external_entities),
         cmocka_unit_test(test_lifecycle),
+        cmocka_unit_test(test_lifecycle_versioned),
         cmocka_unit_test(test_each),
         cmocka_unit_test(test_delete_body),
     };

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # retention_sync: `offsite retention sync` against radosgw renders [retention] as one expiry rule
 # per class prefix (a day past what prune keeps) plus an abort of unfinished uploads after a
-# day, keeps a rule another tool wrote, reads back what it wrote, is idempotent, writes nothing
-# with --dry-run; after the provider expires a backup (its objects deleted behind offsite's
-# back), sync removes it from the target's manifest. A file target is reported plainly as
-# pruned by the agent.
+# day, with the target's transition_days/transition_class in each class rule that expires later
+# than the transition (and none in the others, saying so); keeps a rule another tool wrote,
+# reads back what it wrote, is idempotent, writes nothing with --dry-run; the bucket is not
+# versioned, so no noncurrent-version or delete-marker rule; after the provider expires a
+# backup (its objects deleted behind offsite's back), sync removes it from the target's
+# manifest. A file target is reported plainly as pruned by the agent.
 . "$(dirname "$0")/../../lib.sh"
 . "$OFS_SOURCE_DIR/tests/integration/servers/radosgw.sh"
 
@@ -14,7 +16,7 @@ src=$SCRATCH/src
 mkdir -p "$src"
 printf 'positions\n' > "$src/positions.csv"
 make_config "$CONFIG" "$src" nas
-add_s3_target "$CONFIG" cloud prefix=fleet/testhost
+add_s3_target "$CONFIG" cloud prefix=fleet/testhost transition_days=30 transition_class=STANDARD_IA
 printf '\n[retention]\ndaily = 7\nweekly = 4\nmonthly = 6\n' >> "$CONFIG"
 run_ok ofs init
 
@@ -36,6 +38,8 @@ second=$(latest_id "$SCRATCH/staging")
 run_ok ofs retention sync --dry-run
 expect_glob "$LAST_OUT" "*target 'nas' (file): no provider lifecycle rules*offsite prune*" "file target"
 expect_glob "$LAST_OUT" "*target 'cloud' (s3): expire data/daily/ after 8 days, data/weekly/ after 29, data/monthly/ after 187*" "rules"
+expect_glob "$LAST_OUT" "*move data/monthly/ to STANDARD_IA after 30 days; data/daily/ (expires after 8 days), data/weekly/ (expires after 29 days) expire first*" "transition"
+if grep -q "versioned" "$LAST_OUT"; then fail "an unversioned bucket was reported versioned"; fi
 run_ok s3cli s3api get-bucket-lifecycle-configuration --bucket "$S3_BUCKET"
 python3 - "$LAST_OUT" << 'PY' || fail "--dry-run changed the bucket's lifecycle rules"
 import json, sys
@@ -60,6 +64,14 @@ for p, days in want.items():
     assert p in by_prefix, (p, rules)
     r = by_prefix[p]
     assert r["Status"] == "Enabled" and r["Expiration"]["Days"] == days, r
+    assert "NoncurrentVersionExpiration" not in r, r  # the bucket is not versioned
+# only the class that outlives the transition moves; the others expire first
+assert by_prefix["fleet/testhost/data/monthly/"]["Transitions"] == \
+    [{"Days": 30, "StorageClass": "STANDARD_IA"}], by_prefix["fleet/testhost/data/monthly/"]
+for p in ("fleet/testhost/data/daily/", "fleet/testhost/data/weekly/"):
+    assert not by_prefix[p].get("Transitions"), by_prefix[p]
+assert "fleet/testhost/data/" not in by_prefix, rules  # no delete-marker rule unversioned
+assert len(rules) == 4, rules
 seen_abort = any(r.get("AbortIncompleteMultipartUpload", {}).get("DaysAfterInitiation") == 1
                  for r in rules if (prefix(r) or "").startswith("fleet/testhost/"))
 assert seen_abort, rules
@@ -77,6 +89,9 @@ import json, sys
 doc = json.load(open(sys.argv[1]))
 cloud = [t for t in doc["targets"] if t["target"] == "cloud"][0]
 assert cloud["expired"] == [sys.argv[2]], cloud
+assert cloud["versioned"] is False and cloud["lifecycle"] == "unchanged", cloud
+moved = {r["prefix"]: r.get("transition_class") for r in cloud["rules"]}
+assert moved == {"data/daily/": None, "data/weekly/": None, "data/monthly/": "STANDARD_IA"}, cloud
 PY
 run_ok ofs list --from cloud
 expect_glob "$LAST_OUT" "*$second*" "list --from cloud"
