@@ -26,7 +26,8 @@ enum {
     OFS_ETRANSIENT = -8,   /* timeout, 5xx, 429, reset connection: may be retried */
     OFS_ENOSPC = -9,       /* no space left on a device */
     OFS_ECANCELED = -10,   /* interrupted by a signal or the user */
-    OFS_EUNSUPPORTED = -11 /* the store or platform cannot do this */
+    OFS_EUNSUPPORTED = -11, /* the store or platform cannot do this */
+    OFS_ECONFLICT = -12    /* the object changed since it was read (another writer got there) */
 };
 
 /*

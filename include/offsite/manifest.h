@@ -22,11 +22,19 @@ typedef struct ofs_manifest_entry {
     uint8_t record_sha256[OFS_SHA256_BYTES]; /* SHA-256 of the backup.json bytes */
 } ofs_manifest_entry;
 
+typedef struct ofs_manifest_change ofs_manifest_change;
+
 typedef struct ofs_manifest {
     ofs_manifest_entry *entries; /* sorted by started, then id (oldest first) */
     size_t count;
     int64_t updated;
     uint8_t key_id[OFS_KEY_ID_BYTES];
+    /* for ofs_manifest_save's compare-and-swap; only manifest.c touches these */
+    const ofs_store *origin;     /* the store it was read from or last saved to, or NULL */
+    char version[OFS_STORE_VERSION_MAX]; /* the stored object's version then; "" = absent */
+    int rebuilt;                 /* made from the records, not read */
+    ofs_manifest_change *changes; /* adds and removes since, replayed after a conflict */
+    size_t change_count;
 } ofs_manifest;
 
 int ofs_manifest_new(ofs_manifest **out);
@@ -38,7 +46,15 @@ void ofs_manifest_free(ofs_manifest *m);
  */
 int ofs_manifest_load(ofs_manifest **out, ofs_store *store, const ofs_keyring *ring);
 
-/* ofs_manifest_save(m, store, ring): MAC with the ring's current key and replace atomically. */
+/*
+ * ofs_manifest_save(m, store, ring): MAC with the ring's current key and replace atomically -
+ * and only if the stored manifest is still the one m was read from (ofs_store_replace), so
+ * two hosts pushing to one prefix never lose each other's entries: when another writer got
+ * there first, the stored manifest is read again (rebuilt from the records if m was), the
+ * adds and removes made to m since it was read are applied to it, and the write is tried
+ * again (up to 8 times, with a short random pause). m then holds the merged manifest.
+ * OFS_ECONFLICT if every try lost the race.
+ */
 int ofs_manifest_save(ofs_manifest *m, ofs_store *store, const ofs_keyring *ring);
 
 /*

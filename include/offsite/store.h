@@ -25,6 +25,9 @@
  * lexicographic key order, never for temporary objects; fn returning non-zero stops the
  * listing and list returns that value.
  * Driver contract for del: deleting an absent key is not an error (idempotent).
+ * Optional ops (NULL: the store layer does without): replace, a compare-and-swap of a small
+ * object (returning OFS_EUNSUPPORTED when the server turns out unable: the layer then falls
+ * back as ofs_store_replace says); del_many, a batched delete.
  */
 #ifndef OFFSITE_STORE_H
 #define OFFSITE_STORE_H
@@ -48,9 +51,14 @@ enum {
     OFS_PUT_IF_ABSENT = 1 << 0
 };
 
+#define OFS_STORE_VERSION_MAX 96
+
 typedef struct ofs_object_info {
     uint64_t size;
     int64_t mtime;      /* Unix seconds, or 0 if unknown */
+    /* from stat: a token that changes whenever the object is written again (s3: the ETag;
+     * file: inode, size and mtime in ns; otherwise size and mtime); "" in listings */
+    char version[OFS_STORE_VERSION_MAX];
 } ofs_object_info;
 
 typedef struct ofs_store ofs_store;
@@ -65,6 +73,12 @@ struct ofs_store_ops {
     int (*list)(ofs_store *s, const char *prefix, ofs_store_list_fn fn, void *ctx);
     int (*del)(ofs_store *s, const char *key);
     void (*free)(ofs_store *s);
+    /* optional: put data under key only if key is still at version ("" = absent); on
+     * success *new_version is the version written. OFS_ECONFLICT if it changed. */
+    int (*replace)(ofs_store *s, const char *key, const char *version, const void *data,
+                   size_t size, char new_version[OFS_STORE_VERSION_MAX]);
+    /* optional: delete these keys, absent ones not an error */
+    int (*del_many)(ofs_store *s, const char *const *keys, size_t count);
 };
 
 /* Drivers embed this as their first member. */
@@ -110,6 +124,28 @@ void ofs_store_free(ofs_store *s);
 int ofs_store_put_buffer(ofs_store *s, const char *key, unsigned flags, const void *data,
                          size_t size);
 int ofs_store_get_buffer(ofs_store *s, const char *key, char **data, size_t *size, size_t max);
+
+/*
+ * ofs_store_replace(s, key, version, data, size, new_version): write a small object only if
+ * key still holds the version a stat returned (version "" = only if key is absent), so two
+ * writers of one object (two hosts updating one manifest) cannot silently overwrite each
+ * other: OFS_ECONFLICT if another write came first - read again, merge, retry. On success
+ * new_version (may be NULL) is the version now stored, for the next replace. A retried
+ * attempt that finds exactly these bytes stored takes them as its own earlier attempt's.
+ * Atomic on s3 servers that honour If-Match (probed once per store: AWS, Ceph RGW) and on
+ * file stores (an flock of the object's directory around check and rename). Elsewhere (rsync,
+ * s3 servers that ignore If-Match) it is check-then-write: a stat, then a put - a window of a
+ * round trip in which another writer's update can be lost (logged once at info).
+ */
+int ofs_store_replace(ofs_store *s, const char *key, const char *version, const void *data,
+                      size_t size, char new_version[OFS_STORE_VERSION_MAX]);
+
+/*
+ * ofs_store_del_many(s, keys, count): delete these keys (absent ones are not an error), in
+ * batches where the driver can (s3: multi-object delete, up to 1000 keys a request), else one
+ * by one. Stops at the first failure, whose message names the key.
+ */
+int ofs_store_del_many(ofs_store *s, const char *const *keys, size_t count);
 
 /* ofs_store_key_check(key): OFS_ECONFIG naming the key if it breaks the rules above. */
 int ofs_store_key_check(const char *key);

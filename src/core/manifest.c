@@ -10,16 +10,20 @@
 #include "offsite/log.h"
 #include "offsite/repo.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #define MANIFEST_FORMAT "offsite-manifest"
 #define MANIFEST_VERSION 1
 #define MANIFEST_MAX (256u << 20) /* ~500 bytes per backup: room for hundreds of thousands */
 #define MANIFEST_NAME_MAX 1200
+#define MANIFEST_SAVE_TRIES 8
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -64,14 +68,50 @@ int ofs_manifest_new(ofs_manifest **out)
     return 0;
 }
 
+/* One edit since the manifest was read: a removal (removed_id) or an add (entry). */
+struct ofs_manifest_change {
+    char *removed_id;
+    ofs_manifest_entry entry;
+};
+
+static void manifest_changes_clear(ofs_manifest *m)
+{
+    for (size_t i = 0; i < m->change_count; i++) {
+        free(m->changes[i].removed_id);
+        manifest_entry_clear(&m->changes[i].entry);
+    }
+    free(m->changes);
+    m->changes = NULL;
+    m->change_count = 0;
+}
+
+static void manifest_entries_clear(ofs_manifest *m)
+{
+    for (size_t i = 0; i < m->count; i++)
+        manifest_entry_clear(&m->entries[i]);
+    free(m->entries);
+    m->entries = NULL;
+    m->count = 0;
+}
+
 void ofs_manifest_free(ofs_manifest *m)
 {
     if (!m)
         return;
-    for (size_t i = 0; i < m->count; i++)
-        manifest_entry_clear(&m->entries[i]);
-    free(m->entries);
+    manifest_entries_clear(m);
+    manifest_changes_clear(m);
     free(m);
+}
+
+/* manifest_change_new(m): a zeroed change at the end of m's list, or NULL (out of memory) */
+static ofs_manifest_change *manifest_change_new(ofs_manifest *m)
+{
+    ofs_manifest_change *bigger = realloc(m->changes, (m->change_count + 1) * sizeof(*bigger));
+    if (!bigger)
+        return NULL;
+    m->changes = bigger;
+    memset(&bigger[m->change_count], 0, sizeof(*bigger));
+    return &bigger[m->change_count++];
 }
 
 /* Oldest first: by start time, then by id (ids of one second differ by their suffix). */
@@ -105,14 +145,26 @@ const ofs_manifest_entry *ofs_manifest_latest(const ofs_manifest *m, const char 
     return NULL;
 }
 
-int ofs_manifest_remove(ofs_manifest *m, const char *id)
+/* manifest_drop(m, id): remove the entry if there is one; 1 if there was */
+static int manifest_drop(ofs_manifest *m, const char *id)
 {
     size_t i = manifest_index(m, id);
     if (i == m->count)
-        return ofs_error_set(OFS_ENOTFOUND, "backup '%s' is not in the manifest", id);
+        return 0;
     manifest_entry_clear(&m->entries[i]);
     memmove(&m->entries[i], &m->entries[i + 1], (m->count - i - 1) * sizeof(*m->entries));
     m->count--;
+    return 1;
+}
+
+int ofs_manifest_remove(ofs_manifest *m, const char *id)
+{
+    ofs_manifest_change *c;
+
+    if (!manifest_drop(m, id))
+        return ofs_error_set(OFS_ENOTFOUND, "backup '%s' is not in the manifest", id);
+    if (!(c = manifest_change_new(m)) || !(c->removed_id = strdup(id)))
+        return ofs_error_set(OFS_ERROR, "out of memory");
     return 0;
 }
 
@@ -123,11 +175,48 @@ static int manifest_strdup(char **dst, const char *src)
     return 0;
 }
 
+/* manifest_entry_copy(dst, src): a deep copy */
+static int manifest_entry_copy(ofs_manifest_entry *dst, const ofs_manifest_entry *src)
+{
+    *dst = *src;
+    dst->id = dst->set = dst->kind = dst->base = dst->class_name = dst->host = NULL;
+    dst->description = NULL;
+    if (manifest_strdup(&dst->id, src->id) < 0 || manifest_strdup(&dst->set, src->set) < 0 ||
+        manifest_strdup(&dst->kind, src->kind) < 0 || manifest_strdup(&dst->base, src->base) < 0 ||
+        manifest_strdup(&dst->class_name, src->class_name) < 0 ||
+        manifest_strdup(&dst->host, src->host) < 0 ||
+        manifest_strdup(&dst->description, src->description) < 0) {
+        manifest_entry_clear(dst);
+        return ofs_error_set(OFS_ERROR, "out of memory");
+    }
+    return 0;
+}
+
+/* manifest_insert(m, e): put e in its place, replacing an entry of the same id; takes e's
+ * strings (e is zeroed) */
+static int manifest_insert(ofs_manifest *m, ofs_manifest_entry *e)
+{
+    ofs_manifest_entry *bigger = realloc(m->entries, (m->count + 1) * sizeof(*bigger));
+    size_t at;
+
+    if (!bigger)
+        return ofs_error_set(OFS_ERROR, "out of memory");
+    m->entries = bigger;
+    manifest_drop(m, e->id); /* replace: a record rewritten (verify, push) */
+    for (at = m->count; at > 0 && manifest_entry_compare(&m->entries[at - 1], e) > 0; at--)
+        ;
+    memmove(&m->entries[at + 1], &m->entries[at], (m->count - at) * sizeof(*m->entries));
+    m->entries[at] = *e;
+    m->count++;
+    memset(e, 0, sizeof(*e));
+    return 0;
+}
+
 int ofs_manifest_add(ofs_manifest *m, const ofs_record *rec, const char *record_json,
                      size_t record_size)
 {
-    ofs_manifest_entry e = { 0 };
-    size_t at;
+    ofs_manifest_entry e = { 0 }, c = { 0 };
+    ofs_manifest_change *change;
     int rc;
 
     if (!record_json)
@@ -152,21 +241,16 @@ int ofs_manifest_add(ofs_manifest *m, const ofs_record *rec, const char *record_
     e.files = rec->files;
     e.bytes = rec->bytes;
     e.stored_bytes = rec->stored_bytes;
-    ofs_manifest_entry *bigger = realloc(m->entries, (m->count + 1) * sizeof(*bigger));
-    if (!bigger) {
+    if ((rc = manifest_entry_copy(&c, &e)) < 0 || (rc = manifest_insert(m, &e)) < 0)
+        goto cleanup;
+    if (!(change = manifest_change_new(m))) {
         rc = ofs_error_set(OFS_ERROR, "out of memory");
         goto cleanup;
     }
-    m->entries = bigger;
-    if (manifest_index(m, e.id) < m->count)
-        ofs_manifest_remove(m, e.id); /* replace: a record rewritten (verify, push) */
-    for (at = m->count; at > 0 && manifest_entry_compare(&m->entries[at - 1], &e) > 0; at--)
-        ;
-    memmove(&m->entries[at + 1], &m->entries[at], (m->count - at) * sizeof(*m->entries));
-    m->entries[at] = e;
-    m->count++;
+    change->entry = c;
     return 0;
 cleanup:
+    manifest_entry_clear(&c);
     manifest_entry_clear(&e);
     return rc;
 }
@@ -262,31 +346,52 @@ cleanup:
     return rc;
 }
 
+/* manifest_stored_version(store, version): the stored manifest's version, "" if absent */
+static int manifest_stored_version(ofs_store *store, char version[OFS_STORE_VERSION_MAX])
+{
+    ofs_object_info info;
+    int rc = ofs_store_stat(store, OFS_MANIFEST_KEY, &info);
+
+    version[0] = '\0';
+    if (rc == OFS_ENOTFOUND) {
+        ofs_error_clear();
+        return 0;
+    }
+    if (rc == 0)
+        memcpy(version, info.version, OFS_STORE_VERSION_MAX);
+    return rc;
+}
+
 int ofs_manifest_load(ofs_manifest **out, ofs_store *store, const ofs_keyring *ring)
 {
-    char name[MANIFEST_NAME_MAX], *text = NULL;
+    char name[MANIFEST_NAME_MAX], *text = NULL, version[OFS_STORE_VERSION_MAX];
     size_t size = 0;
     int rc;
 
     *out = NULL;
+    /* the version first: if the object changes before the read, the save finds it stale and
+     * merges again (the other order could save over a change it never saw) */
+    if ((rc = manifest_stored_version(store, version)) < 0)
+        return rc;
     if ((rc = ofs_store_get_buffer(store, OFS_MANIFEST_KEY, &text, &size, MANIFEST_MAX)) < 0)
         return rc;
     snprintf(name, sizeof(name), "%s: %s", ofs_store_name(store), OFS_MANIFEST_KEY);
-    rc = manifest_parse(out, text, size, ring, name);
+    if ((rc = manifest_parse(out, text, size, ring, name)) == 0) {
+        (*out)->origin = store;
+        memcpy((*out)->version, version, OFS_STORE_VERSION_MAX);
+    }
     free(text);
     return rc;
 }
 
-int ofs_manifest_save(ofs_manifest *m, ofs_store *store, const ofs_keyring *ring)
+/* manifest_render(m, ring, &text, &size): the MAC'd JSON of m (m->updated set to now) */
+static int manifest_render(ofs_manifest *m, const ofs_keyring *ring, char **text, size_t *size)
 {
     const ofs_key *key = ofs_keyring_current(ring);
     json_t *obj = json_object(), *backups = json_array();
-    char *text = NULL;
-    size_t size = 0;
-    int64_t updated = ofs_clock_now(), previous = m->updated;
     int rc;
 
-    m->updated = updated;
+    m->updated = ofs_clock_now();
     if (!obj || !backups || json_object_set_new(obj, "format", json_string(MANIFEST_FORMAT)) ||
         json_object_set_new(obj, "version", json_integer(MANIFEST_VERSION)) ||
         json_object_set(obj, "backups", backups)) {
@@ -306,18 +411,107 @@ int ofs_manifest_save(ofs_manifest *m, ofs_store *store, const ofs_keyring *ring
             goto cleanup;
     }
     if ((rc = ofs_record_mac_sign(obj, ring, key->id)) < 0 ||
-        (rc = ofs_record_json_dump(obj, &text, &size)) < 0 ||
-        (rc = ofs_store_put_buffer(store, OFS_MANIFEST_KEY, 0, text, size)) < 0)
+        (rc = ofs_record_json_dump(obj, text, size)) < 0)
         goto cleanup;
     memcpy(m->key_id, key->id, OFS_KEY_ID_BYTES);
+cleanup:
+    json_decref(backups);
+    json_decref(obj);
+    return rc;
+}
+
+/* manifest_refresh(m, store, ring): after a lost race, m becomes the stored manifest (or the
+ * records' rebuild, if m was one or the stored one is unreadable) with m's changes applied */
+static int manifest_refresh(ofs_manifest *m, ofs_store *store, const ofs_keyring *ring)
+{
+    ofs_manifest *fresh = NULL;
+    char version[OFS_STORE_VERSION_MAX];
+    int rc = m->rebuilt ? OFS_ECORRUPT : ofs_manifest_load(&fresh, store, ring);
+
+    /* missing, damaged, or under a key this ring lacks: the records decide */
+    if (rc == OFS_ENOTFOUND || rc == OFS_EAUTH || rc == OFS_ECORRUPT) {
+        ofs_error_clear();
+        if ((rc = manifest_stored_version(store, version)) == 0 && !version[0]) {
+            if ((rc = ofs_manifest_new(&fresh)) == 0)
+                fresh->origin = store; /* version "": the next write must find none */
+        } else if (rc == 0) {
+            rc = ofs_manifest_rebuild(&fresh, store, ring);
+        }
+    }
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; rc == 0 && i < m->change_count; i++) {
+        ofs_manifest_change *c = &m->changes[i];
+        ofs_manifest_entry e;
+        if (c->removed_id)
+            manifest_drop(fresh, c->removed_id);
+        else if ((rc = manifest_entry_copy(&e, &c->entry)) == 0 &&
+                 (rc = manifest_insert(fresh, &e)) < 0)
+            manifest_entry_clear(&e);
+    }
+    if (rc == 0) {
+        /* m keeps its changes (another lost race replays them again) and takes the rest */
+        manifest_entries_clear(m);
+        m->entries = fresh->entries;
+        m->count = fresh->count;
+        m->origin = fresh->origin;
+        memcpy(m->version, fresh->version, OFS_STORE_VERSION_MAX);
+        fresh->entries = NULL;
+        fresh->count = 0;
+    }
+    ofs_manifest_free(fresh);
+    return rc;
+}
+
+/* manifest_pause(attempt): a short random wait, so two hosts that collided do not again */
+static void manifest_pause(int attempt)
+{
+    unsigned char r = 0;
+    long ms = 50L * attempt + (getrandom(&r, 1, 0) == 1 ? r : 128);
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+int ofs_manifest_save(ofs_manifest *m, ofs_store *store, const ofs_keyring *ring)
+{
+    char *text = NULL, written[OFS_STORE_VERSION_MAX];
+    size_t size = 0;
+    int64_t previous = m->updated;
+    int rc;
+
+    /* a new manifest (no origin) expects none to be there; one read from another store
+     * replaces whatever this one has */
+    if (m->origin && m->origin != store &&
+        (rc = manifest_stored_version(store, m->version)) < 0)
+        goto cleanup;
+    m->origin = store;
+    for (int attempt = 1;; attempt++) {
+        free(text);
+        text = NULL;
+        if ((rc = manifest_render(m, ring, &text, &size)) < 0)
+            break;
+        rc = ofs_store_replace(store, OFS_MANIFEST_KEY, m->version, text, size, written);
+        if (rc != OFS_ECONFLICT || attempt == MANIFEST_SAVE_TRIES)
+            break;
+        ofs_log_info("%s: %s was changed by another writer meanwhile; merging and writing it "
+                     "again", ofs_store_name(store), OFS_MANIFEST_KEY);
+        ofs_error_clear();
+        manifest_pause(attempt);
+        if ((rc = manifest_refresh(m, store, ring)) < 0)
+            break;
+    }
+    if (rc == 0) {
+        memcpy(m->version, written, OFS_STORE_VERSION_MAX);
+        manifest_changes_clear(m);
+    }
 cleanup:
     if (rc < 0) {
         m->updated = previous;
         ofs_error_wrap(rc, "cannot save the manifest");
     }
     free(text);
-    json_decref(backups);
-    json_decref(obj);
     return rc;
 }
 
@@ -366,11 +560,17 @@ int ofs_manifest_rebuild(ofs_manifest **out, ofs_store *store, const ofs_keyring
     *out = NULL;
     if ((rc = ofs_manifest_new(&m)) < 0 || (rc = ofs_repo_list_records(store, &keys, &count)) < 0)
         goto cleanup;
+    /* the version before the listing, as load does */
+    if ((rc = manifest_stored_version(store, m->version)) < 0)
+        goto cleanup;
     for (size_t i = 0; rc >= 0 && i < count; i++)
         rc = manifest_rebuild_one(m, store, ring, keys[i]);
     if (rc < 0)
         goto cleanup;
     rc = 0;
+    manifest_changes_clear(m); /* what the records say is the base, not an edit */
+    m->origin = store;
+    m->rebuilt = 1;
     *out = m;
     m = NULL;
 cleanup:

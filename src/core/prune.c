@@ -292,22 +292,28 @@ void ofs_prune_result_free(ofs_prune_result *r)
 /* ---- deleting ---- */
 
 /* prune_delete_folder(store, l, f): backup.json first (the backup stops existing), then every
- * other object of the folder. */
+ * other object of the folder in batches (s3: multi-object deletes). */
 static int prune_delete_folder(ofs_store *store, const prune_listing *l, const prune_folder *f)
 {
     char key[PRUNE_KEY_MAX];
-    int rc;
+    const char **rest = NULL;
+    size_t n = 0;
+    int rc = 0;
+
     if (f->has_record) {
         snprintf(key, sizeof(key), "%s%s", f->prefix, OFS_RECORD_NAME);
         if ((rc = ofs_store_del(store, key)) < 0)
             return rc;
     }
-    for (size_t i = f->first; i < f->end; i++) {
-        const char *name = l->keys[i].key + strlen(f->prefix);
-        if (strcmp(name, OFS_RECORD_NAME) != 0 && (rc = ofs_store_del(store, l->keys[i].key)) < 0)
-            return rc;
-    }
-    return 0;
+    if (f->end > f->first && !(rest = malloc((f->end - f->first) * sizeof(*rest))))
+        return ofs_error_set(OFS_ERROR, "out of memory");
+    for (size_t i = f->first; i < f->end; i++)
+        if (strcmp(l->keys[i].key + strlen(f->prefix), OFS_RECORD_NAME) != 0)
+            rest[n++] = l->keys[i].key;
+    if (n > 0)
+        rc = ofs_store_del_many(store, rest, n);
+    free(rest);
+    return rc;
 }
 
 /* prune_relist_locked(store, ring, m, id): put a backup whose deletion the store refused back

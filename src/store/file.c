@@ -7,7 +7,8 @@
  * place (or, with OFS_PUT_IF_ABSENT, moved there only if the name is free), and the directory
  * is fsync'd, with the parents of any directory the put created, so that after a crash the
  * object is either whole under its key or absent. A writer freed without finish unlinks its
- * temporary file. Listings never show ".tmp*" names.
+ * temporary file. Listings never show ".tmp*" names. Replace (the manifest's compare-and-swap)
+ * holds an flock of the object's directory across its version check and rename.
  *
  * Messages are bare ("not found", "cannot write '...': ..."); store.c adds "NAME: KEY: ".
  * A ranged get whose offset lies past the end of the object returns an empty reader (the
@@ -18,15 +19,18 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "offsite/error.h"
 #include "offsite/fsutil.h"
+#include "offsite/log.h"
 
 #define FILE_WRITE_BUFFER (256 * 1024)
 #define FILE_READ_BUFFER (256 * 1024)
@@ -263,7 +267,8 @@ static int file_open_tmp(file_writer *fw, const char *base)
     len = strlen(fw->dir) + base_len + 32;
     if (!(fw->tmp = malloc(len)))
         return file_oom();
-    for (int attempt = 0; attempt < 8; attempt++) {
+    /* many tries: under load, a del emptying the directory can win the race several times */
+    for (int attempt = 0; attempt < 100; attempt++) {
         unsigned char rnd[8] = { 0 };
         if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd)) {
             /* never fatal: O_EXCL below catches a collision */
@@ -447,6 +452,13 @@ cleanup:
 
 /* ---- stat ---- */
 
+/* file_version(st, out): inode, size and mtime in ns - every commit renames a new inode in */
+static void file_version(const struct stat *st, char out[OFS_STORE_VERSION_MAX])
+{
+    snprintf(out, OFS_STORE_VERSION_MAX, "%ju-%jd-%jd.%09ld", (uintmax_t)st->st_ino,
+             (intmax_t)st->st_size, (intmax_t)st->st_mtim.tv_sec, (long)st->st_mtim.tv_nsec);
+}
+
 static int file_stat(ofs_store *s, const char *key, ofs_object_info *info)
 {
     file_store *f = (file_store *)s;
@@ -465,7 +477,57 @@ static int file_stat(ofs_store *s, const char *key, ofs_object_info *info)
     else {
         info->size = (uint64_t)st.st_size;
         info->mtime = (int64_t)st.st_mtime;
+        file_version(&st, info->version);
     }
+    free(path);
+    return rc;
+}
+
+/* file_replace: the version check and the rename under an exclusive flock of the object's
+ * directory, so two processes - or two hosts sharing the directory over NFS, where flock is
+ * a lock on the server - cannot interleave. Where the lock cannot be had the check still runs
+ * (a narrow window, as store.h says of stores without an atomic replace). */
+static int file_replace(ofs_store *s, const char *key, const char *version, const void *data,
+                        size_t size, char new_version[OFS_STORE_VERSION_MAX])
+{
+    file_store *f = (file_store *)s;
+    ofs_object_info info;
+    ofs_writer *w = NULL;
+    char *path = ofs_path_join(f->root, key), *dir = path ? parent_of(path) : NULL;
+    int dirfd = -1, rc;
+
+    if (!dir) {
+        rc = file_oom();
+        goto cleanup;
+    }
+    if ((dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+        while ((rc = flock(dirfd, LOCK_EX)) < 0 && errno == EINTR)
+            ;
+        if (rc < 0)
+            ofs_log_debug("%s: %s: no lock on '%s' (%s): checking without one", s->name, key,
+                          dir, strerror(errno));
+    }
+    memset(&info, 0, sizeof(info));
+    if ((rc = file_stat(s, key, &info)) == OFS_ENOTFOUND)
+        ofs_error_clear();
+    else if (rc < 0)
+        goto cleanup;
+    if (strcmp(info.version, version) != 0) {
+        rc = ofs_error_set(OFS_ECONFLICT, *version ? "changed since it was read (another "
+                           "writer)" : "created by another writer since it was read");
+        goto cleanup;
+    }
+    if ((rc = file_put(s, key, 0, &w)) < 0 || (rc = ofs_writer_write(w, data, size)) < 0 ||
+        (rc = ofs_writer_finish(w)) < 0)
+        goto cleanup;
+    /* still under the lock: nobody else's write can be in between */
+    if ((rc = file_stat(s, key, &info)) == 0)
+        memcpy(new_version, info.version, OFS_STORE_VERSION_MAX);
+cleanup:
+    ofs_writer_free(w);
+    if (dirfd >= 0)
+        close(dirfd); /* releases the lock */
+    free(dir);
     free(path);
     return rc;
 }
@@ -655,8 +717,10 @@ static void file_free(ofs_store *s)
     free(f);
 }
 
-static const struct ofs_store_ops file_store_ops = { file_put, file_get, file_stat, file_list,
-                                                     file_del, file_free };
+static const struct ofs_store_ops file_store_ops = {
+    .put = file_put, .get = file_get, .stat = file_stat, .list = file_list, .del = file_del,
+    .free = file_free, .replace = file_replace
+};
 
 int ofs_store_file_new(ofs_store **out, const char *name, const char *root)
 {

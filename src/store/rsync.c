@@ -485,8 +485,10 @@ static void rsync_free(ofs_store *s)
     free(rs);
 }
 
-static const struct ofs_store_ops rsync_store_ops = { rsync_put, rsync_get, rsync_stat,
-                                                      rsync_list, rsync_del, rsync_free };
+static const struct ofs_store_ops rsync_store_ops = {
+    .put = rsync_put, .get = rsync_get, .stat = rsync_stat, .list = rsync_list,
+    .del = rsync_del, .free = rsync_free
+};
 
 /* make_rsh(rs, command): split ssh_command, add our ssh options, quote for rsync's -e. */
 static int make_rsh(rsync_store *rs, const char *command)

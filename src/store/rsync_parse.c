@@ -466,6 +466,7 @@ int ofs_rsync_parse_list_line(char *line, char *type, char **name, ofs_object_in
     }
     ofs_rsync_unescape(p);
     *name = p;
+    memset(info, 0, sizeof(*info)); /* no version: the store layer makes one of size, mtime */
     info->size = size;
     info->mtime = (int64_t)timegm(&tm); /* rsync prints local time: we run it with TZ=UTC */
     return 0;

@@ -420,8 +420,25 @@ int s3_head(s3_store *s, const char *full_key, ofs_object_info *info, char **eta
     if (etag)
         *etag = NULL;
     s3_request req = { .method = "HEAD", .key = full_key };
-    if ((rc = s3_call(s, &req, &resp)) < 0)
+    if ((rc = s3_call(s, &req, &resp)) < 0) {
+        /* a HEAD answer has no body, so a refusal says only "HTTP 403": a one-byte GET gets
+         * the server's code (SignatureDoesNotMatch...) and its hint */
+        if (rc == OFS_EDENIED || rc == OFS_ERROR) {
+            char *saved = ofs_error_save();
+            s3_response get_resp;
+            s3_request get = { .method = "GET", .key = full_key, .max_tries = 1,
+                               .headers = (const char *[]){ "Range: bytes=0-0" },
+                               .header_count = 1 };
+            int get_rc = s3_call(s, &get, &get_resp);
+            s3_response_done(s, &get_resp);
+            if (get_rc == 0 || get_rc == OFS_ENOTFOUND)
+                ofs_error_restore(rc, saved);
+            else
+                rc = get_rc;
+            free(saved);
+        }
         goto cleanup;
+    }
     cl = ofs_http_header(resp.h, "Content-Length");
     if (!cl || !*cl || (info->size = strtoull(cl, &end, 10), *end)) {
         rc = ofs_error_set(OFS_ECORRUPT, "malformed S3 response: HEAD without Content-Length "
@@ -442,13 +459,17 @@ cleanup:
 static int s3_stat(ofs_store *store, const char *key, ofs_object_info *info)
 {
     s3_store *s = (s3_store *)store;
-    char *full = s3_full_key(s, key);
+    char *full = s3_full_key(s, key), *etag = NULL;
     int rc;
 
     memset(info, 0, sizeof(*info));
     if (!full)
         return ofs_error_set(OFS_ERROR, "out of memory");
-    rc = s3_head(s, full, info, NULL);
+    rc = s3_head(s, full, info, &etag);
+    /* the ETag is what If-Match compares (s3_replace.c) */
+    if (rc == 0 && etag)
+        snprintf(info->version, sizeof(info->version), "%s", etag);
+    free(etag);
     free(full);
     return rc;
 }
@@ -489,7 +510,7 @@ static int s3_list_entry(void *ctx, const char *key, uint64_t size, int64_t mtim
 {
     list_ctx *l = ctx;
     size_t plen = strlen(l->s->prefix);
-    ofs_object_info info = { size, mtime };
+    ofs_object_info info = { .size = size, .mtime = mtime };
 
     (void)etag;
     if (strncmp(key, l->s->prefix, plen) != 0)
@@ -573,7 +594,10 @@ static void s3_free(ofs_store *store)
     free(s);
 }
 
-static const struct ofs_store_ops s3_ops = { s3_put, s3_get, s3_stat, s3_list, s3_del, s3_free };
+static const struct ofs_store_ops s3_ops = {
+    .put = s3_put, .get = s3_get, .stat = s3_stat, .list = s3_list, .del = s3_del, .free = s3_free,
+    .replace = s3_replace, .del_many = ofs_store_s3_delete_many
+};
 
 static double env_number(const char *name, double fallback)
 {

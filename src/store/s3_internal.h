@@ -21,6 +21,13 @@
 #define S3_DEFAULT_PARALLEL 4
 #define S3_MAX_PARALLEL 16
 
+enum {
+    S3_IF_MATCH_UNPROBED = 0,
+    S3_IF_MATCH_QUOTED,   /* the ETag as HEAD gives it, quotes and all (AWS) */
+    S3_IF_MATCH_BARE,     /* without its quotes (Ceph RGW compares the bare MD5) */
+    S3_IF_MATCH_IGNORED   /* the server writes whatever the header says */
+};
+
 typedef struct s3_store {
     ofs_store parent;
     char *origin;          /* "https://s3.eu-west-1.amazonaws.com" or "http://127.0.0.1:7480" */
@@ -44,6 +51,7 @@ typedef struct s3_store {
     ofs_config_retention retention; /* with lock_mode: the class ages (no strings) */
     pthread_mutex_t lock_check; /* guards lock_checked */
     int lock_checked;      /* the bucket was seen to have object lock enabled */
+    int if_match;          /* how the server takes If-Match on PUT: S3_IF_MATCH_* */
 } s3_store;
 
 typedef struct s3_request {
@@ -87,6 +95,23 @@ int s3_get(ofs_store *store, const char *key, uint64_t offset, uint64_t length,
 
 /* s3_put(s, key, flags, &w): the put writer (s3_write.c). */
 int s3_put(ofs_store *store, const char *key, unsigned flags, ofs_writer **out);
+
+/*
+ * s3_put_object(s, full_key, data, size, condition, &etag): one PUT with Content-MD5, the
+ * storage class, the object-lock headers a data key gets, and condition ("If-None-Match: *",
+ * "If-Match: ...", or NULL). *etag (etag may be NULL) is the answer's ETag, malloc'd, or NULL.
+ * A failed condition is OFS_EEXISTS (412).
+ */
+int s3_put_object(s3_store *s, const char *full_key, const void *data, size_t size,
+                  const char *condition, char **etag);
+
+/* s3_object_is(s, full_key, data, size): 1 if the stored object is these bytes (size and MD5
+ * ETag), as after a 412 to a retried conditional PUT whose first attempt landed. */
+int s3_object_is(s3_store *s, const char *full_key, const void *data, size_t size);
+
+/* s3_replace: the store's replace op (s3_replace.c), If-Match probed once per store */
+int s3_replace(ofs_store *store, const char *key, const char *version, const void *data,
+               size_t size, char new_version[OFS_STORE_VERSION_MAX]);
 
 /* s3_content_md5(data, size, out): base64 MD5 for Content-MD5 (out holds 25 bytes). */
 int s3_content_md5(const void *data, size_t size, char out[25]);

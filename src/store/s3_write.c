@@ -60,7 +60,7 @@ typedef struct {
     int committed;
 } s3_writer;
 
-/* s3_md5(data, size, md, base64): the MD5, raw and as Content-MD5 wants it */
+/* s3_md5(data, size, md, base64): the MD5, raw and (base64 not NULL) as Content-MD5 wants it */
 static int s3_md5(const void *data, size_t size, unsigned char md[16], char base64[25])
 {
     unsigned char buf[EVP_MAX_MD_SIZE];
@@ -69,7 +69,8 @@ static int s3_md5(const void *data, size_t size, unsigned char md[16], char base
     if (EVP_Digest(data ? data : "", size, buf, &len, EVP_md5(), NULL) != 1 || len != 16)
         return ofs_error_set(OFS_ERROR, "openssl: MD5 failed");
     memcpy(md, buf, 16);
-    EVP_EncodeBlock((unsigned char *)base64, md, 16);
+    if (base64)
+        EVP_EncodeBlock((unsigned char *)base64, md, 16);
     return 0;
 }
 
@@ -319,9 +320,7 @@ static int s3_writer_write(ofs_writer *base, const void *data, size_t size)
     return 0;
 }
 
-/* s3_same_object(w, md5): after a 412, is the object there the one we sent? A retried
- * conditional PUT whose first attempt landed must not turn into "exists". */
-static int s3_same_object(s3_writer *w, const char *md5_base64)
+int s3_object_is(s3_store *s, const char *full_key, const void *data, size_t size)
 {
     unsigned char md[16];
     char hex[33], quoted[40];
@@ -329,48 +328,63 @@ static int s3_same_object(s3_writer *w, const char *md5_base64)
     char *etag = NULL;
     int same;
 
-    if (EVP_DecodeBlock(md, (const unsigned char *)md5_base64, 24) < 16)
+    if (s3_md5(data, size, md, NULL) < 0)
         return 0;
     ofs_hex_encode(md, 16, hex);
     snprintf(quoted, sizeof(quoted), "\"%s\"", hex);
-    same = s3_head(w->s, w->key, &info, &etag) == 0 && info.size == w->total && etag &&
+    same = s3_head(s, full_key, &info, &etag) == 0 && info.size == size && etag &&
            strcmp(etag, quoted) == 0;
     free(etag);
     return same;
 }
 
-static int s3_put_single(s3_writer *w)
+int s3_put_object(s3_store *s, const char *full_key, const void *data, size_t size,
+                  const char *condition, char **etag)
 {
     char md5[25], md5_header[40], storage[128];
     char lock_mode[S3_LOCK_HEADER], lock_until[S3_LOCK_HEADER];
-    const char *headers[5];
+    const char *headers[5], *tag;
     s3_response resp;
     size_t n = 0;
     int rc;
 
-    if ((rc = s3_content_md5(w->buf, w->len, md5)) < 0)
+    if (etag)
+        *etag = NULL;
+    if ((rc = s3_content_md5(data, size, md5)) < 0)
         return rc;
     snprintf(md5_header, sizeof(md5_header), "Content-MD5: %s", md5);
     headers[n++] = md5_header;
-    if (w->s->storage_class) {
-        snprintf(storage, sizeof(storage), "x-amz-storage-class: %s", w->s->storage_class);
+    if (s->storage_class) {
+        snprintf(storage, sizeof(storage), "x-amz-storage-class: %s", s->storage_class);
         headers[n++] = storage;
     }
-    if (w->flags & OFS_PUT_IF_ABSENT)
-        headers[n++] = "If-None-Match: *";
+    if (condition)
+        headers[n++] = condition;
     /* the Content-MD5 above is what S3 requires of a PUT with retention */
-    if ((rc = s3_lock_headers(w->s, w->key, s3_now(w->s), lock_mode, lock_until)) < 0)
+    if ((rc = s3_lock_headers(s, full_key, s3_now(s), lock_mode, lock_until)) < 0)
         return rc;
     if (rc > 0) {
         headers[n++] = lock_mode;
         headers[n++] = lock_until;
     }
-    s3_request req = { .method = "PUT", .key = w->key, .headers = headers, .header_count = n,
-                       .body = w->buf ? w->buf : (const void *)"", .body_size = w->len };
-    rc = s3_call(w->s, &req, &resp);
-    s3_response_done(w->s, &resp);
+    s3_request req = { .method = "PUT", .key = full_key, .headers = headers, .header_count = n,
+                       .body = data ? data : (const void *)"", .body_size = size };
+    rc = s3_call(s, &req, &resp);
+    if (rc == 0 && etag && (tag = ofs_http_header(resp.h, "ETag")) && *tag &&
+        !(*etag = strdup(tag)))
+        rc = ofs_error_set(OFS_ERROR, "out of memory");
+    s3_response_done(s, &resp);
+    return rc;
+}
+
+static int s3_put_single(s3_writer *w)
+{
+    int rc = s3_put_object(w->s, w->key, w->buf, w->len,
+                           w->flags & OFS_PUT_IF_ABSENT ? "If-None-Match: *" : NULL, NULL);
+
+    /* a retried conditional PUT whose first attempt landed must not turn into "exists" */
     if (rc == OFS_EEXISTS) {
-        if (s3_same_object(w, md5))
+        if (s3_object_is(w->s, w->key, w->buf, w->len))
             rc = 0;
         else
             ofs_error_set(OFS_EEXISTS, "already exists (bucket %s, key %s)", w->s->bucket,

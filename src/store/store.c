@@ -16,6 +16,7 @@
 #include "offsite/store_s3.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -351,7 +352,13 @@ int ofs_store_stat(ofs_store *s, const char *key, ofs_object_info *info)
         rc = s->ops->stat(s, key, info);
     } while (rc < 0 && retry_again(&r, s, key, "stat", rc));
     retry_end(&r);
-    return rc < 0 ? store_fail(s, key, rc) : 0;
+    if (rc < 0)
+        return store_fail(s, key, rc);
+    /* a driver without a version of its own: size and mtime are the best there is */
+    if (!info->version[0])
+        snprintf(info->version, sizeof(info->version), "%" PRIu64 "@%" PRId64, info->size,
+                 info->mtime);
+    return 0;
 }
 
 /* A listing that failed after fn saw some objects is retried from the start only if fn has
@@ -409,6 +416,83 @@ int ofs_store_del(ofs_store *s, const char *key)
     } while (rc < 0 && retry_again(&r, s, key, "delete", rc));
     retry_end(&r);
     return rc < 0 ? store_fail(s, key, rc) : 0;
+}
+
+int ofs_store_del_many(ofs_store *s, const char *const *keys, size_t count)
+{
+    retry_state r;
+    int rc = 0;
+
+    for (size_t i = 0; i < count; i++)
+        if ((rc = ofs_store_key_check(keys[i])) < 0)
+            return store_fail(s, NULL, rc);
+    if (!s->ops->del_many) {
+        for (size_t i = 0; i < count && rc == 0; i++)
+            rc = ofs_store_del(s, keys[i]);
+        return rc;
+    }
+    retry_begin(&r);
+    do {
+        rc = s->ops->del_many(s, keys, count);
+    } while (rc < 0 && retry_again(&r, s, "", "delete", rc));
+    retry_end(&r);
+    /* the driver's message names the key that failed */
+    return rc < 0 ? store_fail(s, NULL, rc) : 0;
+}
+
+/* replace_unlocked: the check-then-write fallback (see store.h) */
+static int replace_unlocked(ofs_store *s, const char *key, const char *version,
+                            const void *data, size_t size,
+                            char new_version[OFS_STORE_VERSION_MAX])
+{
+    ofs_object_info info;
+    int rc = ofs_store_stat(s, key, &info);
+
+    if (rc == OFS_ENOTFOUND) {
+        ofs_error_clear();
+        info.version[0] = '\0';
+    } else if (rc < 0) {
+        return rc;
+    }
+    if (strcmp(info.version, version) != 0)
+        return store_fail(s, key, ofs_error_set(OFS_ECONFLICT, *version ? "changed since it "
+                                                "was read (another writer)" : "created by "
+                                                "another writer since it was read"));
+    rc = ofs_store_put_buffer(s, key, *version ? 0 : OFS_PUT_IF_ABSENT, data, size);
+    if (rc == OFS_EEXISTS) {
+        ofs_error_clear();
+        return store_fail(s, key, ofs_error_set(OFS_ECONFLICT, "created by another writer "
+                                                "since it was read"));
+    }
+    if (rc == 0 && new_version && (rc = ofs_store_stat(s, key, &info)) == 0)
+        memcpy(new_version, info.version, OFS_STORE_VERSION_MAX);
+    return rc;
+}
+
+int ofs_store_replace(ofs_store *s, const char *key, const char *version, const void *data,
+                      size_t size, char new_version[OFS_STORE_VERSION_MAX])
+{
+    static int told;
+    int rc;
+
+    if ((rc = ofs_store_key_check(key)) < 0)
+        return store_fail(s, NULL, rc);
+    if (s->ops->replace) {
+        char written[OFS_STORE_VERSION_MAX] = "";
+        rc = s->ops->replace(s, key, version, data, size, written);
+        if (rc == 0 && new_version)
+            memcpy(new_version, written, OFS_STORE_VERSION_MAX);
+        if (rc != OFS_EUNSUPPORTED)
+            return rc < 0 ? store_fail(s, key, rc) : 0;
+        ofs_error_clear();
+    }
+    if (!told) {
+        told = 1;
+        ofs_log_info("%s: %s is written check-then-put (the store has no atomic conditional "
+                     "write): two hosts writing it at once could lose one's update until the "
+                     "next push repairs it", s->name, key);
+    }
+    return replace_unlocked(s, key, version, data, size, new_version);
 }
 
 unsigned ofs_store_caps(const ofs_store *s)

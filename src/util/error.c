@@ -113,6 +113,7 @@ const char *ofs_error_name(int code)
     case OFS_ENOSPC: return "no space left";
     case OFS_ECANCELED: return "canceled";
     case OFS_EUNSUPPORTED: return "unsupported";
+    case OFS_ECONFLICT: return "conflict";
     default: return "error";
     }
 }
@@ -133,6 +134,7 @@ int ofs_error_exit_code(int code)
     case OFS_ECANCELED: return 9;
     case OFS_EUNSUPPORTED: return 10;
     case OFS_EEXISTS: return 11;
+    case OFS_ECONFLICT: return 12;
     default: return 1;
     }
 }

@@ -506,9 +506,10 @@ static void counting_free(ofs_store *s)
     (void)s;
 }
 
-static const struct ofs_store_ops counting_ops = { counting_put, counting_get, counting_stat,
-                                                   counting_list, counting_del,
-                                                   counting_free };
+static const struct ofs_store_ops counting_ops = {
+    .put = counting_put, .get = counting_get, .stat = counting_stat, .list = counting_list,
+    .del = counting_del, .free = counting_free
+};
 
 static int got(const counting_store *c, const char *id, const char *name)
 {

@@ -335,7 +335,10 @@ static void test_tamper_and_keys(void **state)
     assert_int_equal(ofs_manifest_load(&back, f->store, f->other), OFS_ENOTFOUND);
     assert_string_equal(ofs_error_last(), expected);
 
-    /* saved with another ring, it carries that ring's current key */
+    /* saved with another ring, it carries that ring's current key (read without a MAC
+     * check, so the save finds the stored manifest unchanged since) */
+    ofs_manifest_free(m);
+    assert_int_equal(ofs_manifest_load(&m, f->store, NULL), 0);
     assert_int_equal(ofs_manifest_save(m, f->store, f->other), 0);
     assert_int_equal(ofs_manifest_load(&back, f->store, f->other), 0);
     assert_memory_equal(back->key_id, ofs_keyring_current(f->other)->id, OFS_KEY_ID_BYTES);
@@ -462,6 +465,94 @@ static void test_rebuild(void **state)
     ofs_record_free(foreign);
 }
 
+/* Two hosts read the same manifest, each adds its backup and saves: the second save finds the
+ * manifest changed, merges, and both backups are listed. A removal merges the same way. */
+static void test_concurrent_saves_merge(void **state)
+{
+    fixture *f = *state;
+    ofs_manifest *base = NULL, *a = NULL, *b = NULL, *back = NULL;
+    ofs_record *r1 = make_record(f->ring, "pos_20261101_171500", "daily", 1793552100, NULL);
+    ofs_record *r2 = make_record(f->ring, "pos_20261102_171500", "daily", 1793638500, NULL);
+    ofs_record *r3 = make_record(f->ring, "ord_20261102_171600", "daily", 1793638560, NULL);
+
+    assert_int_equal(ofs_manifest_new(&base), 0);
+    add(base, f->ring, r1);
+    assert_int_equal(ofs_manifest_save(base, f->store, f->ring), 0);
+    ofs_manifest_free(base);
+
+    assert_int_equal(ofs_manifest_load(&a, f->store, f->ring), 0);
+    assert_int_equal(ofs_manifest_load(&b, f->store, f->ring), 0);
+    add(a, f->ring, r2);
+    assert_int_equal(ofs_manifest_save(a, f->store, f->ring), 0);
+    add(b, f->ring, r3);
+    assert_int_equal(ofs_manifest_remove(b, r1->id), 0);
+    assert_int_equal(ofs_manifest_save(b, f->store, f->ring), 0); /* conflict, merged */
+    assert_int_equal(b->count, 2);
+
+    assert_int_equal(ofs_manifest_load(&back, f->store, f->ring), 0);
+    assert_int_equal(back->count, 2);
+    assert_non_null(ofs_manifest_find(back, r2->id)); /* a's add survived b's save */
+    assert_non_null(ofs_manifest_find(back, r3->id));
+    assert_null(ofs_manifest_find(back, r1->id));
+    ofs_manifest_free(back);
+
+    /* a saves again from its now stale copy: b's add and remove survive too */
+    add(a, f->ring, r1);
+    assert_int_equal(ofs_manifest_save(a, f->store, f->ring), 0);
+    assert_int_equal(ofs_manifest_load(&back, f->store, f->ring), 0);
+    assert_int_equal(back->count, 3);
+    assert_non_null(ofs_manifest_find(back, r3->id));
+    ofs_manifest_free(back);
+
+    /* a new manifest (the target had none when read) does not overwrite one made meanwhile */
+    ofs_manifest *fresh = NULL;
+    assert_int_equal(ofs_manifest_new(&fresh), 0);
+    ofs_record *r4 = make_record(f->ring, "cfg_20261103_171500", "daily", 1793724900, NULL);
+    add(fresh, f->ring, r4);
+    assert_int_equal(ofs_manifest_save(fresh, f->store, f->ring), 0);
+    assert_int_equal(ofs_manifest_load(&back, f->store, f->ring), 0);
+    assert_int_equal(back->count, 4);
+    ofs_manifest_free(back);
+    ofs_manifest_free(fresh);
+    ofs_record_free(r4);
+
+    ofs_manifest_free(a);
+    ofs_manifest_free(b);
+    ofs_record_free(r1);
+    ofs_record_free(r2);
+    ofs_record_free(r3);
+}
+
+/* A rebuilt manifest that loses the race is rebuilt again from the records (which now hold
+ * the other writer's backup), then its own edits are applied. */
+static void test_rebuilt_save_merges(void **state)
+{
+    fixture *f = *state;
+    ofs_manifest *m = NULL, *other = NULL, *back = NULL;
+    ofs_record *r1 = make_record(f->ring, "pos_20261101_171500", "daily", 1793552100, NULL);
+    ofs_record *r2 = make_record(f->ring, "pos_20261102_171500", "daily", 1793638500, NULL);
+
+    store_record(f, f->ring, r1, "daily", r1->id);
+    assert_int_equal(ofs_manifest_rebuild(&m, f->store, f->ring), 0);
+    assert_int_equal(m->count, 1);
+    /* another host commits r2: record first, then its manifest */
+    store_record(f, f->ring, r2, "daily", r2->id);
+    assert_int_equal(ofs_manifest_new(&other), 0);
+    add(other, f->ring, r2);
+    assert_int_equal(ofs_manifest_save(other, f->store, f->ring), 0);
+
+    assert_int_equal(ofs_manifest_remove(m, r1->id), 0);
+    assert_int_equal(ofs_manifest_save(m, f->store, f->ring), 0);
+    assert_int_equal(ofs_manifest_load(&back, f->store, f->ring), 0);
+    assert_int_equal(back->count, 1);
+    assert_string_equal(back->entries[0].id, r2->id);
+    ofs_manifest_free(back);
+    ofs_manifest_free(other);
+    ofs_manifest_free(m);
+    ofs_record_free(r1);
+    ofs_record_free(r2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -470,6 +561,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tamper_and_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rebuild, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_saves_merge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rebuilt_save_merges, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -429,8 +429,10 @@ static void failing_free(ofs_store *s)
     free(s);
 }
 
-static const struct ofs_store_ops failing_ops = { failing_put, failing_get, failing_stat,
-                                                  failing_list, failing_del, failing_free };
+static const struct ofs_store_ops failing_ops = {
+    .put = failing_put, .get = failing_get, .stat = failing_stat, .list = failing_list,
+    .del = failing_del, .free = failing_free
+};
 
 static ofs_store *failing_new(ofs_store *inner, int deletes_left, int fail_puts)
 {

@@ -275,8 +275,10 @@ static void hiding_free(ofs_store *s)
 {
     free(s);
 }
-static const struct ofs_store_ops hiding_ops = { hiding_put, hiding_get, hiding_stat,
-                                                 hiding_list_all, hiding_del, hiding_free };
+static const struct ofs_store_ops hiding_ops = {
+    .put = hiding_put, .get = hiding_get, .stat = hiding_stat, .list = hiding_list_all,
+    .del = hiding_del, .free = hiding_free
+};
 
 /* another host's record under the same id is never overwritten; our own identical one is fine */
 static void test_foreign_record_is_not_overwritten(void **state)

@@ -1,7 +1,9 @@
 /* test_s3_live.c - the s3 driver against a real server: a multipart upload an interrupted
  * process left behind is resumed (finished parts kept, changed parts sent again);
  * multi-object delete; object lock (OFS_TEST_S3_LOCK_BUCKET: a bucket created with object
- * lock enabled) - retention dates per class, refused deletes, the manifest never locked. Needs OFS_TEST_S3_ENDPOINT and OFS_TEST_S3_BUCKET (see s3_test.h);
+ * lock enabled) - retention dates per class, refused deletes, the manifest never locked;
+ * replace (If-Match, probed) with four concurrent writers. Needs OFS_TEST_S3_ENDPOINT and
+ * OFS_TEST_S3_BUCKET (see s3_test.h);
  * without them every test is skipped, saying so. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +26,7 @@
 #include "offsite/store.h"
 #include "offsite/store_s3.h"
 #include "s3_test.h"
+#include "store_contract.h"
 
 #define PART ((size_t)5 << 20)
 #define BIG (12 * ((size_t)1 << 20) + 4321) /* three parts: 5 MiB, 5 MiB, the rest */
@@ -293,12 +296,44 @@ static void test_live_object_lock(void **state)
     free(data);
 }
 
+/* ---- replace: If-Match, probed ---- */
+
+static live_env replace_env;
+
+static ofs_store *open_replace_store(void *ctx)
+{
+    (void)ctx;
+    return live_store(&replace_env, "replace-counter", 5 << 20, 1);
+}
+
+/* The compare-and-swap the manifest is saved with, on the real server: the probe finds how it
+ * takes If-Match and leaves nothing behind; four writers on one counter lose no update. */
+static void test_live_replace(void **state)
+{
+    (void)state;
+    ofs_store *s, *counter;
+    list_result l = { .count = 0 };
+
+    if (live_skip(&replace_env))
+        skip();
+    s = live_store(&replace_env, "replace", 5 << 20, 1);
+    check_replace(s, "remote");
+    assert_int_equal(ofs_store_list(s, "offsite-probe/", list_collect, &l), 0);
+    assert_int_equal(l.count, 0);
+    ofs_store_free(s);
+
+    counter = open_replace_store(NULL);
+    assert_int_equal(count_concurrently(counter, open_replace_store, NULL, 4, 10), 40);
+    ofs_store_free(counter);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_live_resume),
         cmocka_unit_test(test_live_delete_many),
         cmocka_unit_test(test_live_object_lock),
+        cmocka_unit_test(test_live_replace),
         cmocka_unit_test(live_cleanup),
     };
     return cmocka_run_group_tests(tests, setup_scratch, teardown_scratch);

@@ -25,37 +25,7 @@
 #include "offsite/error.h"
 #include "offsite/fsutil.h"
 #include "offsite/store.h"
-
-typedef struct fixture {
-    char base[64];
-    char root[128];
-    ofs_store *store;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof(*f));
-    const char *tmp = getenv("TMPDIR");
-    if (!f)
-        return -1;
-    snprintf(f->base, sizeof(f->base), "%s/test_store.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(f->base))
-        return -1;
-    snprintf(f->root, sizeof(f->root), "%s/staging/root", f->base);
-    if (ofs_store_file_new(&f->store, "staging", f->root) < 0)
-        return -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    ofs_store_free(f->store);
-    ofs_rm_rf(f->base);
-    free(f);
-    return 0;
-}
+#include "store_contract.h"
 
 static void path_of(const fixture *f, const char *rel, char *buf, size_t size)
 {
@@ -316,7 +286,7 @@ static void test_missing(void **state)
 {
     fixture *f = *state;
     ofs_reader *r = NULL;
-    ofs_object_info info = { 1, 1 };
+    ofs_object_info info = { .size = 1, .mtime = 1 };
     char *text = NULL;
     size_t size = 0;
 
@@ -814,7 +784,7 @@ static int flaky_del(ofs_store *s, const char *key)
 static int flaky_list(ofs_store *s, const char *prefix, ofs_store_list_fn fn, void *ctx)
 {
     flaky_store *fl = (flaky_store *)s;
-    ofs_object_info info = { 1, 0 };
+    ofs_object_info info = { .size = 1 };
     (void)prefix;
     fl->calls++;
     int rc = fn(ctx, "k", &info);
@@ -826,8 +796,9 @@ static void flaky_free(ofs_store *s)
     (void)s;
 }
 
-static const struct ofs_store_ops flaky_ops = { NULL, NULL, flaky_stat, flaky_list, flaky_del,
-                                                flaky_free };
+static const struct ofs_store_ops flaky_ops = {
+    .stat = flaky_stat, .list = flaky_list, .del = flaky_del, .free = flaky_free
+};
 
 static void test_retry(void **state)
 {

@@ -133,7 +133,7 @@ memstore device bytes = ${RGW_MEMSTORE_BYTES:-1073741824}
 osd max object size = 134217728
 [client.rgw]
 rgw frontends = beast endpoint=127.0.0.1:$rgw_port
-rgw dns name = 127.0.0.1
+rgw dns name = localhost
 rgw enable usage log = false
 rgw lc debug interval = 10
 EOF
