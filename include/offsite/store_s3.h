@@ -21,6 +21,12 @@
  * OFS_PUT_IF_ABSENT sends If-None-Match: * (atomic on AWS and Ceph RGW;
  * for multipart objects a HEAD before completing, which is not atomic). get streams and, if
  * the connection drops mid-body, resumes with a Range request pinned to the object's ETag.
+ * stat's version is the ETag. replace (ofs_store_replace, the manifest's compare-and-swap) is
+ * one PUT with If-Match: ETAG, or If-None-Match: * for "absent"; the first replace of a store
+ * probes how the server takes If-Match with an object of its own ("offsite-probe/if-match-
+ * RANDOM", deleted after; see s3_replace.c): quoted (AWS), bare (Ceph RGW), or ignored - then
+ * replace is OFS_EUNSUPPORTED and the store layer checks, then writes. del_many is
+ * ofs_store_s3_delete_many.
  *
  * Every request is retried inside the driver when it fails transiently (5xx, 429, SlowDown,
  * RequestTimeout, resets, timeouts) with exponential backoff and jitter within a time budget

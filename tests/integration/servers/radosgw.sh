@@ -7,6 +7,8 @@
 #   radosgw_start [BUCKET...]      ~15 s; skips the case (exit 77) if Ceph is not installed
 #                                  (RGW_MEMSTORE_BYTES: the OSD's in-memory disk, default 1 GiB)
 #
+# Path-style requests go to 127.0.0.1:PORT; virtual-hosted ones to BUCKET.localhost:PORT
+# (rgw_dns_name = localhost; libcurl resolves any *.localhost to loopback by itself).
 # Afterwards: S3_ENDPOINT (http://127.0.0.1:PORT), S3_REGION, S3_BUCKET (the first bucket,
 # default "offsite-test"), exported AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
 # AWS_DEFAULT_REGION for the test user, and helpers:
