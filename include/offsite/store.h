@@ -43,8 +43,10 @@ enum {
     OFS_STORE_CAP_LIFECYCLE = 1 << 2,   /* provider-side expiry rules */
     OFS_STORE_CAP_OBJECT_LOCK = 1 << 3, /* retain-until dates */
     OFS_STORE_CAP_LOCAL = 1 << 4,       /* reads are cheap (local disk): re-hashing is fine */
-    OFS_STORE_CAP_RETRIES = 1 << 5      /* the driver retries transient failures itself (with
+    OFS_STORE_CAP_RETRIES = 1 << 5,     /* the driver retries transient failures itself (with
                                            its own budget): the store layer does not again */
+    OFS_STORE_CAP_CONCURRENT = 1 << 6   /* one writer may finish on another thread while the
+                                           store is used on this one */
 };
 
 enum {

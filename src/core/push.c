@@ -1,6 +1,7 @@
 /* push.c - replicate committed backups from one store to another; see push.h. */
 #include "offsite/push.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +109,18 @@ static int push_listing_lacks_record(const push_listing *l, const ofs_manifest *
 
 /* ---- one run ---- */
 
+/* An object whose bytes are all written, finishing (its last parts, the multipart completion
+ * and its check) on a thread of its own while the next object is read and sent, so the link
+ * does not idle at every object boundary. One at a time. */
+typedef struct push_finisher {
+    pthread_t thread;
+    int running;
+    ofs_writer *w;
+    uint64_t size;
+    int rc;
+    char *message;
+} push_finisher;
+
 typedef struct push_run {
     ofs_store *from, *to;
     const ofs_keyring *ring;
@@ -115,7 +128,66 @@ typedef struct push_run {
     ofs_progress *progress;
     push_listing target;
     uint8_t *buffer;
+    push_finisher finisher;
 } push_run;
+
+static void *push_finish_thread(void *arg)
+{
+    push_finisher *f = arg;
+    if ((f->rc = ofs_writer_finish(f->w)) < 0)
+        f->message = ofs_error_save();
+    return NULL;
+}
+
+/* push_finish_join(run): wait for the object finishing in the background, count it, and
+ * return its result (its message restored on this thread). */
+static int push_finish_join(push_run *run)
+{
+    push_finisher *f = &run->finisher;
+    int rc;
+
+    if (!f->running)
+        return 0;
+    pthread_join(f->thread, NULL);
+    f->running = 0;
+    if ((rc = f->rc) == 0) {
+        run->stats->objects_copied++;
+        run->stats->bytes_copied += f->size;
+    } else {
+        ofs_error_restore(rc, f->message);
+    }
+    ofs_writer_free(f->w); /* unfinished: aborted */
+    f->w = NULL;
+    free(f->message);
+    f->message = NULL;
+    return rc;
+}
+
+/* push_finish(run, &w, size): commit w - in the background where the target allows it, after
+ * the previous background finish has succeeded. w is taken either way. */
+static int push_finish(push_run *run, ofs_writer **w, uint64_t size)
+{
+    push_finisher *f = &run->finisher;
+    int rc = push_finish_join(run);
+
+    if (rc == 0 && (ofs_store_caps(run->to) & OFS_STORE_CAP_CONCURRENT)) {
+        *f = (push_finisher){ .w = *w, .size = size };
+        *w = NULL;
+        if (pthread_create(&f->thread, NULL, push_finish_thread, f) == 0) {
+            f->running = 1;
+            return 0;
+        }
+        *w = f->w; /* no thread: finish here */
+        f->w = NULL;
+    }
+    if (rc == 0 && (rc = ofs_writer_finish(*w)) == 0) {
+        run->stats->objects_copied++;
+        run->stats->bytes_copied += size;
+    }
+    ofs_writer_free(*w);
+    *w = NULL;
+    return rc;
+}
 
 /* push_source_manifest(run, &m): the source's manifest, or one rebuilt from its records when
  * it is missing, damaged, or lacks a committed backup (a manifest update that failed after
@@ -280,10 +352,7 @@ static int push_copy_object(push_run *run, const char *key, const ofs_record_obj
                            size != o->size ? "has another size than" : "has another SHA-256 than");
         goto cleanup; /* w is freed unfinished: nothing is committed on the target */
     }
-    if ((rc = ofs_writer_finish(w)) < 0)
-        goto cleanup;
-    run->stats->objects_copied++;
-    run->stats->bytes_copied += size;
+    rc = push_finish(run, &w, size);
 cleanup:
     ofs_writer_free(w);
     ofs_reader_free(r);
@@ -359,8 +428,10 @@ static int push_backup(push_run *run, ofs_manifest *tm, const ofs_manifest_entry
             goto cleanup;
     }
     /* the commit point on the target: the record, byte for byte as in the source, never over
-     * a record someone else committed meanwhile (atomic where the store can: caps) */
-    if ((rc = ofs_repo_key(key, sizeof(key), rec->class_name, rec->id, OFS_RECORD_NAME)) < 0)
+     * a record someone else committed meanwhile (atomic where the store can: caps) - and
+     * only once every object has finished */
+    if ((rc = push_finish_join(run)) < 0 ||
+        (rc = ofs_repo_key(key, sizeof(key), rec->class_name, rec->id, OFS_RECORD_NAME)) < 0)
         goto cleanup;
     if ((rc = ofs_store_put_buffer(run->to, key, OFS_PUT_IF_ABSENT, json, size)) == OFS_EEXISTS)
         rc = push_same_record(run->to, key, json, size);
@@ -375,6 +446,15 @@ static int push_backup(push_run *run, ofs_manifest *tm, const ofs_manifest_entry
     }
     ofs_log_info("pushed backup '%s' to %s", e->id, ofs_store_name(run->to));
 cleanup:
+    if (run->finisher.running) {
+        /* a failure elsewhere: the object finishing meanwhile is not waited for in vain, but
+         * this backup's error is the one to report */
+        char *message = ofs_error_save();
+        if (push_finish_join(run) < 0)
+            ofs_log_debug("%s", ofs_error_last());
+        ofs_error_restore(rc, message);
+        free(message);
+    }
     ofs_record_free(rec);
     free(json);
     return rc;

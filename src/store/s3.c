@@ -727,7 +727,7 @@ int ofs_store_s3_new_with_retention(ofs_store **out, const ofs_config_target *ta
     pthread_mutex_init(&s->lock_check, NULL);
     s->parent.ops = &s3_ops;
     s->parent.caps = OFS_STORE_CAP_RANGE | OFS_STORE_CAP_CONDITIONAL | OFS_STORE_CAP_LIFECYCLE |
-                     OFS_STORE_CAP_RETRIES;
+                     OFS_STORE_CAP_RETRIES | OFS_STORE_CAP_CONCURRENT;
     if ((rc = s3_settings(s, target, retention)) < 0 ||
         (rc = s3_credentials_load(target, &s->access_key, &s->secret_key,
                                   &s->session_token)) < 0)

@@ -280,6 +280,84 @@ static const struct ofs_store_ops hiding_ops = {
     .del = hiding_del, .free = hiding_free
 };
 
+/* a target whose writers finish on another thread (CAP_CONCURRENT), and whose volumes fail to
+ * commit there: the backup stops before its record */
+typedef struct {
+    ofs_writer parent;
+    ofs_writer *inner;
+    int fail;
+} finish_writer;
+
+static int finish_write(ofs_writer *w, const void *data, size_t size)
+{
+    return ofs_writer_write(((finish_writer *)w)->inner, data, size);
+}
+static int finish_finish(ofs_writer *w)
+{
+    finish_writer *fw = (finish_writer *)w;
+    if (fw->fail)
+        return ofs_error_set(OFS_ENOSPC, "nas: volume: no space left on device");
+    return ofs_writer_finish(fw->inner);
+}
+static void finish_free(ofs_writer *w)
+{
+    ofs_writer_free(((finish_writer *)w)->inner);
+    free(w);
+}
+static const struct ofs_writer_ops finish_writer_ops = { finish_write, finish_finish,
+                                                         finish_free };
+
+static int failing_finish_put(ofs_store *s, const char *key, unsigned flags, ofs_writer **out)
+{
+    finish_writer *fw = calloc(1, sizeof(*fw));
+    int rc;
+    if (!fw)
+        return OFS_ERROR;
+    if ((rc = ofs_store_put(((hiding_store *)s)->inner, key, flags, &fw->inner)) < 0) {
+        free(fw);
+        return rc;
+    }
+    fw->parent.ops = &finish_writer_ops;
+    fw->fail = strstr(key, "vol-") != NULL;
+    *out = &fw->parent;
+    return 0;
+}
+static int plain_list(ofs_store *s, const char *prefix, ofs_store_list_fn fn, void *ctx)
+{
+    return ofs_store_list(((hiding_store *)s)->inner, prefix, fn, ctx);
+}
+static const struct ofs_store_ops failing_finish_ops = {
+    .put = failing_finish_put, .get = hiding_get, .stat = hiding_stat, .list = plain_list,
+    .del = hiding_del, .free = hiding_free
+};
+
+static void test_background_finish_failure(void **state)
+{
+    fixture *f = *state;
+    ofs_push_stats stats;
+    hiding_store *h = calloc(1, sizeof(*h));
+    assert_non_null(h);
+    h->parent.ops = &failing_finish_ops;
+    h->parent.name = "nas";
+    h->parent.caps = OFS_STORE_CAP_CONDITIONAL | OFS_STORE_CAP_CONCURRENT;
+    h->inner = f->target;
+
+    assert_int_equal(ofs_push_run(f->source, &h->parent, f->ring, 0, &stats), OFS_ENOSPC);
+    assert_non_null(strstr(ofs_error_last(), "no space left on device"));
+    assert_non_null(strstr(ofs_error_last(), ID_A));
+    assert_int_equal(stats.backups_pushed, 0);
+    assert_int_equal(stats.objects_copied, 0);
+    assert_false(exists(f->target_root, ID_A, OFS_RECORD_NAME));
+    assert_false(exists(f->target_root, ID_A, "vol-0001.ofs"));
+    free(h);
+
+    /* the same through a target that finishes in the background and succeeds */
+    assert_int_equal(ofs_push_run(f->source, f->target, f->ring, 0, &stats), 0);
+    assert_int_equal(stats.objects_copied, 4); /* volumes and catalogs; records aside */
+    assert_same_object(f, ID_A, "vol-0001.ofs");
+    assert_same_object(f, ID_B, OFS_RECORD_NAME);
+}
+
 /* another host's record under the same id is never overwritten; our own identical one is fine */
 static void test_foreign_record_is_not_overwritten(void **state)
 {
@@ -446,6 +524,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_damaged_source_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_source_without_manifest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_background_finish_failure, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
