@@ -13,6 +13,7 @@
 #define OFFSITE_ERROR_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 enum {
     OFS_OK = 0,
@@ -66,6 +67,28 @@ void ofs_error_clear(void);
  */
 char *ofs_error_save(void);
 int ofs_error_restore(int code, const char *saved);
+
+/*
+ * ofs_error_first: "keep the first failure, tell the others, go on", for loops over sets,
+ * stores, targets and backups where one failure must not stop the rest. After a failed step,
+ * ofs_error_first_add(&first, rc) keeps the first failure's code and message (main prints it
+ * when it is returned) and logs every later one at error level at once. At the end,
+ * ofs_error_first_end(&first, many_fmt, ...) frees what it kept and returns 0, or the first
+ * failure's code with its message - wrapped by many_fmt and its arguments ("%zu of %zu
+ * targets failed, the first", first.failures, tried) when more than one step failed.
+ */
+typedef struct ofs_error_first {
+    int code;
+    char *message;
+    size_t failures;
+} ofs_error_first;
+
+void ofs_error_first_add(ofs_error_first *first, int rc);
+int ofs_error_first_end(ofs_error_first *first, const char *many_fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* ofs_error_first_free(&first): drop what was kept, leaving the current message alone (a
+ * cleanup path that returns another error); after _end, a no-op. */
+void ofs_error_first_free(ofs_error_first *first);
 
 /* ofs_error_name(code): a short stable name ("not found", "authentication failed", ...). */
 const char *ofs_error_name(int code);

@@ -67,10 +67,9 @@ int ofs_cmd_backup(ofs_cli *cli, int argc, char **argv)
     const ofs_keyring *ring;
     ofs_store *staging = NULL;
     json_t *backups = NULL;
-    char *first_message = NULL;
-    int index = 0, opt, rc, no_push = 0, first_code = 0;
+    ofs_error_first first = { 0 };
+    int index = 0, opt, rc, no_push = 0;
     uint64_t changed = 0;
-    size_t failures = 0;
 
     while ((rc = ofs_cli_parse(cli, argc, argv, options, &index, &opt, &arg)) == 1) {
         switch (opt) {
@@ -107,14 +106,8 @@ int ofs_cmd_backup(ofs_cli *cli, int argc, char **argv)
             changed += stats.changed_while_read;
         } else {
             /* one failed set must not cost the others their nightly backup */
-            rc = ofs_error_wrap(rc, "backup of set '%s' failed", set->name);
-            failures++;
-            if (!first_code) {
-                first_code = rc;
-                first_message = ofs_error_save();
-            } else {
-                ofs_log_error("%s", ofs_error_last());
-            }
+            ofs_error_first_add(&first, ofs_error_wrap(rc, "backup of set '%s' failed",
+                                                       set->name));
         }
         ofs_record_free(rec);
     }
@@ -125,7 +118,7 @@ int ofs_cmd_backup(ofs_cli *cli, int argc, char **argv)
     char *push_message = NULL;
     if (!no_push && cfg->target_count > 0) {
         push_rc = ofs_cli_push_targets(cli, staging, ring, NULL);
-        if (push_rc < 0 && first_code) {
+        if (push_rc < 0 && first.code) {
             ofs_log_error("%s", ofs_error_last()); /* the backup's failure is the one returned */
         } else if (push_rc < 0) {
             ofs_error_wrap(push_rc, "backup committed in staging, not replicated (the next push "
@@ -138,7 +131,7 @@ int ofs_cmd_backup(ofs_cli *cli, int argc, char **argv)
      * and the stores are left as they are for the next run to look at */
     int prune_rc = 0;
     char *prune_message = NULL;
-    if (!first_code && push_rc == 0 && cfg->retention.auto_prune) {
+    if (!first.code && push_rc == 0 && cfg->retention.auto_prune) {
         prune_rc = ofs_cli_prune_stores(cli, ring, NULL, !no_push, 0, 0);
         if (prune_rc < 0) {
             ofs_error_wrap(prune_rc, "backup committed%s, but", no_push ? "" : " and pushed");
@@ -147,10 +140,8 @@ int ofs_cmd_backup(ofs_cli *cli, int argc, char **argv)
     }
 
     json_object_set_new(ofs_cli_result(cli), "changed_while_read", json_integer((json_int_t)changed));
-    if (first_code) {
-        rc = ofs_error_restore(first_code, first_message);
-        if (failures > 1)
-            rc = ofs_error_wrap(rc, "%zu sets failed, the first", failures);
+    if (first.code) {
+        rc = ofs_error_first_end(&first, "%zu sets failed, the first", first.failures);
     } else if (push_rc < 0) {
         rc = ofs_error_restore(push_rc, push_message);
     } else if (prune_rc < 0) {
@@ -167,7 +158,7 @@ int ofs_cmd_backup(ofs_cli *cli, int argc, char **argv)
         rc = 0;
     }
     json_decref(backups);
-    free(first_message);
+    ofs_error_first_free(&first);
     free(push_message);
     free(prune_message);
     ofs_store_free(staging);

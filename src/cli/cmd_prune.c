@@ -249,9 +249,8 @@ int ofs_cli_prune_stores(ofs_cli *cli, const ofs_keyring *ring, const char *only
     ofs_store *store = NULL;
     prune_pending pending = { 0 };
     json_t *result = json_object(), *stores = json_array();
-    char *first_message = NULL;
-    int rc, first_code = 0;
-    size_t failures = 0;
+    ofs_error_first first = { 0 };
+    int rc;
 
     json_object_set_new(result, "dry_run", json_boolean(dry_run));
     json_object_set(result, "stores", stores);
@@ -283,27 +282,16 @@ int ofs_cli_prune_stores(ofs_cli *cli, const ofs_keyring *ring, const char *only
         if (rc == 0)
             continue;
         /* one store failing must not keep the others from their prune */
-        failures++;
-        if (!first_code) {
-            first_code = rc;
-            first_message = ofs_error_save();
-        } else {
-            ofs_log_error("%s", ofs_error_last());
-        }
+        ofs_error_first_add(&first, rc);
     }
-    rc = 0;
-    if (first_code) {
-        rc = ofs_error_restore(first_code, first_message);
-        if (failures > 1)
-            rc = ofs_error_wrap(rc, "%zu stores failed, the first", failures);
-    }
+    rc = ofs_error_first_end(&first, "%zu stores failed, the first", first.failures);
 cleanup:
     json_object_set(ofs_cli_result(cli), "prune", result);
     json_decref(result);
     json_decref(stores);
     prune_pending_free(&pending);
     ofs_store_free(store);
-    free(first_message);
+    ofs_error_first_free(&first);
     return rc;
 }
 

@@ -59,9 +59,9 @@ int ofs_cli_push_targets(ofs_cli *cli, ofs_store *staging, const ofs_keyring *ri
 {
     const ofs_config *cfg = NULL;
     json_t *pushes = json_array();
-    char *first_message = NULL;
-    int rc, first_code = 0;
-    size_t failures = 0, attempted = 0;
+    ofs_error_first first = { 0 };
+    int rc;
+    size_t attempted = 0;
 
     if ((rc = ofs_cli_config(cli, &cfg)) < 0)
         goto cleanup;
@@ -79,24 +79,14 @@ int ofs_cli_push_targets(ofs_cli *cli, ofs_store *staging, const ofs_keyring *ri
         if ((rc = push_one(cli, staging, ring, name, pushes)) == 0)
             continue;
         /* every failure is told once: the first by main (returned), the others here */
-        failures++;
-        if (!first_code) {
-            first_code = rc;
-            first_message = ofs_error_save();
-        } else {
-            ofs_log_error("%s", ofs_error_last());
-        }
+        ofs_error_first_add(&first, rc);
     }
-    rc = 0;
-    if (first_code) {
-        rc = ofs_error_restore(first_code, first_message);
-        if (failures > 1)
-            rc = ofs_error_wrap(rc, "%zu of %zu targets failed, the first", failures, attempted);
-    }
+    rc = ofs_error_first_end(&first, "%zu of %zu targets failed, the first", first.failures,
+                             attempted);
 cleanup:
     json_object_set(ofs_cli_result(cli), "pushes", pushes);
     json_decref(pushes);
-    free(first_message);
+    ofs_error_first_free(&first);
     return rc;
 }
 

@@ -2,9 +2,12 @@
 #include "offsite/error.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "offsite/log.h"
 
 #define OFS_ERROR_MAX 2048
 
@@ -137,4 +140,40 @@ int ofs_error_exit_code(int code)
     case OFS_ECONFLICT: return 12;
     default: return 1;
     }
+}
+
+void ofs_error_first_add(ofs_error_first *first, int rc)
+{
+    first->failures++;
+    if (!first->code) {
+        first->code = rc;
+        first->message = ofs_error_save();
+    } else {
+        ofs_log_error("%s", ofs_error_last());
+    }
+}
+
+int ofs_error_first_end(ofs_error_first *first, const char *many_fmt, ...)
+{
+    char context[OFS_ERROR_MAX];
+    va_list ap;
+    int rc = first->code;
+
+    if (rc) {
+        ofs_error_restore(rc, first->message);
+        if (first->failures > 1) {
+            va_start(ap, many_fmt);
+            vsnprintf(context, sizeof(context), many_fmt, ap);
+            va_end(ap);
+            ofs_error_wrap(rc, "%s", context);
+        }
+    }
+    ofs_error_first_free(first);
+    return rc;
+}
+
+void ofs_error_first_free(ofs_error_first *first)
+{
+    free(first->message);
+    memset(first, 0, sizeof(*first));
 }

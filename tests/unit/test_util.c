@@ -164,6 +164,33 @@ static void test_log_level(void **state)
     assert_int_equal(ofs_log_get_level(), OFS_LOG_INFO);
 }
 
+/* the first failure is kept whole, the count wraps it only when more than one failed */
+static void test_error_first(void **state)
+{
+    (void)state;
+    ofs_error_first first = { 0 };
+
+    assert_int_equal(ofs_error_first_end(&first, "%d failed", 9), 0);
+    ofs_error_first_add(&first, ofs_error_set(OFS_ENOTFOUND, "target 'a': gone"));
+    assert_int_equal(ofs_error_first_end(&first, "%zu failed, the first", first.failures),
+                     OFS_ENOTFOUND);
+    assert_string_equal(ofs_error_last(), "target 'a': gone");
+
+    ofs_error_first_add(&first, ofs_error_set(OFS_EDENIED, "target 'a': refused"));
+    ofs_error_first_add(&first, ofs_error_set(OFS_ETRANSIENT, "target 'b': timeout"));
+    assert_int_equal(first.failures, 2);
+    assert_int_equal(ofs_error_first_end(&first, "%zu of %d failed, the first", first.failures,
+                                         3), OFS_EDENIED);
+    assert_string_equal(ofs_error_last(), "2 of 3 failed, the first: target 'a': refused");
+    assert_null(first.message);
+
+    ofs_error_first_add(&first, ofs_error_set(OFS_EDENIED, "kept"));
+    ofs_error_set(OFS_ECONFIG, "another path's error");
+    ofs_error_first_free(&first);
+    assert_string_equal(ofs_error_last(), "another path's error");
+    assert_int_equal(first.code, 0);
+}
+
 static void test_progress(void **state)
 {
     (void)state;
@@ -191,6 +218,7 @@ int main(void)
         cmocka_unit_test(test_clock_formats),
         cmocka_unit_test(test_clock_override),
         cmocka_unit_test(test_log_level),
+        cmocka_unit_test(test_error_first),
         cmocka_unit_test(test_progress),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
