@@ -97,7 +97,8 @@ struct ofs_store {
  * which an s3 target with object_lock needs for its retain-until dates (NULL otherwise
  * fine). cache_dir is a local directory a driver may spool through (rsync; NULL = $TMPDIR);
  * the CLI passes STATE_DIR/cache. Unknown or not yet built types are OFS_EUNSUPPORTED naming
- * the config file line.
+ * the config file line. Every failure names the target and its line ("target 'nas' (line
+ * 12): ..."), whichever driver it came from.
  */
 int ofs_store_open(ofs_store **out, const ofs_config_target *target,
                    const ofs_config_retention *retention, const char *cache_dir);

@@ -143,14 +143,7 @@ int ofs_cli_open_target(ofs_cli *cli, const char *name, ofs_store **out)
         return ofs_error_set(OFS_ERROR, "out of memory");
     rc = ofs_store_open(out, target, ofs_config_target_retention(cfg, target), cache);
     free(cache);
-    if (rc < 0) {
-        /* drivers name the target in configuration errors; add it only where they did not */
-        char quoted[300];
-        snprintf(quoted, sizeof(quoted), "target '%s'", name);
-        if (!strstr(ofs_error_last(), quoted))
-            return ofs_error_wrap(rc, "%s", quoted);
-    }
-    return rc;
+    return rc; /* the message names the target (store.h) */
 }
 
 int ofs_cli_open_source(ofs_cli *cli, const char *from, ofs_store **out)

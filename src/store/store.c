@@ -515,13 +515,16 @@ int ofs_store_open(ofs_store **out, const ofs_config_target *target,
                    const ofs_config_retention *retention, const char *cache_dir)
 {
     const char *type = target->type ? target->type : "";
+    int rc;
 
     *out = NULL;
     if (strcmp(type, "file") == 0) {
         if (!target->path || !*target->path)
             return ofs_error_set(OFS_ECONFIG, "target '%s' (line %d): type 'file' needs 'path'",
                                  target->name, target->line);
-        return ofs_store_file_new(out, target->name, target->path);
+        if ((rc = ofs_store_file_new(out, target->name, target->path)) < 0)
+            return ofs_error_wrap(rc, "target '%s' (line %d)", target->name, target->line);
+        return 0;
     }
     if (strcmp(type, "s3") == 0)
         return ofs_store_s3_new_with_retention(out, target, retention);

@@ -663,6 +663,14 @@ static void test_open(void **state)
     assert_int_equal(ofs_store_open(&s, &t, NULL, NULL), OFS_ECONFIG);
     assert_null(s);
     ofs_store_free(NULL);
+    /* the driver's own failure, named like the others */
+    snprintf(path, sizeof(path), "%s/plain", f->base);
+    assert_int_equal(ofs_write_file_atomic(path, "x", 1, 0600), 0);
+    snprintf(path, sizeof(path), "%s/plain/below", f->base);
+    t.path = path;
+    assert_true(ofs_store_open(&s, &t, NULL, NULL) < 0);
+    assert_null(s);
+    assert_int_equal(strncmp(ofs_error_last(), "target 'nas' (line 12): ", 24), 0);
 
     /* a trailing slash on the root changes nothing */
     snprintf(path, sizeof(path), "%s/slash/", f->base);
