@@ -15,6 +15,7 @@ PACKAGES=(
     # real servers the integration tests start on loopback (docs: tests/integration/README)
     rsync openssh-server openssh-client    # rsync targets: sshd and the rsync daemon
     radosgw ceph-mon ceph-osd awscli       # S3 targets: Ceph RADOS Gateway, awscli cross-checks
+    openssl                                # the TLS case makes its own CA and certificate
 )
 
 missing=()

@@ -5,7 +5,9 @@
 #
 #   . "$OFS_SOURCE_DIR/tests/integration/servers/radosgw.sh"
 #   radosgw_start [BUCKET...]      ~15 s; skips the case (exit 77) if Ceph is not installed
-#                                  (RGW_MEMSTORE_BYTES: the OSD's in-memory disk, default 1 GiB)
+#                                  (RGW_MEMSTORE_BYTES: the OSD's in-memory disk, default 1 GiB;
+#                                  RGW_TLS_CERT and RGW_TLS_KEY, PEM files: also serve HTTPS,
+#                                  at S3_TLS_ENDPOINT = https://localhost:PORT)
 #
 # Path-style requests go to 127.0.0.1:PORT; virtual-hosted ones to BUCKET.localhost:PORT
 # (rgw_dns_name = localhost; libcurl resolves any *.localhost to loopback by itself).
@@ -99,9 +101,14 @@ radosgw_start() {
     mkdir -p "$RGW_DIR"/{mon,osd,run,log}
     _rgw_guard &
     register_pid $!
-    local mon_port rgw_port
+    local mon_port rgw_port tls_port tls_frontend=""
     mon_port=$(_rgw_free_port)
     rgw_port=$(_rgw_free_port)
+    if [ -n "${RGW_TLS_CERT:-}" ]; then
+        tls_port=$(_rgw_free_port)
+        tls_frontend=" ssl_endpoint=127.0.0.1:$tls_port ssl_certificate=$RGW_TLS_CERT ssl_private_key=$RGW_TLS_KEY"
+        S3_TLS_ENDPOINT=https://localhost:$tls_port
+    fi
     cat > "$RGW_DIR/ceph.conf" << EOF
 [global]
 fsid = $(python3 -c 'import uuid; print(uuid.uuid4())')
@@ -134,7 +141,7 @@ osd objectstore = memstore
 memstore device bytes = ${RGW_MEMSTORE_BYTES:-1073741824}
 osd max object size = 134217728
 [client.rgw]
-rgw frontends = beast endpoint=127.0.0.1:$rgw_port
+rgw frontends = beast endpoint=127.0.0.1:$rgw_port$tls_frontend
 rgw dns name = localhost
 rgw enable usage log = false
 rgw lc debug interval = 10
