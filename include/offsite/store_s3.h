@@ -78,9 +78,10 @@ int ofs_store_s3_new_with_retention(ofs_store **out, const ofs_config_target *ta
                                     const ofs_config_retention *retention);
 
 /*
- * A provider-side expiry rule for the objects under one prefix of the target. Either
- * expiration_days or expired_delete_marker (S3 refuses both in one Expiration, so the
- * delete-marker cleanup is a rule of its own).
+ * A provider-side rule for the objects under one prefix of the target (a key prefix, not
+ * only a folder: "manifest.json" works). It needs at least one action, and not both
+ * expiration_days and expired_delete_marker (S3 refuses both in one Expiration, so the
+ * delete-marker cleanup goes into a rule without an expiration age).
  */
 typedef struct ofs_lifecycle_rule {
     const char *prefix;          /* relative to the target's prefix: "data/daily/" */
@@ -95,6 +96,12 @@ typedef struct ofs_lifecycle_rule {
     int expired_delete_marker;   /* versioned bucket: remove delete markers no version is
                                     left behind */
 } ofs_lifecycle_rule;
+
+/* Where offsite writes and deletes probe objects, relative to the target's prefix: `init`'s
+ * write check (cmd_init.c) and the s3 driver's If-Match probe (s3_replace.c). In a versioned
+ * bucket a target without object_lock (which deletes every version) leaves each behind as a
+ * noncurrent version under a delete marker. */
+#define OFS_S3_PROBE_PREFIX "offsite-probe/"
 
 /*
  * ofs_store_s3_versioning(store, &versioned): whether deleting an object in the target's
@@ -115,10 +122,10 @@ int ofs_store_s3_versioning(ofs_store *store, int *versioned);
  * back and compare every element a rule sets (expiration or delete marker, transition,
  * noncurrent expiration, multipart abort). *changed (may be NULL) says whether a PUT was
  * needed. The caller decides the rules (see ofs_store_s3_versioning); nothing is added
- * here. OFS_ECONFIG for a rule with neither or both of expiration_days and
- * expired_delete_marker, OFS_EUNSUPPORTED if store is not s3 or the server has no lifecycle
- * support, OFS_ECORRUPT naming the rule if the read-back differs, OFS_EDENIED without
- * s3:PutLifecycleConfiguration.
+ * here. OFS_ECONFIG for a rule without a prefix or an action, with both expiration_days
+ * and expired_delete_marker, or with a prefix given twice, OFS_EUNSUPPORTED if store is not
+ * s3 or the server has no lifecycle support, OFS_ECORRUPT naming the rule if the read-back
+ * differs, OFS_EDENIED without s3:PutLifecycleConfiguration.
  */
 int ofs_store_s3_lifecycle_sync(ofs_store *store, const ofs_lifecycle_rule *rules,
                                 size_t count, int *changed);

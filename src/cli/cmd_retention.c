@@ -4,7 +4,8 @@
  * Targets without lifecycle rules (file, rsync) are reported plainly: `offsite prune` is what
  * enforces retention there. The target's transition_days/transition_class move its data to
  * another storage class first; in a versioned bucket the rules also remove what an
- * expiration leaves behind (noncurrent versions, then the delete markers). */
+ * expiration leaves behind (noncurrent versions, then the delete markers), and the old
+ * versions pushes and probes leave outside data/. */
 #include <stdio.h>
 #include <string.h>
 
@@ -12,13 +13,18 @@
 #include "offsite/config.h"
 #include "offsite/error.h"
 #include "offsite/log.h"
+#include "offsite/manifest.h"
 #include "offsite/store_s3.h"
 #include "offsite/verify.h"
 
 enum { RETENTION_OPT_TARGET = 300, RETENTION_OPT_DRY_RUN };
 
 #define RETENTION_CLASSES 3
-#define RETENTION_RULES (RETENTION_CLASSES + 1) /* the classes, a versioned bucket's markers */
+/* the classes; a versioned bucket's data/ markers, manifest history and probe leftovers */
+#define RETENTION_RULES (RETENTION_CLASSES + 3)
+/* how long a replaced manifest.json stays recoverable in a versioned bucket: a month of
+ * history to go back to if a bad push or a host overwrote it */
+#define RETENTION_MANIFEST_HISTORY_DAYS 30
 
 /*
  * retention_rules(policy, target, versioned, rules): one expiry rule per class prefix, a day
@@ -29,8 +35,11 @@ enum { RETENTION_OPT_TARGET = 300, RETENTION_OPT_DRY_RUN };
  * (S3 refuses a transition at or after the expiration; moving data that is about to go only
  * costs a transition fee). A versioned bucket keeps an expired object as a noncurrent
  * version behind a delete marker: those versions go a day later, and a rule over data/
- * removes the markers left with no version (S3 refuses that flag next to Days). Returns how
- * many rules it filled.
+ * removes the markers left with no version (S3 refuses that flag next to Days). Every push
+ * replaces manifest.json, and `init` and the If-Match probe write and delete objects of their
+ * own, so their old versions would pile up for ever: a rule over the manifest's key keeps a
+ * month of them, one over the probes' prefix drops them after a day, then their markers.
+ * Returns how many rules it filled.
  */
 static size_t retention_rules(const ofs_config_retention *p, const ofs_config_target *t,
                               int versioned, ofs_lifecycle_rule rules[RETENTION_RULES])
@@ -53,8 +62,13 @@ static size_t retention_rules(const ofs_config_retention *p, const ofs_config_ta
             r->transition_class = t->transition_class;
         }
     }
-    if (versioned)
+    if (versioned) {
         rules[n++] = (ofs_lifecycle_rule){ .prefix = "data/", .expired_delete_marker = 1 };
+        rules[n++] = (ofs_lifecycle_rule){ .prefix = OFS_MANIFEST_KEY,
+                                           .noncurrent_days = RETENTION_MANIFEST_HISTORY_DAYS };
+        rules[n++] = (ofs_lifecycle_rule){ .prefix = OFS_S3_PROBE_PREFIX, .noncurrent_days = 1,
+                                           .expired_delete_marker = 1 };
+    }
     return n;
 }
 
@@ -99,12 +113,13 @@ static json_t *retention_rules_json(const ofs_lifecycle_rule *rules, size_t coun
     for (size_t i = 0; i < count; i++) {
         const ofs_lifecycle_rule *r = &rules[i];
         json_t *o = json_pack("{s:s}", "prefix", r->prefix);
-        if (r->expired_delete_marker) {
-            json_object_set_new(o, "expired_object_delete_marker", json_true());
-        } else {
+        /* only what the rule sets: a rule over old versions has no expiration of its own */
+        if (r->expiration_days > 0)
             json_object_set_new(o, "expiration_days", json_integer(r->expiration_days));
+        if (r->abort_multipart_days > 0)
             json_object_set_new(o, "abort_multipart_days", json_integer(r->abort_multipart_days));
-        }
+        if (r->expired_delete_marker)
+            json_object_set_new(o, "expired_object_delete_marker", json_true());
         if (r->transition_days > 0) {
             json_object_set_new(o, "transition_days", json_integer(r->transition_days));
             json_object_set_new(o, "transition_class", json_string(r->transition_class));
@@ -172,11 +187,15 @@ static int retention_sync_one(ofs_cli *cli, const ofs_config *cfg, const ofs_con
                 t->type, rules[0].expiration_days, rules[1].expiration_days,
                 rules[2].expiration_days);
     retention_print_transition(cli, t, rules);
-    if (versioned)
+    if (versioned) {
         ofs_cli_out(cli, "  bucket is versioned%s: expired data removed 1 day after it stops "
                     "being the current version, then its delete marker (rule over data/)\n",
                     t->object_lock && strcmp(t->object_lock, "off") != 0 ? " (object lock)"
                                                                          : "");
+        ofs_cli_out(cli, "  old versions of %s kept %d days; probe objects (%s) removed 1 day "
+                    "after their deletion, then their delete markers\n", OFS_MANIFEST_KEY,
+                    RETENTION_MANIFEST_HISTORY_DAYS, OFS_S3_PROBE_PREFIX);
+    }
     if (dry_run) {
         json_object_set_new(entry, "lifecycle", json_string("dry run"));
         goto cleanup;

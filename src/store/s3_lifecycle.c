@@ -99,14 +99,22 @@ static int rule_check(const ofs_lifecycle_rule *rules, size_t i)
     const ofs_lifecycle_rule *r = &rules[i];
     const char *p = r->prefix ? r->prefix : "";
 
-    if (!r->prefix || (r->expiration_days > 0) == !!r->expired_delete_marker ||
-        r->expiration_days < 0)
-        return ofs_error_set(OFS_ECONFIG, "lifecycle rule for '%s': needs a prefix and either "
-                             "expiration days or the delete-marker cleanup", p);
-    if (r->transition_days < 0 || r->noncurrent_days < 0 || r->abort_multipart_days < 0 ||
+    if (!r->prefix)
+        return ofs_error_set(OFS_ECONFIG, "lifecycle rule for '': needs a prefix");
+    if (r->expiration_days < 0 || r->transition_days < 0 || r->noncurrent_days < 0 ||
+        r->abort_multipart_days < 0 ||
         (r->transition_days > 0 && (!r->transition_class || !*r->transition_class)))
-        return ofs_error_set(OFS_ECONFIG, "lifecycle rule for '%s': bad transition, noncurrent "
-                             "or abort days", p);
+        return ofs_error_set(OFS_ECONFIG, "lifecycle rule for '%s': bad expiration, transition, "
+                             "noncurrent or abort days", p);
+    /* S3 refuses a rule without an action, and the delete-marker flag next to Days */
+    if (r->expiration_days == 0 && !r->expired_delete_marker && r->noncurrent_days == 0 &&
+        r->transition_days == 0 && r->abort_multipart_days == 0)
+        return ofs_error_set(OFS_ECONFIG, "lifecycle rule for '%s': needs an action (expiration, "
+                             "delete-marker cleanup, noncurrent expiration, transition or "
+                             "multipart abort)", p);
+    if (r->expiration_days > 0 && r->expired_delete_marker)
+        return ofs_error_set(OFS_ECONFIG, "lifecycle rule for '%s': expiration days and the "
+                             "delete-marker cleanup cannot share a rule", p);
     if (r->transition_days > 0 && r->expiration_days > 0 &&
         r->transition_days >= r->expiration_days)
         return ofs_error_set(OFS_ECONFIG, "lifecycle rule for '%s': transition after %d days "

@@ -298,7 +298,9 @@ static void test_lifecycle(void **state)
 }
 
 /* a versioned bucket's rules: noncurrent expiration, and delete markers in a rule of their
- * own (an Expiration without Days); as AWS answers them, and rendered back */
+ * own (an Expiration without Days); a rule with a noncurrent expiration alone (the manifest's
+ * history), one with delete markers and a noncurrent expiration (the probe's leftovers); as
+ * AWS answers them, and rendered back */
 static void test_lifecycle_versioned(void **state)
 {
     (void)state;
@@ -312,13 +314,19 @@ static void test_lifecycle_versioned(void **state)
         "<ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration></Rule>"
         "<Rule><ID>off</ID><Filter><Prefix>x/</Prefix></Filter><Status>Enabled</Status>"
         "<Expiration><ExpiredObjectDeleteMarker>false</ExpiredObjectDeleteMarker></Expiration>"
-        "</Rule></LifecycleConfiguration>";
+        "</Rule><Rule><ID>offsite::manifest.json</ID><Filter><Prefix>manifest.json</Prefix>"
+        "</Filter><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>30"
+        "</NoncurrentDays></NoncurrentVersionExpiration></Rule><Rule><ID>offsite::offsite-"
+        "probe/</ID><Filter><Prefix>offsite-probe/</Prefix></Filter><Status>Enabled</Status>"
+        "<Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration>"
+        "<NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays>"
+        "</NoncurrentVersionExpiration></Rule></LifecycleConfiguration>";
     ofs_s3_lifecycle_rule *rules = NULL, *again = NULL;
     size_t count = 0, count2 = 0;
     char *xml = NULL;
 
     assert_int_equal(ofs_s3_xml_lifecycle_parse(XML(doc), &rules, &count), 0);
-    assert_int_equal(count, 3);
+    assert_int_equal(count, 5);
     assert_int_equal(rules[0].expiration_days, 85);
     assert_false(rules[0].expired_delete_marker);
     assert_int_equal(rules[0].noncurrent_days, 1);
@@ -329,6 +337,16 @@ static void test_lifecycle_versioned(void **state)
     assert_true(rules[1].expired_delete_marker);
     assert_int_equal(rules[1].noncurrent_days, 0);
     assert_false(rules[2].expired_delete_marker);
+    assert_string_equal(rules[3].prefix, "manifest.json");
+    assert_true(rules[3].enabled);
+    assert_int_equal(rules[3].expiration_days, 0);
+    assert_false(rules[3].expired_delete_marker);
+    assert_int_equal(rules[3].noncurrent_days, 30);
+    assert_int_equal(rules[3].abort_multipart_days, 0);
+    assert_string_equal(rules[4].prefix, "offsite-probe/");
+    assert_int_equal(rules[4].expiration_days, 0);
+    assert_true(rules[4].expired_delete_marker);
+    assert_int_equal(rules[4].noncurrent_days, 1);
 
     for (size_t i = 0; i < count; i++) {
         free(rules[i].xml);
@@ -346,6 +364,15 @@ static void test_lifecycle_versioned(void **state)
                                 "</ExpiredObjectDeleteMarker></Expiration></Rule>"));
     /* a false flag and no days: nothing to expire, no empty Expiration */
     assert_non_null(strstr(xml, "<Prefix>x/</Prefix></Filter><Status>Enabled</Status></Rule>"));
+    /* a noncurrent expiration alone: no Expiration element at all */
+    assert_non_null(strstr(xml, "<Prefix>manifest.json</Prefix></Filter><Status>Enabled</Status>"
+                                "<NoncurrentVersionExpiration><NoncurrentDays>30</NoncurrentDays>"
+                                "</NoncurrentVersionExpiration></Rule>"));
+    assert_non_null(strstr(xml, "<Prefix>offsite-probe/</Prefix></Filter><Status>Enabled"
+                                "</Status><Expiration><ExpiredObjectDeleteMarker>true"
+                                "</ExpiredObjectDeleteMarker></Expiration>"
+                                "<NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays>"
+                                "</NoncurrentVersionExpiration></Rule>"));
     assert_int_equal(ofs_s3_xml_lifecycle_parse(XML(xml), &again, &count2), 0);
     assert_int_equal(count2, count);
     for (size_t i = 0; i < count; i++) {

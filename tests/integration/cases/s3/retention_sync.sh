@@ -7,6 +7,15 @@
 # versioned, so no noncurrent-version or delete-marker rule; after the provider expires a
 # backup (its objects deleted behind offsite's back), sync removes it from the target's
 # manifest. A file target is reported plainly as pruned by the agent.
+#
+# The ages are long on purpose: radosgw.sh runs the gateway with `rgw lc debug interval = 10`,
+# so a lifecycle day is 10 s and its lifecycle thread runs every 10 s; radosgw really deletes
+# what a rule says has expired, counted from each object's upload. With daily = 7 the daily rule
+# (8 days) removed the second (daily) backup 80 s after its push: with a 95 s pause before the
+# last steps the case failed, the provider had expired both backups, not only the one removed
+# by hand. Here the shortest age, 101 days, and the transition, 150, are past the case's 900 s
+# ctest timeout (the same pause passes); the multipart abort (1 day) meets no upload, every
+# object here goes up in a single PUT.
 . "$(dirname "$0")/../../lib.sh"
 . "$OFS_SOURCE_DIR/tests/integration/servers/radosgw.sh"
 
@@ -16,8 +25,8 @@ src=$SCRATCH/src
 mkdir -p "$src"
 printf 'positions\n' > "$src/positions.csv"
 make_config "$CONFIG" "$src" nas
-add_s3_target "$CONFIG" cloud prefix=fleet/testhost transition_days=30 transition_class=STANDARD_IA
-printf '\n[retention]\ndaily = 7\nweekly = 4\nmonthly = 6\n' >> "$CONFIG"
+add_s3_target "$CONFIG" cloud prefix=fleet/testhost transition_days=150 transition_class=STANDARD_IA
+printf '\n[retention]\ndaily = 100\nweekly = 20\nmonthly = 12\n' >> "$CONFIG"
 run_ok ofs init
 
 # a rule some other tool put on the bucket
@@ -37,8 +46,8 @@ second=$(latest_id "$SCRATCH/staging")
 # --dry-run: the rules are printed, nothing is written
 run_ok ofs retention sync --dry-run
 expect_glob "$LAST_OUT" "*target 'nas' (file): no provider lifecycle rules*offsite prune*" "file target"
-expect_glob "$LAST_OUT" "*target 'cloud' (s3): expire data/daily/ after 8 days, data/weekly/ after 29, data/monthly/ after 187*" "rules"
-expect_glob "$LAST_OUT" "*move data/monthly/ to STANDARD_IA after 30 days; data/daily/ (expires after 8 days), data/weekly/ (expires after 29 days) expire first*" "transition"
+expect_glob "$LAST_OUT" "*target 'cloud' (s3): expire data/daily/ after 101 days, data/weekly/ after 141, data/monthly/ after 373*" "rules"
+expect_glob "$LAST_OUT" "*move data/monthly/ to STANDARD_IA after 150 days; data/daily/ (expires after 101 days), data/weekly/ (expires after 141 days) expire first*" "transition"
 if grep -q "versioned" "$LAST_OUT"; then fail "an unversioned bucket was reported versioned"; fi
 run_ok s3cli s3api get-bucket-lifecycle-configuration --bucket "$S3_BUCKET"
 python3 - "$LAST_OUT" << 'PY' || fail "--dry-run changed the bucket's lifecycle rules"
@@ -58,8 +67,8 @@ def prefix(r):
     return f.get("Prefix", f.get("And", {}).get("Prefix", r.get("Prefix")))
 by_prefix = {prefix(r): r for r in rules}
 assert "logs/" in by_prefix and by_prefix["logs/"]["Expiration"]["Days"] == 90, rules
-want = {"fleet/testhost/data/daily/": 8, "fleet/testhost/data/weekly/": 29,
-        "fleet/testhost/data/monthly/": 187}
+want = {"fleet/testhost/data/daily/": 101, "fleet/testhost/data/weekly/": 141,
+        "fleet/testhost/data/monthly/": 373}
 for p, days in want.items():
     assert p in by_prefix, (p, rules)
     r = by_prefix[p]
@@ -67,10 +76,12 @@ for p, days in want.items():
     assert "NoncurrentVersionExpiration" not in r, r  # the bucket is not versioned
 # only the class that outlives the transition moves; the others expire first
 assert by_prefix["fleet/testhost/data/monthly/"]["Transitions"] == \
-    [{"Days": 30, "StorageClass": "STANDARD_IA"}], by_prefix["fleet/testhost/data/monthly/"]
+    [{"Days": 150, "StorageClass": "STANDARD_IA"}], by_prefix["fleet/testhost/data/monthly/"]
 for p in ("fleet/testhost/data/daily/", "fleet/testhost/data/weekly/"):
     assert not by_prefix[p].get("Transitions"), by_prefix[p]
 assert "fleet/testhost/data/" not in by_prefix, rules  # no delete-marker rule unversioned
+assert "fleet/testhost/manifest.json" not in by_prefix, rules  # nor manifest history
+assert "fleet/testhost/offsite-probe/" not in by_prefix, rules
 assert len(rules) == 4, rules
 seen_abort = any(r.get("AbortIncompleteMultipartUpload", {}).get("DaysAfterInitiation") == 1
                  for r in rules if (prefix(r) or "").startswith("fleet/testhost/"))
