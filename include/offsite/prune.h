@@ -16,7 +16,8 @@
  *      in between leaves an orphan.
  *   5. delete the orphans: folders data/<class>/<id>/ holding objects but no backup.json.
  * A backup being written also has no record yet: the caller must hold the lock that `backup`
- * and `push` hold (src/cli/context.c), so an orphan is never a backup in progress.
+ * and `push` hold (src/cli/context.c), so an orphan is never a backup in progress on this
+ * host; on a target other hosts write to, orphan_grace keeps their pushes in progress.
  * Records whose MAC fails are neither in the manifest nor orphans: they are left alone (verify
  * reports them).
  */
@@ -37,10 +38,17 @@ typedef struct ofs_prune_options {
     int dry_run;              /* decide and report; write and delete nothing */
     char *const *held;        /* ids kept whatever the policy says (with their bases) */
     size_t held_count;
+    /* a target several hosts push to: backups whose record names another host are kept
+     * (OFS_RETAIN_HOST; their own host's prune, or the provider's lifecycle, removes them),
+     * and an unfinished folder whose newest object is younger than orphan_grace seconds (by
+     * the real clock) is left - another host's push may be writing it. NULL and 0 for this
+     * host's own staging, which the lock protects. */
+    const char *host;
+    int64_t orphan_grace;
 } ofs_prune_options;
 
 typedef struct ofs_prune_backup {
-    char *id, *set, *kind, *base, *class_name;
+    char *id, *set, *kind, *base, *class_name, *host;
     int64_t started;
     uint64_t stored_bytes;
     ofs_retention_decision decision; /* decision.reasons == 0: deleted (or, dry run, would be) */
@@ -54,6 +62,8 @@ typedef struct ofs_prune_backup {
 typedef struct ofs_prune_orphan {
     char *folder;             /* "data/<class>/<id>/" */
     uint64_t objects, bytes;
+    int64_t newest;           /* mtime of its newest object (0 if the store gives none) */
+    int young;                /* newer than orphan_grace: left alone this time */
     int deleted;
 } ofs_prune_orphan;
 

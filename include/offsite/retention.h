@@ -39,7 +39,9 @@ enum {
     OFS_RETAIN_LAST = 1 << 3,        /* one of the newest keep_last of its set */
     OFS_RETAIN_NEWEST_FULL = 1 << 4, /* the newest full backup of its set */
     OFS_RETAIN_HELD = 1 << 5,        /* held by the caller */
-    OFS_RETAIN_BASE = 1 << 6         /* the base of a kept differential */
+    OFS_RETAIN_BASE = 1 << 6,        /* the base of a kept differential */
+    OFS_RETAIN_HOST = 1 << 7         /* another host wrote it: that host's prune decides (set
+                                        by prune, not by ofs_retention_decide) */
 };
 
 typedef struct ofs_retention_decision {

@@ -11,6 +11,9 @@
 #include "offsite/prune.h"
 #include "offsite/retention.h"
 
+/* an unfinished folder on a target younger than this may be another host's push at work */
+#define PRUNE_TARGET_ORPHAN_GRACE (24 * 3600)
+
 enum { PRUNE_OPT_DRY_RUN = 300, PRUNE_OPT_TARGET };
 
 /* Staging backups a target has not received yet, and the first such target of each. */
@@ -112,9 +115,13 @@ static void prune_why(const ofs_prune_backup *b, const prune_pending *pending, c
         snprintf(buf, size, "expired %s", when);
         return;
     }
-    ofs_retention_reasons(b->decision.reasons & ~(unsigned)(OFS_RETAIN_BASE | OFS_RETAIN_HELD),
+    ofs_retention_reasons(b->decision.reasons &
+                              ~(unsigned)(OFS_RETAIN_BASE | OFS_RETAIN_HELD | OFS_RETAIN_HOST),
                           reasons, sizeof(reasons));
     used = (size_t)snprintf(buf, size, "%s", reasons);
+    if ((b->decision.reasons & OFS_RETAIN_HOST) && used < size)
+        used += (size_t)snprintf(buf + used, size - used, "%swritten by host '%s' (its own "
+                                 "prune decides)", used ? ", " : "", b->host ? b->host : "?");
     if ((b->decision.reasons & OFS_RETAIN_HELD) && used < size)
         used += (size_t)snprintf(buf + used, size - used, "%snot yet on target '%s'",
                                  used ? ", " : "", prune_pending_target(pending, b->id));
@@ -130,7 +137,7 @@ static json_t *prune_backup_json(const ofs_prune_backup *b, const prune_pending 
                                  int64_t now)
 {
     json_t *reasons = json_array();
-    for (unsigned bit = 1; bit <= OFS_RETAIN_BASE; bit <<= 1)
+    for (unsigned bit = 1; bit <= OFS_RETAIN_HOST; bit <<= 1)
         if (b->decision.reasons & bit)
             json_array_append_new(reasons, json_string(ofs_retention_reason_name(bit)));
     json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:s, s:o, s:o, s:I, s:b}",
@@ -180,21 +187,28 @@ static void prune_report(ofs_cli *cli, const char *name, const ofs_prune_result 
                     b->decision.reasons ? "keep" : remove, b->id, b->kind, b->class_name, age,
                     why);
     }
+    size_t unfinished = 0;
     for (size_t i = 0; r && i < r->orphan_count; i++) {
         const ofs_prune_orphan *o = &r->orphans[i];
         ofs_format_size(o->bytes, size, sizeof(size));
-        ofs_cli_out(cli, "  %-12s %s: %llu objects, %s, no backup.json (an unfinished run)\n",
-                    remove, o->folder, (unsigned long long)o->objects, size);
-        json_array_append_new(orphans, json_pack("{s:s, s:I, s:I, s:b}", "folder", o->folder,
-                                                 "objects", (json_int_t)o->objects,
+        if (o->young)
+            ofs_cli_out(cli, "  %-12s %s: %llu objects, %s, no backup.json, written in the last "
+                        "day (a push may be writing it)\n", "leave", o->folder,
+                        (unsigned long long)o->objects, size);
+        else
+            ofs_cli_out(cli, "  %-12s %s: %llu objects, %s, no backup.json (an unfinished "
+                        "run)\n", remove, o->folder, (unsigned long long)o->objects, size);
+        unfinished += !o->young;
+        json_array_append_new(orphans, json_pack("{s:s, s:I, s:I, s:b, s:b}", "folder",
+                                                 o->folder, "objects", (json_int_t)o->objects,
                                                  "bytes", (json_int_t)o->bytes,
-                                                 "deleted", o->deleted));
+                                                 "deleted", o->deleted, "left", o->young));
     }
     if (r) {
         ofs_format_size(r->bytes_freed, size, sizeof(size));
         ofs_cli_out(cli, "%s: kept %llu, %s %llu backup%s and %zu unfinished; %llu objects, %s%s\n",
                     name, (unsigned long long)r->kept, dry_run ? "would delete" : "deleted",
-                    (unsigned long long)r->deleted, r->deleted == 1 ? "" : "s", r->orphan_count,
+                    (unsigned long long)r->deleted, r->deleted == 1 ? "" : "s", unfinished,
                     (unsigned long long)r->objects_deleted, size,
                     dry_run ? " (dry run: nothing changed)" : " freed");
         json_object_set_new(entry, "kept", json_integer((json_int_t)r->kept));
@@ -208,13 +222,17 @@ static void prune_report(ofs_cli *cli, const char *name, const ofs_prune_result 
 }
 
 /* prune_one(cli, store, ring, policy, pending, ...): prune one store and report it. */
+/* prune_one(cli, store, ring, policy, pending, host, ...): host is NULL for staging (this
+ * host's alone, under its lock) and the agent's host for a target, which other hosts may
+ * share: their backups stay, and unfinished folders younger than a day are left. */
 static int prune_one(ofs_cli *cli, ofs_store *store, const ofs_keyring *ring,
                      const ofs_config_retention *policy, const prune_pending *pending,
-                     int dry_run, int show_kept, json_t *stores)
+                     const char *host, int dry_run, int show_kept, json_t *stores)
 {
     ofs_prune_options opts = { .policy = policy, .now = ofs_clock_now(), .dry_run = dry_run,
                                .held = pending ? pending->ids : NULL,
-                               .held_count = pending ? pending->count : 0 };
+                               .held_count = pending ? pending->count : 0, .host = host,
+                               .orphan_grace = host ? PRUNE_TARGET_ORPHAN_GRACE : 0 };
     ofs_prune_result *r = NULL;
     char described[128];
     const char *name = ofs_store_name(store);
@@ -271,11 +289,11 @@ int ofs_cli_prune_stores(ofs_cli *cli, const ofs_keyring *ring, const char *only
                 continue;
             }
             if (rc == 0 && (rc = prune_find_pending(cli, store, ring, &pending)) == 0)
-                rc = prune_one(cli, store, ring, &cfg->retention, &pending, dry_run, show_kept,
-                               stores);
+                rc = prune_one(cli, store, ring, &cfg->retention, &pending, NULL, dry_run,
+                               show_kept, stores);
         } else if ((rc = ofs_cli_open_target(cli, t->name, &store)) == 0) {
-            rc = prune_one(cli, store, ring, ofs_config_target_retention(cfg, t), NULL, dry_run,
-                           show_kept, stores);
+            rc = prune_one(cli, store, ring, ofs_config_target_retention(cfg, t), NULL,
+                           cfg->host, dry_run, show_kept, stores);
         }
         ofs_store_free(store);
         store = NULL;

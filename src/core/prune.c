@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "offsite/error.h"
 #include "offsite/log.h"
@@ -17,6 +18,7 @@
 typedef struct prune_key {
     char *key;
     uint64_t size;
+    int64_t mtime;
 } prune_key;
 
 typedef struct prune_folder {
@@ -48,7 +50,8 @@ static int prune_list_key(void *ctx, const char *key, const ofs_object_info *inf
     }
     if (!(l->keys[l->count].key = strdup(key)))
         return ofs_error_set(OFS_ERROR, "out of memory");
-    l->keys[l->count++].size = info->size;
+    l->keys[l->count].size = info->size;
+    l->keys[l->count++].mtime = info->mtime;
     return 0;
 }
 
@@ -218,7 +221,8 @@ static int prune_strdup(char **out, const char *s)
 }
 
 static int prune_result_fill(ofs_prune_result *r, const ofs_manifest *m,
-                             const ofs_retention_decision *decisions, prune_listing *l)
+                             const ofs_retention_decision *decisions, prune_listing *l,
+                             int64_t grace)
 {
     int rc;
     if (m->count && !(r->backups = calloc(m->count, sizeof(*r->backups))))
@@ -229,7 +233,8 @@ static int prune_result_fill(ofs_prune_result *r, const ofs_manifest *m,
         if ((rc = prune_strdup(&b->id, e->id)) < 0 || (rc = prune_strdup(&b->set, e->set)) < 0 ||
             (rc = prune_strdup(&b->kind, e->kind)) < 0 ||
             (rc = prune_strdup(&b->base, e->base)) < 0 ||
-            (rc = prune_strdup(&b->class_name, e->class_name)) < 0)
+            (rc = prune_strdup(&b->class_name, e->class_name)) < 0 ||
+            (rc = prune_strdup(&b->host, e->host)) < 0)
             return rc;
         b->started = e->started;
         b->stored_bytes = e->stored_bytes;
@@ -263,6 +268,13 @@ static int prune_result_fill(ofs_prune_result *r, const ofs_manifest *m,
                                  .bytes = f->bytes };
         if (!o->folder)
             return ofs_error_set(OFS_ERROR, "out of memory");
+        for (size_t k = f->first; k < f->end; k++)
+            if (l->keys[k].mtime > o->newest)
+                o->newest = l->keys[k].mtime;
+        /* the real clock: object times are real even when OFFSITE_NOW is not */
+        o->young = grace > 0 && (int64_t)time(NULL) - o->newest < grace;
+        if (o->young)
+            continue;
         r->objects_deleted += o->objects;
         r->bytes_freed += o->bytes;
     }
@@ -277,6 +289,7 @@ void ofs_prune_result_free(ofs_prune_result *r)
         ofs_prune_backup *b = &r->backups[i];
         free(b->id);
         free(b->set);
+        free(b->host);
         free(b->kind);
         free(b->base);
         free(b->class_name);
@@ -374,9 +387,11 @@ static int prune_apply(ofs_store *store, const ofs_keyring *ring, ofs_manifest *
         const prune_folder *f = &l->folders[i];
         if (f->has_record)
             continue;
+        if (r->orphans[o++].young)
+            continue;
         if ((rc = prune_delete_folder(store, l, f)) < 0)
             return ofs_error_wrap(rc, "cannot delete the unfinished backup '%s'", f->prefix);
-        r->orphans[o++].deleted = 1;
+        r->orphans[o - 1].deleted = 1;
     }
     return 0;
 }
@@ -408,8 +423,12 @@ int ofs_prune_run(ofs_store *store, const ofs_keyring *ring, const ofs_prune_opt
             held[e - m->entries] = 1;
     }
     if ((rc = ofs_retention_decide(opts->policy, m->entries, m->count, opts->now, held,
-                                   decisions)) < 0 ||
-        (rc = prune_result_fill(r, m, decisions, &listing)) < 0)
+                                   decisions)) < 0)
+        goto cleanup;
+    for (size_t i = 0; opts->host && i < m->count; i++)
+        if (m->entries[i].host && strcmp(m->entries[i].host, opts->host) != 0)
+            decisions[i].reasons = OFS_RETAIN_HOST; /* that host's own prune decides */
+    if ((rc = prune_result_fill(r, m, decisions, &listing, opts->orphan_grace)) < 0)
         goto cleanup;
     if (!opts->dry_run)
         rc = prune_apply(store, ring, m, r, &listing, rebuilt);

@@ -12,7 +12,7 @@
 #define WEEK (7 * DAY)
 
 static const char *const retention_reason_names[] = {
-    "daily", "weekly", "monthly", "keep_last", "newest_full", "held", "base"
+    "daily", "weekly", "monthly", "keep_last", "newest_full", "held", "base", "other_host"
 };
 #define REASON_COUNT (sizeof(retention_reason_names) / sizeof(retention_reason_names[0]))
 

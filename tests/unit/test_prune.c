@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "offsite/backup.h"
@@ -389,6 +390,72 @@ typedef struct failing_store {
     int deletes;
 } failing_store;
 
+/* A target several hosts push to: another host's backups are its own prune's business, and
+ * an unfinished folder written in the last grace period may be its push at work. */
+static void test_shared_target(void **state)
+{
+    fixture *f = *state;
+    ofs_prune_options o = options(&two_days, LAST_NIGHT, 0);
+    ofs_prune_result *r = NULL;
+    ofs_config other = f->cfg;
+    ofs_config_set set = f->set;
+    ofs_record *rec = NULL;
+    char path[512], other_id[64];
+    struct timespec old[2] = { { .tv_sec = time(NULL) - 2 * 86400 },
+                               { .tv_sec = time(NULL) - 2 * 86400 } };
+
+    other.host = "otherhost";
+    set.name = "u";
+    setenv("OFFSITE_NOW", nights[0], 1); /* long expired by testhost's policy */
+    assert_int_equal(ofs_backup_run(&other, &set, f->store, f->ring, NULL, &rec, NULL), 0);
+    unsetenv("OFFSITE_NOW");
+    snprintf(other_id, sizeof(other_id), "%s", rec->id);
+    ofs_record_free(rec);
+    assert_int_equal(ofs_store_put_buffer(f->store, "data/daily/u_20260308_220000/vol-0001.ofs",
+                                          0, "young", 5), 0);
+    assert_int_equal(ofs_store_put_buffer(f->store, "data/daily/u_20260301_220000/vol-0001.ofs",
+                                          0, "old", 3), 0);
+    snprintf(path, sizeof(path), "%s/data/daily/u_20260301_220000/vol-0001.ofs", f->staging);
+    assert_int_equal(utimensat(AT_FDCWD, path, old, 0), 0);
+
+    o.host = "testhost";
+    o.orphan_grace = 86400;
+    assert_int_equal(ofs_prune_run(f->store, f->ring, &o, &r), 0);
+    assert_int_equal(r->count, NIGHTS + 1);
+    assert_int_equal(r->deleted, 4); /* testhost's four expired nights only */
+    for (size_t i = 0; i < r->count; i++)
+        if (strcmp(r->backups[i].id, other_id) == 0) {
+            assert_int_equal(r->backups[i].decision.reasons, OFS_RETAIN_HOST);
+            assert_string_equal(r->backups[i].host, "otherhost");
+        }
+    assert_true(folder_exists(f, other_id));
+    assert_int_equal(r->orphan_count, 2);
+    assert_string_equal(r->orphans[0].folder, "data/daily/u_20260301_220000/");
+    assert_int_equal(r->orphans[0].young, 0);
+    assert_int_equal(r->orphans[0].deleted, 1);
+    assert_string_equal(r->orphans[1].folder, "data/daily/u_20260308_220000/");
+    assert_int_equal(r->orphans[1].young, 1);
+    assert_int_equal(r->orphans[1].deleted, 0);
+    assert_true(folder_exists(f, "u_20260308_220000"));
+    assert_false(folder_exists(f, "u_20260301_220000"));
+    ofs_prune_result_free(r);
+
+    /* this host's own staging (no host, no grace): every backup by the one policy - the
+     * other set's only backup is its newest - and every unfinished folder goes */
+    o.host = NULL;
+    o.orphan_grace = 0;
+    assert_int_equal(ofs_prune_run(f->store, f->ring, &o, &r), 0);
+    assert_int_equal(r->deleted, 0);
+    for (size_t i = 0; i < r->count; i++)
+        if (strcmp(r->backups[i].id, other_id) == 0)
+            assert_int_equal(r->backups[i].decision.reasons,
+                             OFS_RETAIN_LAST | OFS_RETAIN_NEWEST_FULL);
+    assert_int_equal(r->orphan_count, 1);
+    assert_int_equal(r->orphans[0].deleted, 1);
+    assert_false(folder_exists(f, "u_20260308_220000"));
+    ofs_prune_result_free(r);
+}
+
 static int failing_put(ofs_store *s, const char *key, unsigned flags, ofs_writer **out)
 {
     failing_store *fs = (failing_store *)s;
@@ -506,6 +573,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_deletes_expired, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dry_run_and_held, setup, teardown),
         cmocka_unit_test_setup_teardown(test_orphans_and_manifest_repair, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shared_target, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failure_at_every_step, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
