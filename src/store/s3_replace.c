@@ -19,9 +19,10 @@
 #include "offsite/error.h"
 #include "offsite/hash.h"
 #include "offsite/log.h"
+#include "offsite/store_s3.h"
 #include "s3_internal.h"
 
-#define S3_PROBE_KEY "offsite-probe/if-match"
+#define S3_PROBE_KEY OFS_S3_PROBE_PREFIX "if-match" /* lifecycle clears its old versions */
 #define S3_PROBE_BODY "offsite checks whether this server honours If-Match on PUT\n"
 #define S3_NEVER_ETAG "\"00000000000000000000000000000000\""
 
