@@ -42,8 +42,9 @@ static const ofs_cli_command cli_commands[] = {
       "Each store keeps what its policy keeps ([retention], or the target's retention = NAME):\n"
       "class ages, keep_last, the newest full of each set, the base of every kept\n"
       "differential; staging also keeps what a target has not received yet. Deletes each\n"
-      "backup's record first, then its data, and objects left by interrupted runs. Prints\n"
-      "every backup with keep or delete and the reason. See docs/configuration.md.\n" },
+      "backup's record first, then its data, and objects left by interrupted runs. On a\n"
+      "target, other hosts' backups and unfinished folders under a day old are left alone.\n"
+      "Prints every backup with keep or delete and the reason. See docs/configuration.md.\n" },
     { "list", ofs_cmd_list, "list [--set S] [--from T]",
       "backups, newest first, from a manifest",
       "  --set S            only backups of set S\n"
