@@ -5,6 +5,8 @@
 # is a compare-and-swap (If-Match, probed): whichever push loses a race merges and writes
 # again, so after three rounds of concurrent pushes the shared manifest lists all six
 # backups, a clean machine restores both hosts' latest, and the If-Match probe left nothing.
+# Then alpha prunes the shared target: its own expired backup goes, beta's stay, and an object of a
+# beta push still in flight (no record yet) is left.
 . "$(dirname "$0")/../../lib.sh"
 . "$OFS_SOURCE_DIR/tests/integration/servers/radosgw.sh"
 
@@ -85,4 +87,29 @@ cmp "$SCRATCH/beta/src/positions-3.bin" "$clean/restore$SCRATCH/beta/src/positio
 
 run_ok s3cli s3 ls --recursive "s3://$S3_BUCKET/fleet/shared/"
 if grep -q offsite-probe "$LAST_OUT"; then fail "the If-Match probe was left behind"; fi
+
+# alpha prunes the shared target with a short policy while beta has an upload in flight (a
+# volume of a backup whose record is not there yet): only alpha's own old backups go
+printf '\n[retention]\ndaily = 1\nweekly = 0\nmonthly = 0\nkeep_last = 1\n' >> "$SCRATCH/alpha/offsite.ini"
+head -c 1000 /dev/urandom > "$SCRATCH/inflight.ofs"
+run_ok s3cli s3 cp --only-show-errors "$SCRATCH/inflight.ofs" \
+    "s3://$S3_BUCKET/fleet/shared/data/daily/beta_20261104_210400/vol-0001.ofs"
+OFFSITE_NOW=2026-12-30T21:00:00Z run_ok "$OFFSITE_BIN" -c "$SCRATCH/alpha/offsite.ini" \
+    --json prune --target cloud
+python3 - "$LAST_OUT" << 'EOF' || fail "alpha's prune of the shared target: $(cat "$LAST_OUT")"
+import json, sys
+store = json.load(open(sys.argv[1]))["stores"][0]
+acts = {(b["set"], b["action"]) for b in store["backups"]}
+beta = [b for b in store["backups"] if b["set"] == "beta"]
+alpha_deleted = [b for b in store["backups"] if b["set"] == "alpha" and b["action"] == "delete"]
+ok = (len(beta) == 3 and all(b["action"] == "keep" and b["reasons"] == ["other_host"] for b in beta)
+      and len(alpha_deleted) == 1  # the newest is a differential: its base stays
+      and [(o["folder"], o["left"], o["deleted"]) for o in store["orphans"]]
+          == [("data/daily/beta_20261104_210400/", True, False)])
+print("alpha deleted", len(alpha_deleted), "kept beta", len(beta), "orphans", store["orphans"])
+sys.exit(0 if ok else 1)
+EOF
+run_ok s3cli s3api head-object --bucket "$S3_BUCKET" \
+    --key fleet/shared/data/daily/beta_20261104_210400/vol-0001.ofs
+run_ok "$OFFSITE_BIN" -c "$clean/offsite.ini" verify --from cloud
 echo "PASS: $CASE_NAME"
