@@ -425,20 +425,16 @@ cleanup:
 static int manifest_refresh(ofs_manifest *m, ofs_store *store, const ofs_keyring *ring)
 {
     ofs_manifest *fresh = NULL;
-    char version[OFS_STORE_VERSION_MAX];
-    int rc = m->rebuilt ? OFS_ECORRUPT : ofs_manifest_load(&fresh, store, ring);
+    int rc = 0;
 
-    /* missing, damaged, or under a key this ring lacks: the records decide */
-    if (rc == OFS_ENOTFOUND || rc == OFS_EAUTH || rc == OFS_ECORRUPT) {
+    if (!m->rebuilt && (rc = ofs_manifest_load(&fresh, store, ring)) < 0) {
+        /* missing, damaged, or under a key this ring lacks: the records decide */
+        if (rc != OFS_ENOTFOUND && rc != OFS_EAUTH && rc != OFS_ECORRUPT)
+            return rc;
         ofs_error_clear();
-        if ((rc = manifest_stored_version(store, version)) == 0 && !version[0]) {
-            if ((rc = ofs_manifest_new(&fresh)) == 0)
-                fresh->origin = store; /* version "": the next write must find none */
-        } else if (rc == 0) {
-            rc = ofs_manifest_rebuild(&fresh, store, ring);
-        }
     }
-    if (rc < 0)
+    /* a rebuild's version is "" when there is no manifest: the next write must find none */
+    if (!fresh && (rc = ofs_manifest_rebuild(&fresh, store, ring)) < 0)
         return rc;
     for (size_t i = 0; rc == 0 && i < m->change_count; i++) {
         ofs_manifest_change *c = &m->changes[i];

@@ -549,6 +549,18 @@ static void test_rebuilt_save_merges(void **state)
     ofs_manifest_free(back);
     ofs_manifest_free(other);
     ofs_manifest_free(m);
+
+    /* the manifest deleted under a loaded copy: the records, not an empty index, are merged */
+    assert_int_equal(ofs_manifest_load(&m, f->store, f->ring), 0);
+    assert_int_equal(ofs_store_del(f->store, OFS_MANIFEST_KEY), 0);
+    ofs_record *r3 = make_record(f->ring, "ord_20261102_171600", "daily", 1793638560, NULL);
+    add(m, f->ring, r3);
+    assert_int_equal(ofs_manifest_save(m, f->store, f->ring), 0);
+    assert_int_equal(ofs_manifest_load(&back, f->store, f->ring), 0);
+    assert_int_equal(back->count, 3); /* r1 and r2 from their records, r3 from the edit */
+    ofs_manifest_free(back);
+    ofs_manifest_free(m);
+    ofs_record_free(r3);
     ofs_record_free(r1);
     ofs_record_free(r2);
 }
