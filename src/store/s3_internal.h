@@ -52,6 +52,7 @@ typedef struct s3_store {
     pthread_mutex_t lock_check; /* guards lock_checked */
     int lock_checked;      /* the bucket was seen to have object lock enabled */
     int if_match;          /* how the server takes If-Match on PUT: S3_IF_MATCH_* */
+    int if_none_match;     /* If-None-Match: * on PUT: 0 not probed, 1 honoured, -1 ignored */
 } s3_store;
 
 typedef struct s3_request {
@@ -108,6 +109,11 @@ int s3_put_object(s3_store *s, const char *full_key, const void *data, size_t si
 /* s3_object_is(s, full_key, data, size): 1 if the stored object is these bytes (size and MD5
  * ETag), as after a 412 to a retried conditional PUT whose first attempt landed. */
 int s3_object_is(s3_store *s, const char *full_key, const void *data, size_t size);
+
+/* s3_conditions_probe(s): how the server takes If-Match and If-None-Match on PUT, found with
+ * an object of its own (s3_replace.c); sets s->if_match and s->if_none_match. < 0 only when
+ * the probe object cannot be written at all. Called once, from the thread that puts. */
+int s3_conditions_probe(s3_store *s);
 
 /* s3_replace: the store's replace op (s3_replace.c), If-Match probed once per store */
 int s3_replace(ofs_store *store, const char *key, const char *version, const void *data,

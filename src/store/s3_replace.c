@@ -7,8 +7,9 @@
  * simpler servers ignore the header and overwrite. So the first replace of a store probes
  * with an object of its own: write it, replace it with If-Match in either form (which one
  * succeeds tells the form), then with an ETag that cannot match (which must be refused, or
- * the header is ignored), then delete it. An ignoring server gets OFS_EUNSUPPORTED, and the
- * store layer falls back to check-then-write.
+ * the header is ignored), then with If-None-Match: * (which must be refused too), then delete
+ * it. An ignoring server gets OFS_EUNSUPPORTED, and the store layer falls back to
+ * check-then-write; an OFS_PUT_IF_ABSENT put there HEADs first (s3_write.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -53,8 +54,7 @@ static int probe_put(s3_store *s, const char *key, int style, const char *etag)
     return rc < 0 ? rc : 1;
 }
 
-/* probe(s): sets s->if_match; < 0 only when the probe could not be written at all */
-static int probe(s3_store *s)
+int s3_conditions_probe(s3_store *s)
 {
     unsigned char nonce[8];
     char relative[64], hex[17], *key = NULL, *etag = NULL;
@@ -87,12 +87,21 @@ static int probe(s3_store *s)
         if (rc < 0 && rc != OFS_EUNSUPPORTED)
             goto cleanup;
     }
+    /* the object exists: If-None-Match: * must be refused */
+    rc = s3_put_object(s, key, S3_PROBE_BODY, strlen(S3_PROBE_BODY), "If-None-Match: *", NULL);
+    if (rc < 0 && rc != OFS_EEXISTS && rc != OFS_EUNSUPPORTED)
+        goto cleanup;
+    s->if_none_match = rc == OFS_EEXISTS ? 1 : -1;
     ofs_error_clear();
     rc = 0;
     s->if_match = style;
-    ofs_log_debug("%s: If-Match on PUT: %s", s->parent.name,
+    ofs_log_debug("%s: If-Match on PUT: %s; If-None-Match: %s", s->parent.name,
                   style == S3_IF_MATCH_QUOTED ? "honoured (quoted ETag)"
-                  : style == S3_IF_MATCH_BARE ? "honoured (bare ETag)" : "ignored");
+                  : style == S3_IF_MATCH_BARE ? "honoured (bare ETag)" : "ignored",
+                  s->if_none_match > 0 ? "honoured" : "ignored");
+    if (s->if_none_match < 0)
+        ofs_log_info("%s: the server ignores If-None-Match: records are written after a HEAD "
+                     "finds none (not atomic)", s->parent.name);
 cleanup:
     /* the probe is ours alone: leave nothing behind, whatever happened */
     if (s->parent.ops->del(&s->parent, relative) < 0) {
@@ -114,12 +123,16 @@ int s3_replace(ofs_store *store, const char *key, const char *version, const voi
     int rc;
 
     if (*version) {
-        if (s->if_match == S3_IF_MATCH_UNPROBED && (rc = probe(s)) < 0)
+        if (s->if_match == S3_IF_MATCH_UNPROBED && (rc = s3_conditions_probe(s)) < 0)
             return rc;
         if (s->if_match == S3_IF_MATCH_IGNORED)
             return ofs_error_set(OFS_EUNSUPPORTED, "the server ignores If-Match");
         if_match_header(header, sizeof(header), s->if_match, version);
     } else {
+        if (s->if_none_match == 0 && (rc = s3_conditions_probe(s)) < 0)
+            return rc;
+        if (s->if_none_match < 0)
+            return ofs_error_set(OFS_EUNSUPPORTED, "the server ignores If-None-Match");
         snprintf(header, sizeof(header), "If-None-Match: *");
     }
     if (!(full = s3_full_key(s, key)))

@@ -377,11 +377,38 @@ int s3_put_object(s3_store *s, const char *full_key, const void *data, size_t si
     return rc;
 }
 
+/* s3_absent(w): 0 if w's key may be written under OFS_PUT_IF_ABSENT by a plain PUT (the
+ * server ignores If-None-Match, so look first: a window of one round trip), OFS_EEXISTS if
+ * something is there */
+static int s3_absent(s3_writer *w)
+{
+    ofs_object_info info;
+    int rc = s3_head(w->s, w->key, &info, NULL);
+
+    if (rc == 0)
+        return OFS_EEXISTS;
+    if (rc == OFS_ENOTFOUND) {
+        ofs_error_clear();
+        return 0;
+    }
+    return rc;
+}
+
 static int s3_put_single(s3_writer *w)
 {
-    int rc = s3_put_object(w->s, w->key, w->buf, w->len,
-                           w->flags & OFS_PUT_IF_ABSENT ? "If-None-Match: *" : NULL, NULL);
+    const char *condition = NULL;
+    int rc = 0;
 
+    if (w->flags & OFS_PUT_IF_ABSENT) {
+        if (w->s->if_none_match == 0 && (rc = s3_conditions_probe(w->s)) < 0)
+            return rc;
+        if (w->s->if_none_match > 0)
+            condition = "If-None-Match: *";
+        else
+            rc = s3_absent(w);
+    }
+    if (rc == 0)
+        rc = s3_put_object(w->s, w->key, w->buf, w->len, condition, NULL);
     /* a retried conditional PUT whose first attempt landed must not turn into "exists" */
     if (rc == OFS_EEXISTS) {
         if (s3_object_is(w->s, w->key, w->buf, w->len))

@@ -2,7 +2,7 @@
  *
  * Offline: settings and credential errors, the shared credentials file, bandwidth
  * timetables, a refused connection (OFS_ETRANSIENT, no server needed), lifecycle rules S3
- * would refuse, the lifecycle read-back against a scripted server.
+ * would refuse (the scripted-server tests are in test_s3_scripted.c).
  * Live: against a real S3 server when OFS_TEST_S3_ENDPOINT and OFS_TEST_S3_BUCKET are set
  * (with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY); tests/integration/cases/s3/driver.sh runs
  * this binary against radosgw. Without them the live tests are skipped, saying so. */
@@ -289,193 +289,6 @@ static void test_stalled_server(void **state)
     close(fd);
     unsetenv("OFFSITE_RETRY_BUDGET");
     unsetenv("OFFSITE_S3_STALL_TIMEOUT");
-    env_restore();
-}
-
-/* A scripted S3 server for the lifecycle read-back: one canned answer per connection, in a
- * child process; every request (line, headers, body) is appended to a log the test reads. */
-typedef struct {
-    int status;
-    const char *body;
-} canned_answer;
-
-/* script_read_request(c, buf, size): one request, headers and Content-Length bytes of body */
-static size_t script_read_request(int c, char *buf, size_t size)
-{
-    size_t n = 0, want = 0;
-    char *end = NULL;
-
-    while (n < size - 1) {
-        ssize_t got = recv(c, buf + n, size - 1 - n, 0);
-        if (got <= 0)
-            break;
-        n += (size_t)got;
-        buf[n] = '\0';
-        if (!end && (end = strstr(buf, "\r\n\r\n"))) {
-            const char *cl = strcasestr(buf, "\r\nContent-Length:");
-            want = (size_t)(end + 4 - buf) + (cl && cl < end ? strtoul(cl + 17, NULL, 10) : 0);
-        }
-        if (end && n >= want)
-            break;
-    }
-    buf[n] = '\0';
-    return n;
-}
-
-/* script_start(answers, n, log, endpoint): listen on a free loopback port, serve the answers
- * in order from a child; returns its pid */
-static pid_t script_start(const canned_answer *answers, size_t n, const char *log_path,
-                          char endpoint[64])
-{
-    struct sockaddr_in a = { 0 };
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    pid_t pid;
-
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(listen(fd, 16), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    snprintf(endpoint, 64, "http://127.0.0.1:%d", ntohs(a.sin_port));
-    assert_true((pid = fork()) >= 0);
-    if (pid > 0) {
-        close(fd); /* a request past the script is refused, not left waiting */
-        return pid;
-    }
-    static char req[256 * 1024];
-    FILE *log = fopen(log_path, "w");
-    for (size_t i = 0; log && i < n; i++) {
-        char head[256];
-        int c = accept(fd, NULL, NULL);
-        if (c < 0)
-            break;
-        size_t size = script_read_request(c, req, sizeof(req));
-        fprintf(log, "%s\n----\n", req);
-        fflush(log);
-        snprintf(head, sizeof(head), "HTTP/1.1 %d Canned\r\nContent-Type: application/xml\r\n"
-                 "Content-Length: %zu\r\nConnection: close\r\n\r\n", answers[i].status,
-                 strlen(answers[i].body));
-        if (size > 0 && (write(c, head, strlen(head)) < 0 ||
-                         write(c, answers[i].body, strlen(answers[i].body)) < 0))
-            break;
-        close(c);
-    }
-    if (log)
-        fclose(log);
-    _exit(0);
-}
-
-/* script_end(pid): the server has answered everything, or is stopped */
-static void script_end(pid_t pid)
-{
-    int status = 0;
-    kill(pid, SIGTERM);
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-}
-
-#define LC_DOC(rules) "<LifecycleConfiguration>" rules "</LifecycleConfiguration>"
-#define LC_RULE(key, inner)                                                                    \
-    "<Rule><ID>offsite:h/:" key "</ID><Filter><Prefix>h/" key "</Prefix></Filter>"            \
-    "<Status>Enabled</Status>" inner "</Rule>"
-#define LC_NONCURRENT(days)                                                                    \
-    "<NoncurrentVersionExpiration><NoncurrentDays>" days "</NoncurrentDays>"                   \
-    "</NoncurrentVersionExpiration>"
-#define LC_MARKERS "<Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker>"   \
-                   "</Expiration>"
-#define LC_FOREIGN "<Rule><ID>other-tool</ID><Filter><Prefix>logs/</Prefix></Filter>"          \
-                   "<Status>Enabled</Status><Expiration><Days>90</Days></Expiration></Rule>"
-
-/* a versioned bucket's rules outside the classes: the manifest's history (noncurrent
- * expiration alone) and the probe's leftovers (noncurrent expiration and delete markers)
- * are written as such, read back, and any difference in them is seen */
-static void test_lifecycle_readback(void **state)
-{
-    (void)state;
-    static const ofs_lifecycle_rule rules[] = {
-        { .prefix = "data/", .expired_delete_marker = 1 },
-        { .prefix = "manifest.json", .noncurrent_days = 30 },
-        { .prefix = OFS_S3_PROBE_PREFIX, .noncurrent_days = 1, .expired_delete_marker = 1 } };
-    static const char want[] = LC_DOC(
-        LC_FOREIGN LC_RULE("data/", LC_MARKERS)
-        LC_RULE("manifest.json", LC_NONCURRENT("30"))
-        LC_RULE("offsite-probe/", LC_MARKERS LC_NONCURRENT("1")));
-    const struct {
-        const char *what;
-        canned_answer answers[3];
-        size_t count;
-        int rc, changed;
-        const char *message;
-    } runs[] = {
-        { "the probe's noncurrent expiration dropped by the server",
-          { { 200, LC_DOC(LC_FOREIGN) }, { 200, "" },
-            { 200, LC_DOC(LC_FOREIGN LC_RULE("data/", LC_MARKERS)
-                          LC_RULE("manifest.json", LC_NONCURRENT("30"))
-                          LC_RULE("offsite-probe/", LC_MARKERS)) } }, 3, OFS_ECORRUPT, 1,
-          "lifecycle rule 'offsite:h/:offsite-probe/' read back differs from what was written "
-          "(bucket acme-backups)" },
-        { "the probe's delete markers dropped by the server",
-          { { 200, LC_DOC(LC_FOREIGN) }, { 200, "" },
-            { 200, LC_DOC(LC_FOREIGN LC_RULE("data/", LC_MARKERS)
-                          LC_RULE("manifest.json", LC_NONCURRENT("30"))
-                          LC_RULE("offsite-probe/", LC_NONCURRENT("1"))) } }, 3, OFS_ECORRUPT,
-          1, "lifecycle rule 'offsite:h/:offsite-probe/' read back differs from what was "
-          "written (bucket acme-backups)" },
-        { "the manifest's history kept a day longer by the server",
-          { { 200, LC_DOC(LC_FOREIGN) }, { 200, "" },
-            { 200, LC_DOC(LC_FOREIGN LC_RULE("data/", LC_MARKERS)
-                          LC_RULE("manifest.json", LC_NONCURRENT("31"))
-                          LC_RULE("offsite-probe/", LC_MARKERS LC_NONCURRENT("1"))) } }, 3,
-          OFS_ECORRUPT, 1, "lifecycle rule 'offsite:h/:manifest.json' read back differs from "
-          "what was written (bucket acme-backups)" },
-        { "a bucket with a different manifest history: rewritten",
-          { { 200, LC_DOC(LC_FOREIGN LC_RULE("data/", LC_MARKERS)
-                          LC_RULE("manifest.json", LC_NONCURRENT("7"))
-                          LC_RULE("offsite-probe/", LC_MARKERS LC_NONCURRENT("1"))) },
-            { 200, "" }, { 200, want } }, 3, 0, 1, NULL },
-        { "already in place: one GET, nothing written", { { 200, want } }, 1, 0, 0, NULL },
-    };
-    ofs_config_target t = base_target();
-    char endpoint[64], log_path[300];
-
-    snprintf(log_path, sizeof(log_path), "%s/requests.log", scratch);
-    setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
-    setenv("AWS_SECRET_ACCESS_KEY", "very/secret/value", 1);
-    setenv("OFFSITE_RETRY_BUDGET", "0", 1);
-    t.prefix = (char *)"h";
-    for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
-        ofs_store *s = NULL;
-        int changed = -1;
-        pid_t pid = script_start(runs[i].answers, runs[i].count, log_path, endpoint);
-
-        print_message("lifecycle read-back: %s\n", runs[i].what);
-        t.endpoint = endpoint;
-        assert_int_equal(ofs_store_s3_new(&s, &t), 0);
-        int rc = ofs_store_s3_lifecycle_sync(s, rules, 3, &changed);
-        if (rc != runs[i].rc)
-            fail_msg("%s: rc %d: %s", runs[i].what, rc, ofs_error_last());
-        assert_int_equal(changed, runs[i].changed);
-        if (runs[i].message)
-            assert_string_equal(ofs_error_last(), runs[i].message);
-        ofs_store_free(s);
-        script_end(pid);
-
-        char *log = NULL; /* what the server was sent */
-        size_t size = 0, requests = 0;
-        assert_int_equal(ofs_read_file(log_path, &log, &size, 1 << 20), 0);
-        for (const char *p = log; (p = strstr(p, "\n----\n")); p += 6)
-            requests++;
-        assert_int_equal(requests, runs[i].count); /* nothing else was asked */
-        assert_non_null(strstr(log, "GET /acme-backups?lifecycle"));
-        if (runs[i].count == 3) {
-            /* the foreign rule first, verbatim; ours in the order given, only what they set */
-            const char *put = strstr(log, "PUT /acme-backups?lifecycle");
-            assert_non_null(put);
-            assert_non_null(strstr(put, want + strlen("<LifecycleConfiguration>")));
-        }
-        free(log);
-    }
-    unsetenv("OFFSITE_RETRY_BUDGET");
     env_restore();
 }
 
@@ -908,7 +721,6 @@ int main(void)
         cmocka_unit_test(test_connection_refused),
         cmocka_unit_test(test_stalled_server),
         cmocka_unit_test(test_lifecycle_offline),
-        cmocka_unit_test(test_lifecycle_readback),
         cmocka_unit_test(test_live_small_objects),
         cmocka_unit_test(test_live_conditional),
         cmocka_unit_test(test_live_list_pages),

@@ -1,0 +1,327 @@
+/* test_s3_scripted.c - the s3 driver against a scripted server (a child process that answers
+ * each connection with the next canned answer and logs every request): what a real server
+ * cannot be made to do here - the lifecycle read-back differing from what was written, and a
+ * server that ignores If-Match and If-None-Match (the probe finds out; the manifest falls back
+ * to check-then-write and records to a HEAD first). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "offsite/error.h"
+#include "offsite/fsutil.h"
+#include "offsite/store.h"
+#include "offsite/store_s3.h"
+#include "s3_test.h"
+
+/* A scripted S3 server for the lifecycle read-back: one canned answer per connection, in a
+ * child process; every request (line, headers, body) is appended to a log the test reads. */
+typedef struct {
+    int status;
+    const char *body;
+    const char *headers;  /* extra response headers ("ETag: ...\r\n"); with a Content-Length
+                             among them, the answer has no body (as to a HEAD) */
+} canned_answer;
+
+/* script_read_request(c, buf, size): one request, headers and Content-Length bytes of body */
+static size_t script_read_request(int c, char *buf, size_t size)
+{
+    size_t n = 0, want = 0;
+    char *end = NULL;
+
+    while (n < size - 1) {
+        ssize_t got = recv(c, buf + n, size - 1 - n, 0);
+        if (got <= 0)
+            break;
+        n += (size_t)got;
+        buf[n] = '\0';
+        if (!end && (end = strstr(buf, "\r\n\r\n"))) {
+            const char *cl = strcasestr(buf, "\r\nContent-Length:");
+            want = (size_t)(end + 4 - buf) + (cl && cl < end ? strtoul(cl + 17, NULL, 10) : 0);
+        }
+        if (end && n >= want)
+            break;
+    }
+    buf[n] = '\0';
+    return n;
+}
+
+/* script_start(answers, n, log, endpoint): listen on a free loopback port, serve the answers
+ * in order from a child; returns its pid */
+static pid_t script_start(const canned_answer *answers, size_t n, const char *log_path,
+                          char endpoint[64])
+{
+    struct sockaddr_in a = { 0 };
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    pid_t pid;
+
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(fd, 16), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    snprintf(endpoint, 64, "http://127.0.0.1:%d", ntohs(a.sin_port));
+    assert_true((pid = fork()) >= 0);
+    if (pid > 0) {
+        close(fd); /* a request past the script is refused, not left waiting */
+        return pid;
+    }
+    static char req[256 * 1024];
+    FILE *log = fopen(log_path, "w");
+    for (size_t i = 0; log && i < n; i++) {
+        char head[512];
+        int c = accept(fd, NULL, NULL);
+        if (c < 0)
+            break;
+        size_t size = script_read_request(c, req, sizeof(req));
+        fprintf(log, "%s\n----\n", req);
+        fflush(log);
+        const char *extra = answers[i].headers ? answers[i].headers : "";
+        const char *body = answers[i].body ? answers[i].body : "";
+        int sized = strstr(extra, "Content-Length:") != NULL;
+        if (sized)
+            snprintf(head, sizeof(head), "HTTP/1.1 %d Canned\r\n%sConnection: close\r\n\r\n",
+                     answers[i].status, extra);
+        else
+            snprintf(head, sizeof(head), "HTTP/1.1 %d Canned\r\nContent-Type: application/xml"
+                     "\r\n%sContent-Length: %zu\r\nConnection: close\r\n\r\n",
+                     answers[i].status, extra, strlen(body));
+        if (size > 0 && (write(c, head, strlen(head)) < 0 ||
+                         (!sized && write(c, body, strlen(body)) < 0)))
+            break;
+        close(c);
+    }
+    if (log)
+        fclose(log);
+    _exit(0);
+}
+
+/* script_end(pid): the server has answered everything, or is stopped */
+static void script_end(pid_t pid)
+{
+    int status = 0;
+    kill(pid, SIGTERM);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+}
+
+#define LC_DOC(rules) "<LifecycleConfiguration>" rules "</LifecycleConfiguration>"
+#define LC_RULE(key, inner)                                                                    \
+    "<Rule><ID>offsite:h/:" key "</ID><Filter><Prefix>h/" key "</Prefix></Filter>"            \
+    "<Status>Enabled</Status>" inner "</Rule>"
+#define LC_NONCURRENT(days)                                                                    \
+    "<NoncurrentVersionExpiration><NoncurrentDays>" days "</NoncurrentDays>"                   \
+    "</NoncurrentVersionExpiration>"
+#define LC_MARKERS "<Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker>"   \
+                   "</Expiration>"
+#define LC_FOREIGN "<Rule><ID>other-tool</ID><Filter><Prefix>logs/</Prefix></Filter>"          \
+                   "<Status>Enabled</Status><Expiration><Days>90</Days></Expiration></Rule>"
+
+/* a versioned bucket's rules outside the classes: the manifest's history (noncurrent
+ * expiration alone) and the probe's leftovers (noncurrent expiration and delete markers)
+ * are written as such, read back, and any difference in them is seen */
+static void test_lifecycle_readback(void **state)
+{
+    (void)state;
+    static const ofs_lifecycle_rule rules[] = {
+        { .prefix = "data/", .expired_delete_marker = 1 },
+        { .prefix = "manifest.json", .noncurrent_days = 30 },
+        { .prefix = OFS_S3_PROBE_PREFIX, .noncurrent_days = 1, .expired_delete_marker = 1 } };
+    static const char want[] = LC_DOC(
+        LC_FOREIGN LC_RULE("data/", LC_MARKERS)
+        LC_RULE("manifest.json", LC_NONCURRENT("30"))
+        LC_RULE("offsite-probe/", LC_MARKERS LC_NONCURRENT("1")));
+    const struct {
+        const char *what;
+        canned_answer answers[3];
+        size_t count;
+        int rc, changed;
+        const char *message;
+    } runs[] = {
+        { "the probe's noncurrent expiration dropped by the server",
+          { { .status = 200, .body = LC_DOC(LC_FOREIGN) }, { .status = 200, .body = "" },
+            { .status = 200, .body = LC_DOC(LC_FOREIGN LC_RULE("data/", LC_MARKERS)
+                          LC_RULE("manifest.json", LC_NONCURRENT("30"))
+                          LC_RULE("offsite-probe/", LC_MARKERS)) } }, 3, OFS_ECORRUPT, 1,
+          "lifecycle rule 'offsite:h/:offsite-probe/' read back differs from what was written "
+          "(bucket acme-backups)" },
+        { "the probe's delete markers dropped by the server",
+          { { .status = 200, .body = LC_DOC(LC_FOREIGN) }, { .status = 200, .body = "" },
+            { .status = 200, .body = LC_DOC(LC_FOREIGN LC_RULE("data/", LC_MARKERS)
+                          LC_RULE("manifest.json", LC_NONCURRENT("30"))
+                          LC_RULE("offsite-probe/", LC_NONCURRENT("1"))) } }, 3, OFS_ECORRUPT,
+          1, "lifecycle rule 'offsite:h/:offsite-probe/' read back differs from what was "
+          "written (bucket acme-backups)" },
+        { "the manifest's history kept a day longer by the server",
+          { { .status = 200, .body = LC_DOC(LC_FOREIGN) }, { .status = 200, .body = "" },
+            { .status = 200, .body = LC_DOC(LC_FOREIGN LC_RULE("data/", LC_MARKERS)
+                          LC_RULE("manifest.json", LC_NONCURRENT("31"))
+                          LC_RULE("offsite-probe/", LC_MARKERS LC_NONCURRENT("1"))) } }, 3,
+          OFS_ECORRUPT, 1, "lifecycle rule 'offsite:h/:manifest.json' read back differs from "
+          "what was written (bucket acme-backups)" },
+        { "a bucket with a different manifest history: rewritten",
+          { { .status = 200, .body = LC_DOC(LC_FOREIGN LC_RULE("data/", LC_MARKERS)
+                          LC_RULE("manifest.json", LC_NONCURRENT("7"))
+                          LC_RULE("offsite-probe/", LC_MARKERS LC_NONCURRENT("1"))) },
+            { .status = 200, .body = "" }, { .status = 200, .body = want } }, 3, 0, 1, NULL },
+        { "already in place: one GET, nothing written", { { .status = 200, .body = want } }, 1, 0, 0, NULL },
+    };
+    ofs_config_target t = base_target();
+    char endpoint[64], log_path[300];
+
+    snprintf(log_path, sizeof(log_path), "%s/requests.log", scratch);
+    setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "very/secret/value", 1);
+    setenv("OFFSITE_RETRY_BUDGET", "0", 1);
+    t.prefix = (char *)"h";
+    for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+        ofs_store *s = NULL;
+        int changed = -1;
+        pid_t pid = script_start(runs[i].answers, runs[i].count, log_path, endpoint);
+
+        print_message("lifecycle read-back: %s\n", runs[i].what);
+        t.endpoint = endpoint;
+        assert_int_equal(ofs_store_s3_new(&s, &t), 0);
+        int rc = ofs_store_s3_lifecycle_sync(s, rules, 3, &changed);
+        if (rc != runs[i].rc)
+            fail_msg("%s: rc %d: %s", runs[i].what, rc, ofs_error_last());
+        assert_int_equal(changed, runs[i].changed);
+        if (runs[i].message)
+            assert_string_equal(ofs_error_last(), runs[i].message);
+        ofs_store_free(s);
+        script_end(pid);
+
+        char *log = NULL; /* what the server was sent */
+        size_t size = 0, requests = 0;
+        assert_int_equal(ofs_read_file(log_path, &log, &size, 1 << 20), 0);
+        for (const char *p = log; (p = strstr(p, "\n----\n")); p += 6)
+            requests++;
+        assert_int_equal(requests, runs[i].count); /* nothing else was asked */
+        assert_non_null(strstr(log, "GET /acme-backups?lifecycle"));
+        if (runs[i].count == 3) {
+            /* the foreign rule first, verbatim; ours in the order given, only what they set */
+            const char *put = strstr(log, "PUT /acme-backups?lifecycle");
+            assert_non_null(put);
+            assert_non_null(strstr(put, want + strlen("<LifecycleConfiguration>")));
+        }
+        free(log);
+    }
+    unsetenv("OFFSITE_RETRY_BUDGET");
+    unsetenv("AWS_ACCESS_KEY_ID");
+    unsetenv("AWS_SECRET_ACCESS_KEY");
+}
+
+
+static char *read_log(const char *path)
+{
+    char *log = NULL;
+    size_t size = 0;
+    assert_int_equal(ofs_read_file(path, &log, &size, 1 << 20), 0);
+    return log;
+}
+
+/* nth_request(log, n): the start of the n-th request (0-based) in the log, or NULL */
+static const char *nth_request(const char *log, int n)
+{
+    const char *p = log;
+    for (int i = 0; p && i < n; i++)
+        if ((p = strstr(p, "\n----\n")))
+            p += 6;
+    return p;
+}
+
+/* the request's head only (up to the blank line), for header checks */
+static int request_has(const char *log, int n, const char *what)
+{
+    const char *r = nth_request(log, n), *end = r ? strstr(r, "\r\n\r\n") : NULL;
+    const char *hit = r ? strcasestr(r, what) : NULL;
+    return hit && end && hit < end;
+}
+
+/* A server that ignores conditional headers: the probe writes its object, sees If-Match with
+ * the right and a wrong ETag and If-None-Match all go through, deletes it; then replace falls
+ * back to a HEAD and a plain PUT, and an if-absent put HEADs first - refusing when something
+ * is there. */
+static void test_conditions_ignored(void **state)
+{
+    (void)state;
+    static const canned_answer answers[] = {
+        { .status = 200, .headers = "ETag: \"0123\"\r\n" },           /* 0 probe PUT */
+        { .status = 200, .headers = "ETag: \"0123\"\r\n" },           /* 1 If-Match right */
+        { .status = 200, .headers = "ETag: \"0123\"\r\n" },           /* 2 If-Match wrong */
+        { .status = 200, .headers = "ETag: \"0123\"\r\n" },           /* 3 If-None-Match */
+        { .status = 204 },                                                /* 4 DELETE probe */
+        { .status = 200, .headers = "ETag: \"v1\"\r\nContent-Length: 2\r\n" }, /* 5 HEAD */
+        { .status = 200, .headers = "ETag: \"v2\"\r\n" },             /* 6 PUT manifest */
+        { .status = 200, .headers = "ETag: \"v2\"\r\nContent-Length: 4\r\n" }, /* 7 HEAD */
+        { .status = 404, .headers = "Content-Length: 0\r\n" },          /* 8 HEAD record */
+        { .status = 200, .headers = "ETag: \"r1\"\r\n" },             /* 9 PUT record */
+        { .status = 200, .headers = "ETag: \"r1\"\r\nContent-Length: 3\r\n" }, /* 10 HEAD */
+        { .status = 200, .headers = "ETag: \"r1\"\r\nContent-Length: 3\r\n" }, /* 11 HEAD */
+    };
+    ofs_config_target t = base_target();
+    char endpoint[64], log_path[300], written[OFS_STORE_VERSION_MAX];
+    ofs_store *s = NULL;
+    pid_t pid;
+    char *log;
+
+    snprintf(log_path, sizeof(log_path), "%s/conditions.log", scratch);
+    setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "very/secret/value", 1);
+    setenv("OFFSITE_RETRY_BUDGET", "0", 1);
+    pid = script_start(answers, sizeof(answers) / sizeof(answers[0]), log_path, endpoint);
+    t.endpoint = endpoint;
+    t.prefix = (char *)"h";
+    assert_int_equal(ofs_store_s3_new(&s, &t), 0);
+
+    if (ofs_store_replace(s, "manifest.json", "\"v1\"", "next", 4, written) != 0)
+        fail_msg("replace: %s", ofs_error_last());
+    assert_string_equal(written, "\"v2\"");
+    if (ofs_store_put_buffer(s, "data/daily/x_1/backup.json", OFS_PUT_IF_ABSENT, "rec", 3) != 0)
+        fail_msg("first record: %s", ofs_error_last());
+    assert_int_equal(ofs_store_put_buffer(s, "data/daily/x_1/backup.json", OFS_PUT_IF_ABSENT,
+                                          "new", 3), OFS_EEXISTS);
+    assert_non_null(strstr(ofs_error_last(), "already exists"));
+    ofs_store_free(s);
+    script_end(pid);
+
+    log = read_log(log_path);
+    assert_non_null(strstr(nth_request(log, 0), "PUT /acme-backups/h/offsite-probe/if-match-"));
+    assert_true(request_has(log, 1, "\r\nIf-Match: \"0123\""));
+    assert_true(request_has(log, 2, "\r\nIf-Match: \"00000000000000000000000000000000\""));
+    assert_true(request_has(log, 3, "\r\nIf-None-Match: *"));
+    assert_non_null(strstr(nth_request(log, 4), "DELETE /acme-backups/h/offsite-probe/"));
+    assert_non_null(strstr(nth_request(log, 5), "HEAD /acme-backups/h/manifest.json"));
+    assert_non_null(strstr(nth_request(log, 6), "PUT /acme-backups/h/manifest.json"));
+    assert_false(request_has(log, 6, "If-Match")); /* the server would not honour it */
+    assert_non_null(strstr(nth_request(log, 8), "HEAD /acme-backups/h/data/daily/x_1/"));
+    assert_non_null(strstr(nth_request(log, 9), "PUT /acme-backups/h/data/daily/x_1/"));
+    assert_false(request_has(log, 9, "If-None-Match"));
+    /* the second record: two HEADs (is one there? is it these bytes?), no PUT */
+    assert_non_null(strstr(nth_request(log, 11), "HEAD /acme-backups/h/data/daily/x_1/"));
+    assert_string_equal(nth_request(log, 12), "");
+    free(log);
+    unsetenv("OFFSITE_RETRY_BUDGET");
+    unsetenv("AWS_ACCESS_KEY_ID");
+    unsetenv("AWS_SECRET_ACCESS_KEY");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lifecycle_readback),
+        cmocka_unit_test(test_conditions_ignored),
+    };
+    return cmocka_run_group_tests(tests, setup_scratch, teardown_scratch);
+}
