@@ -18,14 +18,16 @@
  * parts were already there"). Needs s3:ListBucketMultipartUploads and s3:ListMultipartUpload-
  * Parts; without them it uploads afresh.
  *
- * OFS_PUT_IF_ABSENT sends If-None-Match: * (atomic on AWS and Ceph RGW;
- * for multipart objects a HEAD before completing, which is not atomic). get streams and, if
+ * OFS_PUT_IF_ABSENT sends If-None-Match: * (atomic on AWS and Ceph RGW; probed with the
+ * If-Match probe below: where the server ignores it, a HEAD first, which is not atomic; for
+ * multipart objects always a HEAD before completing). get streams and, if
  * the connection drops mid-body, resumes with a Range request pinned to the object's ETag.
  * stat's version is the ETag. replace (ofs_store_replace, the manifest's compare-and-swap) is
  * one PUT with If-Match: ETAG, or If-None-Match: * for "absent"; the first replace of a store
  * probes how the server takes If-Match with an object of its own ("offsite-probe/if-match-
  * RANDOM", deleted after; see s3_replace.c): quoted (AWS), bare (Ceph RGW), or ignored - then
- * replace is OFS_EUNSUPPORTED and the store layer checks, then writes. del_many is
+ * replace is OFS_EUNSUPPORTED and the store layer checks, then writes. The probe runs at the
+ * first replace or if-absent put. del_many is
  * ofs_store_s3_delete_many.
  *
  * Every request is retried inside the driver when it fails transiently (5xx, 429, SlowDown,
