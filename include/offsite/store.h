@@ -45,8 +45,10 @@ enum {
     OFS_STORE_CAP_LOCAL = 1 << 4,       /* reads are cheap (local disk): re-hashing is fine */
     OFS_STORE_CAP_RETRIES = 1 << 5,     /* the driver retries transient failures itself (with
                                            its own budget): the store layer does not again */
-    OFS_STORE_CAP_CONCURRENT = 1 << 6   /* one writer may finish on another thread while the
+    OFS_STORE_CAP_CONCURRENT = 1 << 6,  /* one writer may finish on another thread while the
                                            store is used on this one */
+    OFS_STORE_CAP_ATOMIC_REPLACE = 1 << 7 /* ofs_store_replace is a true compare-and-swap (s3:
+                                           known once the first replace has probed) */
 };
 
 enum {

@@ -129,7 +129,8 @@ int ofs_rsync_hidden(const char *rel);
 int ofs_rsync_fail(int exit_code, int term_signal, const char *err);
 
 /* ofs_rsync_missing(exit_code, err): 1 if the run failed only because the named remote path
- * does not exist (exit 23 with "No such file or directory"), 0 otherwise. */
+ * does not exist (exit 23 with "No such file or directory", or exit 11 when a parent of the
+ * directory to make is absent), 0 otherwise. */
 int ofs_rsync_missing(int exit_code, const char *err);
 
 /* ---- argument vectors (src/store/rsync.c), exposed for tests ---- */

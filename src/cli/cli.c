@@ -14,8 +14,9 @@ static const ofs_cli_command cli_commands[] = {
     { "init", ofs_cmd_init, "init",
       "create the state directories and a key, check every target",
       "Creates state_dir and staging_dir (mode 0700), generates a key if key_file does not\n"
-      "exist, and checks every target by writing, reading back and deleting a probe object.\n"
-      "Exits non-zero if any target failed its check.\n" },
+      "exist, and checks every target by writing, reading back, rewriting and deleting a\n"
+      "probe object; says whether the target's manifest updates are atomic (several hosts\n"
+      "may share it) or check-then-write. Exits non-zero if any target failed its check.\n" },
     { "key", ofs_cmd_key, "key generate [--key-file F] | key id | key export | key import [FILE|-]",
       "manage the master key (rotation, paper copy)",
       "  generate [--key-file F]  add a new key (creates the file, mode 0600; on an existing\n"

@@ -27,7 +27,9 @@ static int init_parent_dir(const char *path)
     return rc;
 }
 
-/* init_probe(store, host): put, stat and delete a small object: can we write, read, delete? */
+/* init_probe(store, host): write, read back, rewrite and delete a small object: can we write,
+ * read, delete - and update the manifest the way push will (ofs_store_replace, which also
+ * tells whether that is atomic: caps afterwards)? */
 static int init_probe(ofs_store *store, const char *host)
 {
     char key[512];
@@ -35,14 +37,20 @@ static int init_probe(ofs_store *store, const char *host)
     int rc;
 
     snprintf(key, sizeof(key), "offsite-probe/%s/probe", host);
-    if ((rc = ofs_store_put_buffer(store, key, 0, INIT_PROBE_DATA,
-                                   strlen(INIT_PROBE_DATA))) < 0)
+    /* a probe an interrupted init left would make "create if absent" fail */
+    if ((rc = ofs_store_del(store, key)) < 0)
+        return ofs_error_wrap(rc, "delete");
+    if ((rc = ofs_store_replace(store, key, "", INIT_PROBE_DATA, strlen(INIT_PROBE_DATA),
+                                NULL)) < 0)
         return ofs_error_wrap(rc, "write");
     if ((rc = ofs_store_stat(store, key, &info)) < 0)
         return ofs_error_wrap(rc, "read back");
     if (info.size != strlen(INIT_PROBE_DATA))
         return ofs_error_set(OFS_ECORRUPT, "read back: '%s' has %llu bytes, wrote %zu", key,
                              (unsigned long long)info.size, strlen(INIT_PROBE_DATA));
+    if ((rc = ofs_store_replace(store, key, info.version, INIT_PROBE_DATA,
+                                strlen(INIT_PROBE_DATA), NULL)) < 0)
+        return ofs_error_wrap(rc, "rewrite");
     if ((rc = ofs_store_del(store, key)) < 0)
         return ofs_error_wrap(rc, "delete");
     return 0;
@@ -109,9 +117,13 @@ int ofs_cmd_init(ofs_cli *cli, int argc, char **argv)
         if (trc == 0)
             trc = init_probe(store, cfg->host);
         if (trc == 0) {
-            ofs_cli_out(cli, "target %s: ok (%s)\n", name,
-                        store->description ? store->description : cfg->targets[i].type);
-            json_array_append_new(targets, json_pack("{s:s, s:b}", "name", name, "ok", 1));
+            int atomic = (ofs_store_caps(store) & OFS_STORE_CAP_ATOMIC_REPLACE) != 0;
+            ofs_cli_out(cli, "target %s: ok (%s; manifest updates %s)\n", name,
+                        store->description ? store->description : cfg->targets[i].type,
+                        atomic ? "atomic" : "check-then-write: see docs/operator-guide.md, "
+                        "several hosts on one target");
+            json_array_append_new(targets, json_pack("{s:s, s:b, s:b}", "name", name, "ok", 1,
+                                                     "atomic_manifest", atomic));
         } else {
             ofs_cli_out(cli, "target %s: failed: %s\n", name, ofs_error_last());
             ofs_log_error("target '%s': %s", name, ofs_error_last());

@@ -746,7 +746,7 @@ int ofs_store_file_new(ofs_store **out, const char *name, const char *root)
     }
     f->parent.ops = &file_store_ops;
     f->parent.caps = OFS_STORE_CAP_RANGE | OFS_STORE_CAP_CONDITIONAL | OFS_STORE_CAP_LOCAL |
-                     OFS_STORE_CAP_CONCURRENT;
+                     OFS_STORE_CAP_CONCURRENT | OFS_STORE_CAP_ATOMIC_REPLACE;
     if ((rc = ofs_mkdir_p(f->root, FILE_DIR_MODE)) < 0) {
         rc = ofs_error_wrap(rc, "%s: cannot create the store's directory", name);
         goto cleanup;

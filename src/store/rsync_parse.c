@@ -565,7 +565,10 @@ static int has(const char *err, const char *what)
 
 int ofs_rsync_missing(int exit_code, const char *err)
 {
-    return exit_code == 23 && (has(err, "No such file or directory") || has(err, "failed: (2)")) &&
+    /* 23: the path itself is absent; 11: the receiver could not make the key's directory
+     * because a parent is absent (a delete into a target nobody has written to yet) */
+    return (exit_code == 23 || (exit_code == 11 && has(err, "mkdir \""))) &&
+           (has(err, "No such file or directory") || has(err, "failed: (2)")) &&
            !has(err, "Permission denied") && !has(err, "No space left");
 }
 

@@ -95,6 +95,8 @@ int s3_conditions_probe(s3_store *s)
     ofs_error_clear();
     rc = 0;
     s->if_match = style;
+    if (style != S3_IF_MATCH_IGNORED && s->if_none_match > 0)
+        s->parent.caps |= OFS_STORE_CAP_ATOMIC_REPLACE;
     ofs_log_debug("%s: If-Match on PUT: %s; If-None-Match: %s", s->parent.name,
                   style == S3_IF_MATCH_QUOTED ? "honoured (quoted ETag)"
                   : style == S3_IF_MATCH_BARE ? "honoured (bare ETag)" : "ignored",

@@ -321,6 +321,11 @@ static void test_fail(void **state)
                                            "(13)\nchange_dir \"/b\" failed: No such file or "
                                            "directory (2)\n"), 0);
     assert_int_equal(ofs_rsync_missing(12, "No such file or directory"), 0);
+    /* a delete under a directory that was never made (rsync daemon, fresh prefix) */
+    assert_int_equal(ofs_rsync_missing(11, "rsync: [Receiver] mkdir \"fleet/h1\" (in backup) "
+                                           "failed: No such file or directory (2)"), 1);
+    assert_int_equal(ofs_rsync_missing(11, "rsync: write failed on \"x\" (in m): No space "
+                                           "left on device (28)"), 0);
 }
 
 /* ---- constructor and argument vectors ---- */

@@ -637,7 +637,8 @@ static void test_open(void **state)
     assert_int_equal(ofs_store_open(&s, &t, NULL, NULL), 0);
     assert_string_equal(ofs_store_name(s), "nas");
     assert_int_equal(ofs_store_caps(s), OFS_STORE_CAP_RANGE | OFS_STORE_CAP_CONDITIONAL |
-                                            OFS_STORE_CAP_LOCAL | OFS_STORE_CAP_CONCURRENT);
+                                            OFS_STORE_CAP_LOCAL | OFS_STORE_CAP_CONCURRENT |
+                                            OFS_STORE_CAP_ATOMIC_REPLACE);
     char expected[300];
     snprintf(expected, sizeof(expected), "file %s", path);
     assert_string_equal(s->description, expected);

@@ -9,6 +9,7 @@ make_config "$CONFIG" "$src" nas
 
 run_ok ofs config check
 run_ok ofs init
+expect_glob "$LAST_OUT" "*target nas: ok (file *; manifest updates atomic)*" "init output"
 [ -f "$SCRATCH/key/offsite.key" ] || fail "init did not create the key file"
 [ "$(stat -c %a "$SCRATCH/key/offsite.key")" = 600 ] || fail "key file mode is not 0600"
 

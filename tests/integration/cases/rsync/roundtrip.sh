@@ -20,6 +20,8 @@ add_rsync_target "$CONFIG" box "$SSHD_USER@127.0.0.1:$SCRATCH/remote home/offsit
     "ssh_command=$SSH_COMMAND"
 run_ok ofs config check
 run_ok ofs init
+# rsync has no atomic conditional write: init says so, pointing at the docs
+expect_glob "$LAST_OUT" "*target daemon: ok (*; manifest updates check-then-write: see docs/operator-guide.md, several hosts on one target)*target box: ok (*; manifest updates check-then-write*" "init output"
 
 run_ok ofs backup
 id=$(latest_id "$SCRATCH/staging")

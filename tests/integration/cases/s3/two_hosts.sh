@@ -42,6 +42,8 @@ host_config beta virtual "http://localhost:${S3_ENDPOINT##*:}"
 mkdir -p "$SCRATCH/key" && chmod 700 "$SCRATCH/key"
 run_ok "$OFFSITE_BIN" -c "$SCRATCH/alpha/offsite.ini" init
 run_ok "$OFFSITE_BIN" -c "$SCRATCH/beta/offsite.ini" init
+# init tried the manifest's compare-and-swap: radosgw honours If-Match (in its bare form)
+expect_glob "$LAST_OUT" "*target cloud: ok (s3 s3://$S3_BUCKET/fleet/shared/ at http://$S3_BUCKET.localhost:*; manifest updates atomic)*" "beta's init"
 
 for round in 1 2 3; do
     for h in alpha beta; do
