@@ -53,8 +53,10 @@
  * lock-enabled, hence versioned, bucket only adds a delete marker): a locked one is
  * OFS_EDENIED "object is locked until DATE (MODE mode; bucket B, key K)".
  *
- * Caps: RANGE, CONDITIONAL, LIFECYCLE (see ofs_store_s3_lifecycle_sync), RETRIES, and
- * OBJECT_LOCK when object_lock is on.
+ * Caps: RANGE, CONDITIONAL, LIFECYCLE (see ofs_store_s3_lifecycle_sync), RETRIES,
+ * CONCURRENT unless a bwlimit is set (each part is paced at bwlimit / parallel, so a second
+ * object's parts in flight would exceed the limit), ATOMIC_REPLACE once the probe found the
+ * conditions honoured, and OBJECT_LOCK when object_lock is on.
  */
 #ifndef OFFSITE_STORE_S3_H
 #define OFFSITE_STORE_S3_H

@@ -732,6 +732,9 @@ int ofs_store_s3_new_with_retention(ofs_store **out, const ofs_config_target *ta
         (rc = s3_credentials_load(target, &s->access_key, &s->secret_key,
                                   &s->session_token)) < 0)
         goto cleanup;
+    /* each part gets bwlimit / parallel: a second object's parts in flight would exceed it */
+    if (s->bwlimit)
+        s->parent.caps &= ~(unsigned)OFS_STORE_CAP_CONCURRENT;
     if (!(s->parent.name = strdup(target->name ? target->name : "s3")) ||
         asprintf(&s->parent.description, "s3 s3://%s/%s at %s", s->bucket, s->prefix,
                  s->origin) < 0) {

@@ -110,9 +110,17 @@ static void test_settings_errors(void **state)
     assert_true(ofs_store_caps(s) & OFS_STORE_CAP_RANGE);
     assert_true(ofs_store_caps(s) & OFS_STORE_CAP_CONDITIONAL);
     assert_false(ofs_store_caps(s) & OFS_STORE_CAP_LOCAL);
+    assert_true(ofs_store_caps(s) & OFS_STORE_CAP_CONCURRENT);
+    assert_false(ofs_store_caps(s) & OFS_STORE_CAP_ATOMIC_REPLACE); /* not probed yet */
     assert_non_null(strstr(s->description, "s3://acme-backups/"));
     assert_null(strstr(s->description, "very/secret"));
     ofs_store_free(s);
+    /* under a bwlimit push sends one object at a time: the limit holds */
+    t.bwlimit = (char *)"5M";
+    assert_int_equal(ofs_store_s3_new(&s, &t), 0);
+    assert_false(ofs_store_caps(s) & OFS_STORE_CAP_CONCURRENT);
+    ofs_store_free(s);
+    t.bwlimit = NULL;
 
     /* AWS by default: the regional endpoint, virtual-hosted style */
     t.endpoint = NULL;
