@@ -57,7 +57,7 @@ static int probe_put(s3_store *s, const char *key, int style, const char *etag)
 int s3_conditions_probe(s3_store *s)
 {
     unsigned char nonce[8];
-    char relative[64], hex[17], *key = NULL, *etag = NULL;
+    char relative[64], hex[17], *key = NULL, *etag = NULL, *saved = NULL;
     int style = S3_IF_MATCH_IGNORED, rc;
 
     /* a name of its own: two hosts probing at once must not meet */
@@ -105,12 +105,16 @@ int s3_conditions_probe(s3_store *s)
         ofs_log_info("%s: the server ignores If-None-Match: records are written after a HEAD "
                      "finds none (not atomic)", s->parent.name);
 cleanup:
-    /* the probe is ours alone: leave nothing behind, whatever happened */
-    if (s->parent.ops->del(&s->parent, relative) < 0) {
+    /* the probe is ours alone: leave nothing behind, whatever happened - keeping the message
+     * of what failed, not of the cleanup */
+    saved = rc < 0 ? ofs_error_save() : NULL;
+    if (s->parent.ops->del(&s->parent, relative) < 0)
         ofs_log_debug("%s: could not delete %s: %s", s->parent.name, key, ofs_error_last());
-        if (rc == 0)
-            ofs_error_clear();
-    }
+    if (rc < 0)
+        ofs_error_restore(rc, saved);
+    else
+        ofs_error_clear();
+    free(saved);
     free(etag);
     free(key);
     return rc;
