@@ -5,6 +5,7 @@
 # time, peak RSS and CPU per run. Run by hand (docs/performance.md, "S3 push"):
 #   /work/shared/bench/make-dataset.sh /var/tmp/offsite-bench-data-1024 1024
 #   tests/bench/s3-push-bench.sh /tmp/offsite-old build-release/offsite
+# OLD_PARALLEL=1 gives OLD's targets parallel = 1 (one binary twice: parallel 1 against 4).
 set -u
 [ $# -eq 2 ] || { echo "usage: $0 OLD_BIN NEW_BIN" >&2; exit 2; }
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -26,7 +27,8 @@ empty() {
 RGW_MEMSTORE_BYTES=$((6 << 30)) radosgw_start bench
 OFS_VOLUME_SIZE=128M make_config "$CONFIG" "$data"
 for r in 1 2 3; do
-    for v in old new; do add_s3_target "$CONFIG" "$v$r" "prefix=$v$r" parallel=4; done
+    add_s3_target "$CONFIG" "old$r" "prefix=old$r" "parallel=${OLD_PARALLEL:-4}"
+    add_s3_target "$CONFIG" "new$r" "prefix=new$r" parallel=4
 done
 ofs init > /dev/null && ofs backup --no-push > /dev/null
 ofs push --target old1 > /dev/null # warm-up: the gateway creates its pools at the first write
