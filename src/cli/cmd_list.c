@@ -56,6 +56,11 @@ int ofs_cmd_list(ofs_cli *cli, int argc, char **argv)
         goto cleanup;
 
     json_t *list = json_array();
+    /* a target several hosts push to: say whose each backup is */
+    int hosts = 0;
+    for (size_t i = 1; i < m->count && !hosts; i++)
+        hosts = m->entries[i].host && m->entries[0].host &&
+                strcmp(m->entries[i].host, m->entries[0].host) != 0;
     json_object_set_new(ofs_cli_result(cli), "store", json_string(ofs_store_name(store)));
     json_object_set_new(ofs_cli_result(cli), "verified", json_boolean(ring != NULL));
     for (size_t i = m->count; i-- > 0;) {
@@ -64,13 +69,15 @@ int ofs_cmd_list(ofs_cli *cli, int argc, char **argv)
         if (set && strcmp(set, e->set) != 0)
             continue;
         if (shown++ == 0)
-            ofs_cli_out(cli, "%-32s %-4s %-7s %-20s %9s %10s %10s  %s\n", "ID", "KIND", "CLASS",
-                        "STARTED", "ENTRIES", "SIZE", "STORED", "DESCRIPTION");
+            ofs_cli_out(cli, "%-32s %-4s %-7s %-20s %9s %10s %10s  %s%s\n", "ID", "KIND",
+                        "CLASS", "STARTED", "ENTRIES", "SIZE", "STORED", hosts ? "HOST  " : "",
+                        "DESCRIPTION");
         ofs_time_format_iso(e->started, started, sizeof(started));
         ofs_format_size(e->bytes, size, sizeof(size));
         ofs_format_size(e->stored_bytes, stored, sizeof(stored));
-        ofs_cli_out(cli, "%-32s %-4s %-7s %-20s %9llu %10s %10s  %s\n", e->id, e->kind,
+        ofs_cli_out(cli, "%-32s %-4s %-7s %-20s %9llu %10s %10s  %s%s%s\n", e->id, e->kind,
                     e->class_name, started, (unsigned long long)e->files, size, stored,
+                    hosts && e->host ? e->host : "", hosts ? "  " : "",
                     e->description ? e->description : "");
         json_array_append_new(list, list_entry_json(e));
     }

@@ -81,6 +81,9 @@ hosts = sorted(b["set"] for b in backups)
 print(len(backups), "backups listed:", hosts)
 sys.exit(0 if hosts == ["alpha"] * 3 + ["beta"] * 3 else 1)
 EOF
+run_ok "$OFFSITE_BIN" -c "$clean/offsite.ini" list --from cloud
+# a shared target: the text listing says whose each backup is
+expect_glob "$LAST_OUT" "*HOST  DESCRIPTION*beta_20261103_210300 *  beta  *alpha_20261103_210300 *  alpha  *" "list of the shared target"
 run_ok "$OFFSITE_BIN" -c "$clean/offsite.ini" verify --from cloud
 run_ok "$OFFSITE_BIN" -c "$clean/offsite.ini" restore --latest --set beta --from cloud \
     --target "$clean/restore"
