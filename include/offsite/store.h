@@ -146,6 +146,16 @@ int ofs_store_replace(ofs_store *s, const char *key, const char *version, const 
                       size_t size, char new_version[OFS_STORE_VERSION_MAX]);
 
 /*
+ * ofs_store_replace_checked(s, key, version, data, size, new_version): for drivers - the
+ * check-then-write through s's own ops (a stat, then a put; messages without the "NAME: KEY: "
+ * context). It is ofs_store_replace's fallback; a driver that holds a lock around it (file:
+ * an flock of the directory) has its atomic replace.
+ */
+int ofs_store_replace_checked(ofs_store *s, const char *key, const char *version,
+                              const void *data, size_t size,
+                              char new_version[OFS_STORE_VERSION_MAX]);
+
+/*
  * ofs_store_del_many(s, keys, count): delete these keys (absent ones are not an error), in
  * batches where the driver can (s3: multi-object delete, up to 1000 keys a request), else one
  * by one. Stops at the first failure, whose message names the key.

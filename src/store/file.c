@@ -483,16 +483,14 @@ static int file_stat(ofs_store *s, const char *key, ofs_object_info *info)
     return rc;
 }
 
-/* file_replace: the version check and the rename under an exclusive flock of the object's
- * directory, so two processes - or two hosts sharing the directory over NFS, where flock is
- * a lock on the server - cannot interleave. Where the lock cannot be had the check still runs
+/* file_replace: the store layer's check-then-write under an exclusive flock of the object's
+ * directory, so two processes - or two hosts sharing the directory over NFS, where flock is a
+ * lock on the server - cannot interleave. Where the lock cannot be had the check still runs
  * (a narrow window, as store.h says of stores without an atomic replace). */
 static int file_replace(ofs_store *s, const char *key, const char *version, const void *data,
                         size_t size, char new_version[OFS_STORE_VERSION_MAX])
 {
     file_store *f = (file_store *)s;
-    ofs_object_info info;
-    ofs_writer *w = NULL;
     char *path = ofs_path_join(f->root, key), *dir = path ? parent_of(path) : NULL;
     int dirfd = -1, rc;
 
@@ -507,24 +505,9 @@ static int file_replace(ofs_store *s, const char *key, const char *version, cons
             ofs_log_debug("%s: %s: no lock on '%s' (%s): checking without one", s->name, key,
                           dir, strerror(errno));
     }
-    memset(&info, 0, sizeof(info));
-    if ((rc = file_stat(s, key, &info)) == OFS_ENOTFOUND)
-        ofs_error_clear();
-    else if (rc < 0)
-        goto cleanup;
-    if (strcmp(info.version, version) != 0) {
-        rc = ofs_error_set(OFS_ECONFLICT, *version ? "changed since it was read (another "
-                           "writer)" : "created by another writer since it was read");
-        goto cleanup;
-    }
-    if ((rc = file_put(s, key, 0, &w)) < 0 || (rc = ofs_writer_write(w, data, size)) < 0 ||
-        (rc = ofs_writer_finish(w)) < 0)
-        goto cleanup;
-    /* still under the lock: nobody else's write can be in between */
-    if ((rc = file_stat(s, key, &info)) == 0)
-        memcpy(new_version, info.version, OFS_STORE_VERSION_MAX);
+    /* the version read after the write is still under the lock: nobody else's in between */
+    rc = ofs_store_replace_checked(s, key, version, data, size, new_version);
 cleanup:
-    ofs_writer_free(w);
     if (dirfd >= 0)
         close(dirfd); /* releases the lock */
     free(dir);

@@ -339,26 +339,34 @@ int ofs_store_get(ofs_store *s, const char *key, uint64_t offset, uint64_t lengt
     return 0;
 }
 
-int ofs_store_stat(ofs_store *s, const char *key, ofs_object_info *info)
+/* stat_raw: the driver's stat with retries, a version made up where it has none; bare
+ * messages */
+static int stat_raw(ofs_store *s, const char *key, ofs_object_info *info)
 {
     retry_state r;
     int rc;
 
     memset(info, 0, sizeof(*info));
-    if ((rc = ofs_store_key_check(key)) < 0)
-        return store_fail(s, NULL, rc);
     retry_begin(&r);
     do {
         rc = s->ops->stat(s, key, info);
     } while (rc < 0 && retry_again(&r, s, key, "stat", rc));
     retry_end(&r);
-    if (rc < 0)
-        return store_fail(s, key, rc);
     /* a driver without a version of its own: size and mtime are the best there is */
-    if (!info->version[0])
+    if (rc == 0 && !info->version[0])
         snprintf(info->version, sizeof(info->version), "%" PRIu64 "@%" PRId64, info->size,
                  info->mtime);
-    return 0;
+    return rc;
+}
+
+int ofs_store_stat(ofs_store *s, const char *key, ofs_object_info *info)
+{
+    int rc;
+
+    memset(info, 0, sizeof(*info));
+    if ((rc = ofs_store_key_check(key)) < 0)
+        return store_fail(s, NULL, rc);
+    return (rc = stat_raw(s, key, info)) < 0 ? store_fail(s, key, rc) : 0;
 }
 
 /* A listing that failed after fn saw some objects is retried from the start only if fn has
@@ -440,13 +448,13 @@ int ofs_store_del_many(ofs_store *s, const char *const *keys, size_t count)
     return rc < 0 ? store_fail(s, NULL, rc) : 0;
 }
 
-/* replace_unlocked: the check-then-write fallback (see store.h) */
-static int replace_unlocked(ofs_store *s, const char *key, const char *version,
-                            const void *data, size_t size,
-                            char new_version[OFS_STORE_VERSION_MAX])
+int ofs_store_replace_checked(ofs_store *s, const char *key, const char *version,
+                              const void *data, size_t size,
+                              char new_version[OFS_STORE_VERSION_MAX])
 {
     ofs_object_info info;
-    int rc = ofs_store_stat(s, key, &info);
+    ofs_writer *w = NULL;
+    int rc = stat_raw(s, key, &info);
 
     if (rc == OFS_ENOTFOUND) {
         ofs_error_clear();
@@ -455,16 +463,17 @@ static int replace_unlocked(ofs_store *s, const char *key, const char *version,
         return rc;
     }
     if (strcmp(info.version, version) != 0)
-        return store_fail(s, key, ofs_error_set(OFS_ECONFLICT, *version ? "changed since it "
-                                                "was read (another writer)" : "created by "
-                                                "another writer since it was read"));
-    rc = ofs_store_put_buffer(s, key, *version ? 0 : OFS_PUT_IF_ABSENT, data, size);
+        return ofs_error_set(OFS_ECONFLICT, *version ? "changed since it was read (another "
+                             "writer)" : "created by another writer since it was read");
+    if ((rc = s->ops->put(s, key, *version ? 0 : OFS_PUT_IF_ABSENT, &w)) == 0 &&
+        (rc = ofs_writer_write(w, data, size)) == 0)
+        rc = ofs_writer_finish(w);
+    ofs_writer_free(w);
     if (rc == OFS_EEXISTS) {
         ofs_error_clear();
-        return store_fail(s, key, ofs_error_set(OFS_ECONFLICT, "created by another writer "
-                                                "since it was read"));
+        return ofs_error_set(OFS_ECONFLICT, "created by another writer since it was read");
     }
-    if (rc == 0 && new_version && (rc = ofs_store_stat(s, key, &info)) == 0)
+    if (rc == 0 && new_version && (rc = stat_raw(s, key, &info)) == 0)
         memcpy(new_version, info.version, OFS_STORE_VERSION_MAX);
     return rc;
 }
@@ -492,7 +501,8 @@ int ofs_store_replace(ofs_store *s, const char *key, const char *version, const 
                      "write): two hosts writing it at once could lose one's update until the "
                      "next push repairs it", s->name, key);
     }
-    return replace_unlocked(s, key, version, data, size, new_version);
+    rc = ofs_store_replace_checked(s, key, version, data, size, new_version);
+    return rc < 0 ? store_fail(s, key, rc) : 0;
 }
 
 unsigned ofs_store_caps(const ofs_store *s)
