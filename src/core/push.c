@@ -114,8 +114,8 @@ static int push_listing_lacks_record(const push_listing *l, const ofs_manifest *
  * does not idle at every object boundary. One at a time. */
 typedef struct push_finisher {
     pthread_t thread;
-    int running;
-    ofs_writer *w;
+    int running;        /* on its own thread */
+    ofs_writer *w;      /* the object being finished, or NULL */
     uint64_t size;
     int rc;
     char *message;
@@ -139,16 +139,17 @@ static void *push_finish_thread(void *arg)
     return NULL;
 }
 
-/* push_finish_join(run): wait for the object finishing in the background, count it, and
+/* push_finish_join(run): wait for the object finishing (if on a thread), count it, and
  * return its result (its message restored on this thread). */
 static int push_finish_join(push_run *run)
 {
     push_finisher *f = &run->finisher;
     int rc;
 
-    if (!f->running)
+    if (!f->w)
         return 0;
-    pthread_join(f->thread, NULL);
+    if (f->running)
+        pthread_join(f->thread, NULL);
     f->running = 0;
     if ((rc = f->rc) == 0) {
         run->stats->objects_copied++;
@@ -170,23 +171,20 @@ static int push_finish(push_run *run, ofs_writer **w, uint64_t size)
     push_finisher *f = &run->finisher;
     int rc = push_finish_join(run);
 
-    if (rc == 0 && (ofs_store_caps(run->to) & OFS_STORE_CAP_CONCURRENT)) {
-        *f = (push_finisher){ .w = *w, .size = size };
+    if (rc < 0) {
+        ofs_writer_free(*w);
         *w = NULL;
-        if (pthread_create(&f->thread, NULL, push_finish_thread, f) == 0) {
-            f->running = 1;
-            return 0;
-        }
-        *w = f->w; /* no thread: finish here */
-        f->w = NULL;
+        return rc;
     }
-    if (rc == 0 && (rc = ofs_writer_finish(*w)) == 0) {
-        run->stats->objects_copied++;
-        run->stats->bytes_copied += size;
-    }
-    ofs_writer_free(*w);
+    *f = (push_finisher){ .w = *w, .size = size };
     *w = NULL;
-    return rc;
+    if ((ofs_store_caps(run->to) & OFS_STORE_CAP_CONCURRENT) &&
+        pthread_create(&f->thread, NULL, push_finish_thread, f) == 0) {
+        f->running = 1;
+        return 0;
+    }
+    push_finish_thread(f); /* the store cannot, or no thread: here */
+    return push_finish_join(run);
 }
 
 /* push_source_manifest(run, &m): the source's manifest, or one rebuilt from its records when
@@ -446,7 +444,7 @@ static int push_backup(push_run *run, ofs_manifest *tm, const ofs_manifest_entry
     }
     ofs_log_info("pushed backup '%s' to %s", e->id, ofs_store_name(run->to));
 cleanup:
-    if (run->finisher.running) {
+    if (run->finisher.w) {
         /* a failure elsewhere: the object finishing meanwhile is not waited for in vain, but
          * this backup's error is the one to report */
         char *message = ofs_error_save();
