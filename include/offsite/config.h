@@ -113,6 +113,11 @@ int ofs_parse_size(const char *text, uint64_t *bytes);
 /* ofs_parse_duration("7d", &seconds): units s, m, h, d, w; a bare number is seconds. */
 int ofs_parse_duration(const char *text, int64_t *seconds);
 
+/* ofs_env_number(name, fallback): a non-negative number from the environment (the tuning and
+ * test knobs OFFSITE_RETRY_BUDGET, OFFSITE_S3_STALL_TIMEOUT, ...); fallback when the variable
+ * is unset, empty or not such a number. */
+double ofs_env_number(const char *name, double fallback);
+
 /* ofs_format_duration(seconds, buf, size): "3d 4h", "12m 5s", "45s". */
 void ofs_format_duration(int64_t seconds, char *buf, size_t size);
 

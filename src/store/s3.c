@@ -599,18 +599,6 @@ static const struct ofs_store_ops s3_ops = {
     .replace = s3_replace, .del_many = ofs_store_s3_delete_many
 };
 
-static double env_number(const char *name, double fallback)
-{
-    const char *text = getenv(name);
-    char *end = NULL;
-    double v;
-
-    if (!text || !*text)
-        return fallback;
-    v = strtod(text, &end);
-    return end && *end == '\0' && v >= 0 ? v : fallback;
-}
-
 /* s3_endpoint(s, t): origin, Host header and base path from endpoint, region, url_style. */
 static int s3_endpoint(s3_store *s, const ofs_config_target *t)
 {
@@ -697,13 +685,13 @@ static int s3_settings(s3_store *s, const ofs_config_target *t,
     }
     s->http_opt.ca_file = s->ca_file;
     /* a testing aid: how long a connection may move no data before it counts as failed */
-    s->http_opt.low_speed_time = (long)env_number("OFFSITE_S3_STALL_TIMEOUT", 60);
-    s->retry_budget = env_number("OFFSITE_RETRY_BUDGET", S3_DEFAULT_BUDGET);
+    s->http_opt.low_speed_time = (long)ofs_env_number("OFFSITE_S3_STALL_TIMEOUT", 60);
+    s->retry_budget = ofs_env_number("OFFSITE_RETRY_BUDGET", S3_DEFAULT_BUDGET);
     /* a testing aid: pretend this host's clock is off by this many seconds */
     if (getenv("OFFSITE_S3_CLOCK_SKEW"))
         s->skew = strtoll(getenv("OFFSITE_S3_CLOCK_SKEW"), NULL, 10);
     /* a testing aid: small pages exercise continuation tokens */
-    s->list_max_keys = (int)env_number("OFFSITE_S3_MAX_KEYS", 1000);
+    s->list_max_keys = (int)ofs_env_number("OFFSITE_S3_MAX_KEYS", 1000);
     if (s->list_max_keys < 1 || s->list_max_keys > 1000)
         s->list_max_keys = 1000;
     return s3_endpoint(s, t);

@@ -155,18 +155,6 @@ static int store_fail(const ofs_store *s, const char *key, int rc)
     return ofs_error_wrap(rc, "%s", s->name);
 }
 
-static double retry_budget(void)
-{
-    const char *text = getenv("OFFSITE_RETRY_BUDGET");
-    char *end = NULL;
-    double v;
-
-    if (!text || !*text)
-        return RETRY_DEFAULT_BUDGET;
-    v = strtod(text, &end);
-    return end && *end == '\0' && v >= 0 ? v : RETRY_DEFAULT_BUDGET;
-}
-
 typedef struct {
     int tries;
     double delay, slept, budget;
@@ -208,7 +196,7 @@ static void retry_begin(retry_state *r)
 {
     memset(r, 0, sizeof(*r));
     r->delay = RETRY_FIRST_DELAY;
-    r->budget = retry_budget();
+    r->budget = ofs_env_number("OFFSITE_RETRY_BUDGET", RETRY_DEFAULT_BUDGET);
 }
 
 static void retry_end(retry_state *r)

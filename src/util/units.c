@@ -1,8 +1,10 @@
 /* units.c - sizes and durations as people write them in the configuration ("128M", "26h",
- * "3d 4h") and as offsite prints them; declared in include/offsite/config.h. */
+ * "3d 4h") and as offsite prints them, and numbers from the environment; declared in
+ * include/offsite/config.h. */
 #include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "offsite/config.h"
@@ -108,4 +110,16 @@ void ofs_format_duration(int64_t seconds, char *buf, size_t size)
                  (unsigned long long)minor, units[i + 1]);
     else
         snprintf(buf, size, "%s%llu%c", sign, (unsigned long long)major, units[i]);
+}
+
+double ofs_env_number(const char *name, double fallback)
+{
+    const char *text = getenv(name);
+    char *end = NULL;
+    double v;
+
+    if (!text || !*text)
+        return fallback;
+    v = strtod(text, &end);
+    return end && *end == '\0' && v >= 0 ? v : fallback;
 }
