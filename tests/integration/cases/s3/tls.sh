@@ -28,30 +28,11 @@ src=$SCRATCH/src
 mkdir -p "$src"
 head -c 300000 /dev/urandom > "$src/positions.bin"
 make_config "$CONFIG" "$src"
-cat >> "$CONFIG" << EOF
-
-[target cloud]
-type = s3
-endpoint = $S3_TLS_ENDPOINT
-region = $S3_REGION
-bucket = $S3_BUCKET
-prefix = tls
-url_style = path
-ca_file = $tls/ca.pem
-EOF
+S3_ENDPOINT=$S3_TLS_ENDPOINT add_s3_target "$CONFIG" cloud prefix=tls "ca_file=$tls/ca.pem"
 run_ok ofs init
 run_ok ofs backup --no-push
 id=$(latest_id "$SCRATCH/staging")
-cat >> "$CONFIG" << EOF
-
-[target untrusted]
-type = s3
-endpoint = $S3_TLS_ENDPOINT
-region = $S3_REGION
-bucket = $S3_BUCKET
-prefix = tls
-url_style = path
-EOF
+S3_ENDPOINT=$S3_TLS_ENDPOINT add_s3_target "$CONFIG" untrusted prefix=tls
 
 # the system does not trust the case's CA: refused at once, saying what to do
 run_fails 2 "*TLS with localhost*HINT: is the certificate signed by a CA the system trusts? Otherwise set 'ca_file'*" \
