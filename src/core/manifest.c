@@ -346,8 +346,10 @@ cleanup:
     return rc;
 }
 
-/* manifest_stored_version(store, version): the stored manifest's version, "" if absent */
-static int manifest_stored_version(ofs_store *store, char version[OFS_STORE_VERSION_MAX])
+/* manifest_stored_version(store, version): the stored manifest's version, "" if absent;
+ * version holds OFS_STORE_VERSION_MAX bytes (a plain pointer: gcc 12 at -O2 misreads the array
+ * parameter through a freshly allocated manifest as a region of size 0) */
+static int manifest_stored_version(ofs_store *store, char *version)
 {
     ofs_object_info info;
     int rc = ofs_store_stat(store, OFS_MANIFEST_KEY, &info);
