@@ -1,11 +1,9 @@
-/* config.c - the INI configuration: inih splits lines, this file checks every section and key.
- * See include/offsite/config.h and docs/configuration.md. */
-#include "offsite/config.h"
-
+/* config.c - reading the INI configuration: inih splits lines, this file counts them, opens
+ * sections and hands each key to config_value.c, then config_check.c checks the whole.
+ * See include/offsite/config.h, config_internal.h and docs/configuration.md. */
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -15,156 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config_internal.h"
 #include "offsite/error.h"
 
-#define CONFIG_LINE_MAX 4096  /* characters in one line, newline included */
-#define CONFIG_NAME_MAX 64    /* characters in a set or target name */
-
-enum key_type {
-    KEY_STRING,   /* char *, as written */
-    KEY_PATH,     /* char *, resolved against the config file's directory */
-    KEY_PATHS,    /* char ** + size_t count: one path a line, resolved */
-    KEY_PATTERNS, /* char ** + size_t count: one pattern a line, as written */
-    KEY_URL,      /* char *, http:// or https:// */
-    KEY_PREFIX,   /* char *, leading and trailing '/' removed */
-    KEY_CHOICE,   /* char *, one of choices */
-    KEY_SIZE,     /* uint64_t, within min..max */
-    KEY_DURATION, /* int64_t seconds, within min..max */
-    KEY_INT,      /* int, within min..max */
-    KEY_BOOL,     /* int, 0 or 1 */
-    KEY_CLASS     /* char[max]: a storage class name, capitals, digits and '_' */
-};
-
-/* Target types, as bits: which types a target key applies to. */
-enum { T_FILE = 1, T_S3 = 2, T_GCS = 4, T_RSYNC = 8, T_ALL = 15 };
-static const char *const target_types[] = { "file", "s3", "gcs", "rsync", NULL };
-static const char *const url_styles[] = { "path", "virtual", NULL };
-static const char *const lifecycles[] = { "sync", "off", NULL };
-
-typedef struct key_spec {
-    const char *name;
-    enum key_type type;
-    size_t offset;               /* of the field in its section's struct */
-    size_t count_offset;         /* KEY_PATHS, KEY_PATTERNS: of the size_t count */
-    int64_t min, max;            /* KEY_SIZE, KEY_DURATION, KEY_INT; KEY_CLASS: max = size */
-    const char *const *choices;  /* KEY_CHOICE */
-    unsigned types;              /* target keys: the types it applies to */
-} key_spec;
-
-#define KB (INT64_C(1) << 10)
-#define MB (INT64_C(1) << 20)
-#define GB (INT64_C(1) << 30)
-#define TB (INT64_C(1) << 40)
-#define DAY INT64_C(86400)
-#define YEARS_100 (DAY * 36525)
-
-#define AGENT(n, t, ...) { #n, t, offsetof(ofs_config, n), __VA_ARGS__ }
-static const key_spec agent_keys[] = {
-    AGENT(state_dir, KEY_PATH, 0, 0, 0, NULL, 0),
-    AGENT(staging_dir, KEY_PATH, 0, 0, 0, NULL, 0),
-    AGENT(key_file, KEY_PATH, 0, 0, 0, NULL, 0),
-    AGENT(host, KEY_STRING, 0, 0, 0, NULL, 0),
-    AGENT(time_zone, KEY_STRING, 0, 0, 0, NULL, 0),
-    AGENT(parallel, KEY_INT, 0, 1, 64, NULL, 0),
-    AGENT(bwlimit, KEY_STRING, 0, 0, 0, NULL, 0),
-    { NULL, 0, 0, 0, 0, 0, NULL, 0 }
-};
-
-#define SET(n, t, ...) { #n, t, offsetof(ofs_config_set, n), __VA_ARGS__ }
-static const key_spec set_keys[] = {
-    SET(paths, KEY_PATHS, offsetof(ofs_config_set, path_count), 0, 0, NULL, 0),
-    { "exclude", KEY_PATTERNS, offsetof(ofs_config_set, excludes),
-      offsetof(ofs_config_set, exclude_count), 0, 0, NULL, 0 },
-    SET(pre_hook, KEY_STRING, 0, 0, 0, NULL, 0),
-    SET(post_hook, KEY_STRING, 0, 0, 0, NULL, 0),
-    SET(full_every, KEY_DURATION, 0, 0, YEARS_100, NULL, 0),
-    SET(volume_size, KEY_SIZE, 0, 64 * KB, TB, NULL, 0),
-    SET(compression_level, KEY_INT, 0, 1, 19, NULL, 0),
-    SET(warn_after, KEY_DURATION, 0, 1, YEARS_100, NULL, 0),
-    SET(critical_after, KEY_DURATION, 0, 1, YEARS_100, NULL, 0),
-    { NULL, 0, 0, 0, 0, 0, NULL, 0 }
-};
-
-#define TARGET(n, t, ...) { #n, t, offsetof(ofs_config_target, n), __VA_ARGS__ }
-static const key_spec target_keys[] = {
-    TARGET(type, KEY_CHOICE, 0, 0, 0, target_types, T_ALL),
-    TARGET(path, KEY_PATH, 0, 0, 0, NULL, T_FILE),
-    TARGET(endpoint, KEY_URL, 0, 0, 0, NULL, T_S3 | T_GCS),
-    TARGET(region, KEY_STRING, 0, 0, 0, NULL, T_S3),
-    TARGET(bucket, KEY_STRING, 0, 0, 0, NULL, T_S3 | T_GCS),
-    TARGET(prefix, KEY_PREFIX, 0, 0, 0, NULL, T_S3 | T_GCS),
-    TARGET(url_style, KEY_CHOICE, 0, 0, 0, url_styles, T_S3),
-    TARGET(storage_class, KEY_STRING, 0, 0, 0, NULL, T_S3 | T_GCS),
-    TARGET(object_lock, KEY_STRING, 0, 0, 0, NULL, T_S3),
-    TARGET(credentials_file, KEY_PATH, 0, 0, 0, NULL, T_S3 | T_GCS),
-    TARGET(profile, KEY_STRING, 0, 0, 0, NULL, T_S3),
-    TARGET(ca_file, KEY_PATH, 0, 0, 0, NULL, T_S3 | T_GCS),
-    TARGET(part_size, KEY_SIZE, 0, 5 * MB, 5 * GB, NULL, T_S3 | T_GCS),
-    TARGET(transition_days, KEY_INT, 0, 1, 100000, NULL, T_S3),
-    TARGET(transition_class, KEY_CLASS, 0, 0, OFS_CONFIG_CLASS_MAX, NULL, T_S3),
-    TARGET(url, KEY_STRING, 0, 0, 0, NULL, T_RSYNC),
-    TARGET(ssh_command, KEY_STRING, 0, 0, 0, NULL, T_RSYNC),
-    TARGET(password_file, KEY_PATH, 0, 0, 0, NULL, T_RSYNC),
-    TARGET(retention, KEY_STRING, 0, 0, 0, NULL, T_ALL),
-    TARGET(bwlimit, KEY_STRING, 0, 0, 0, NULL, T_ALL),
-    TARGET(parallel, KEY_INT, 0, 1, 64, NULL, T_ALL),
-    { NULL, 0, 0, 0, 0, 0, NULL, 0 }
-};
-
-#define RETENTION(n, t, ...) { #n, t, offsetof(ofs_config_retention, n), __VA_ARGS__ }
-static const key_spec retention_keys[] = {
-    RETENTION(daily, KEY_INT, 0, 0, 100000, NULL, 0),
-    RETENTION(weekly, KEY_INT, 0, 0, 100000, NULL, 0),
-    RETENTION(monthly, KEY_INT, 0, 0, 100000, NULL, 0),
-    RETENTION(keep_last, KEY_INT, 0, 0, 100000, NULL, 0),
-    { "auto", KEY_BOOL, offsetof(ofs_config_retention, auto_prune), 0, 0, 0, NULL, 0 },
-    RETENTION(lifecycle, KEY_CHOICE, 0, 0, 0, lifecycles, 0),
-    { NULL, 0, 0, 0, 0, 0, NULL, 0 }
-};
-
-#define KEYS_MAX 24 /* more than the longest table above */
-
-enum section_kind { SEC_AGENT, SEC_SET, SEC_TARGET, SEC_RETENTION };
-
-/* One [section] as read: where it starts and on which line each key was given (0 = not). */
-typedef struct section {
-    enum section_kind kind;
-    int named;             /* [retention NAME], not [retention] */
-    size_t index;          /* into cfg->sets, cfg->targets or cfg->retentions */
-    char label[CONFIG_NAME_MAX + 16]; /* "[set data]", for messages */
-    int line;
-    int key_lines[KEYS_MAX];
-} section;
-
-typedef struct config_parse {
-    ofs_config *cfg;
-    const char *dir;       /* absolute directory of the config file */
-    FILE *file;
-    char *line;            /* the physical line being handed to inih */
-    size_t line_cap, line_len, served;
-    int lineno;
-    int failed;            /* an error is recorded: stop reading */
-    int have_key;          /* a key was read in this section: indented lines continue it */
-    int continuation;      /* the current line continues the previous key */
-    section *sections;
-    size_t section_count;
-    section *current;
-} config_parse;
-
-static const key_spec *section_keys(enum section_kind kind)
-{
-    switch (kind) {
-    case SEC_AGENT: return agent_keys;
-    case SEC_SET: return set_keys;
-    case SEC_TARGET: return target_keys;
-    default: return retention_keys;
-    }
-}
-
-/* config_fail(p, line, fmt, ...): record "PATH:LINE: message" once and stop the parse. */
-static int config_fail(config_parse *p, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int config_fail(config_parse *p, int line, const char *fmt, ...)
+int config_fail(config_parse *p, int line, const char *fmt, ...)
 {
     char message[1536];
     va_list ap;
@@ -175,211 +27,6 @@ static int config_fail(config_parse *p, int line, const char *fmt, ...)
     va_end(ap);
     p->failed = 1;
     return ofs_error_set(OFS_ECONFIG, "%s:%d: %s", p->cfg->path, line, message);
-}
-
-/* config_normalize(base, path): path made absolute against base and normalized lexically:
- * no "//", "." or "..", no trailing '/' (except "/" itself). malloc'd; NULL on no memory. */
-static char *config_normalize(const char *base, const char *path)
-{
-    size_t size = strlen(path) + (path[0] == '/' ? 0 : strlen(base) + 1) + 2;
-    char *joined = malloc(size), *out = malloc(size);
-    size_t len = 0;
-    if (!joined || !out) {
-        free(joined);
-        free(out);
-        return NULL;
-    }
-    snprintf(joined, size, "%s%s%s", path[0] == '/' ? "" : base, path[0] == '/' ? "" : "/", path);
-    for (char *part = joined; *part;) {
-        char *end = strchr(part, '/');
-        size_t n = end ? (size_t)(end - part) : strlen(part);
-        if (n == 2 && part[0] == '.' && part[1] == '.') {
-            while (len > 0 && out[len - 1] != '/')
-                len--;
-            if (len > 0)
-                len--; /* the '/' before the dropped component; ".." of "/" is "/" */
-        } else if (n > 0 && !(n == 1 && part[0] == '.')) {
-            out[len++] = '/';
-            memcpy(out + len, part, n);
-            len += n;
-        }
-        part += n + (end ? 1 : 0);
-    }
-    if (len == 0)
-        out[len++] = '/';
-    out[len] = '\0';
-    free(joined);
-    return out;
-}
-
-/* config_choices(list, buf, size): "a, b or c". */
-static const char *config_choices(const char *const *list, char *buf, size_t size)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; list[i] && used < size; i++)
-        used += (size_t)snprintf(buf + used, size - used, "%s%s",
-                                 i == 0 ? "" : list[i + 1] ? ", " : " or ", list[i]);
-    return buf;
-}
-
-/* config_size_text(bytes, buf, size): bytes in the largest unit that divides it: "64K". */
-static const char *config_size_text(uint64_t bytes, char *buf, size_t size)
-{
-    static const char units[] = "TGMK";
-    for (int i = 0; i < 4; i++) {
-        uint64_t unit = (uint64_t)1 << (10 * (4 - i));
-        if (bytes >= unit && bytes % unit == 0) {
-            snprintf(buf, size, "%" PRIu64 "%c", bytes / unit, units[i]);
-            return buf;
-        }
-    }
-    snprintf(buf, size, "%" PRIu64, bytes);
-    return buf;
-}
-
-static int config_list_append(char ***list, size_t *count, char *value)
-{
-    char **grown = realloc(*list, (*count + 1) * sizeof(**list));
-    if (!grown) {
-        free(value);
-        return OFS_ERROR;
-    }
-    grown[(*count)++] = value;
-    *list = grown;
-    return 0;
-}
-
-static int config_parse_int(const char *text, int64_t *value)
-{
-    char *end;
-    errno = 0;
-    long long n = strtoll(text, &end, 10);
-    if (errno || end == text || *end || !isdigit((unsigned char)text[text[0] == '-']))
-        return -1;
-    *value = n;
-    return 0;
-}
-
-static int config_parse_bool(const char *text, int *value)
-{
-    static const char *const yes[] = { "true", "yes", "on", "1", NULL };
-    static const char *const no[] = { "false", "no", "off", "0", NULL };
-    for (size_t i = 0; yes[i]; i++) {
-        if (strcasecmp(text, yes[i]) == 0)
-            return *value = 1, 0;
-        if (strcasecmp(text, no[i]) == 0)
-            return *value = 0, 0;
-    }
-    return -1;
-}
-
-/* config_set_value(p, spec, object, value): check value for spec and store it in object.
- * Errors are recorded with the current line. */
-static int config_set_value(config_parse *p, const key_spec *spec, char *object,
-                            const char *value)
-{
-    char *field = object + spec->offset, error[1024], choices[128];
-    const char *name = spec->name;
-    int64_t number = 0;
-    uint64_t size = 0;
-    int flag;
-
-    if (!*value && spec->type != KEY_PATHS && spec->type != KEY_PATTERNS)
-        return config_fail(p, p->lineno, "%s: empty value", name);
-    switch (spec->type) {
-    case KEY_PATHS:
-    case KEY_PATTERNS: {
-        /* "paths =" alone opens a list that continues on indented lines */
-        if (!*value)
-            return 0;
-        char *item = spec->type == KEY_PATHS ? config_normalize(p->dir, value) : strdup(value);
-        if (!item || config_list_append((char ***)(void *)field,
-                                        (size_t *)(void *)(object + spec->count_offset), item))
-            return config_fail(p, p->lineno, "out of memory");
-        return 0;
-    }
-    case KEY_URL:
-        if (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0)
-            return config_fail(p, p->lineno, "%s: '%s' must start with http:// or https://",
-                               name, value);
-        break;
-    case KEY_CHOICE:
-        for (size_t i = 0; spec->choices[i]; i++)
-            if (strcmp(value, spec->choices[i]) == 0)
-                goto store_string;
-        if (p->current->kind == SEC_TARGET)
-            return config_fail(p, p->lineno, "target '%s': unknown %s '%s' (%s)",
-                               p->cfg->targets[p->current->index].name, name, value,
-                               config_choices(spec->choices, choices, sizeof(choices)));
-        return config_fail(p, p->lineno, "%s: unknown value '%s' (%s)", name, value,
-                           config_choices(spec->choices, choices, sizeof(choices)));
-    case KEY_SIZE:
-        if (ofs_parse_size(value, &size) < 0) {
-            snprintf(error, sizeof(error), "%s", ofs_error_last());
-            return config_fail(p, p->lineno, "%s: %s", name, error);
-        }
-        if (size < (uint64_t)spec->min || size > (uint64_t)spec->max) {
-            char low[24], high[24];
-            return config_fail(p, p->lineno, "%s: %s is out of range (%s to %s)", name, value,
-                               config_size_text((uint64_t)spec->min, low, sizeof(low)),
-                               config_size_text((uint64_t)spec->max, high, sizeof(high)));
-        }
-        *(uint64_t *)(void *)field = size;
-        return 0;
-    case KEY_DURATION:
-        if (ofs_parse_duration(value, &number) < 0) {
-            snprintf(error, sizeof(error), "%s", ofs_error_last());
-            return config_fail(p, p->lineno, "%s: %s", name, error);
-        }
-        if (number < spec->min || number > spec->max)
-            return config_fail(p, p->lineno, "%s: %s is out of range (%s)", name, value,
-                               spec->min ? "1s to 100 years" : "0s to 100 years");
-        *(int64_t *)(void *)field = number;
-        return 0;
-    case KEY_INT:
-        if (config_parse_int(value, &number) < 0)
-            return config_fail(p, p->lineno, "%s: '%s' is not a whole number", name, value);
-        if (number < spec->min || number > spec->max)
-            return config_fail(p, p->lineno, "%s: %s is out of range (%" PRId64 " to %" PRId64
-                               ")", name, value, spec->min, spec->max);
-        *(int *)(void *)field = (int)number;
-        return 0;
-    case KEY_BOOL:
-        if (config_parse_bool(value, &flag) < 0)
-            return config_fail(p, p->lineno, "%s: '%s' is not true or false", name, value);
-        *(int *)(void *)field = flag;
-        return 0;
-    case KEY_CLASS:
-        /* the provider's spelling, passed on as is: any provider's classes, none guessed */
-        if (strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != strlen(value) ||
-            strlen(value) >= (size_t)spec->max)
-            return config_fail(p, p->lineno, "%s: '%s' is not a storage class name (up to %d "
-                               "capital letters, digits and '_', e.g. STANDARD_IA or GLACIER)",
-                               name, value, (int)spec->max - 1);
-        memcpy(field, value, strlen(value) + 1);
-        return 0;
-    default:
-        break;
-    }
-store_string:;
-    char **slot = (char **)(void *)field, *copy;
-    if (spec->type == KEY_PATH) {
-        copy = config_normalize(p->dir, value);
-    } else if (spec->type == KEY_PREFIX) {
-        while (*value == '/')
-            value++;
-        copy = strdup(value);
-        for (size_t n = copy ? strlen(copy) : 0; n > 0 && copy[n - 1] == '/'; n--)
-            copy[n - 1] = '\0';
-    } else {
-        copy = strdup(value);
-    }
-    if (!copy)
-        return config_fail(p, p->lineno, "out of memory");
-    free(*slot);
-    *slot = copy;
-    return 0;
 }
 
 /* config_handler: inih's callback for each "key = value" and each continuation line. */
@@ -397,7 +44,7 @@ static int config_handler(void *user, const char *section_name, const char *key,
         return 0;
     if (!s)
         return config_fail(p, p->lineno, "key '%s' before any [section]", key), 0;
-    keys = section_keys(s->kind);
+    keys = config_section_keys(s->kind);
     for (k = 0; keys[k].name; k++)
         if (strcmp(keys[k].name, key) == 0) {
             spec = &keys[k];
@@ -513,10 +160,7 @@ static int config_begin_section(config_parse *p, char *text)
         cfg->sets = sets;
         s->index = cfg->set_count;
         ofs_config_set *set = &sets[cfg->set_count++];
-        *set = (ofs_config_set){ .name = strdup(name), .line = p->lineno, .full_every = 7 * DAY,
-                                 .volume_size = 128 * MB, .compression_level = 3,
-                                 .warn_after = 26 * 3600, .critical_after = 50 * 3600 };
-        if (!set->name)
+        if (config_set_defaults(set, name, p->lineno) < 0)
             return config_fail(p, p->lineno, "out of memory");
     } else if (sk == SEC_TARGET) {
         ofs_config_target *targets = realloc(cfg->targets,
@@ -526,8 +170,7 @@ static int config_begin_section(config_parse *p, char *text)
         cfg->targets = targets;
         s->index = cfg->target_count;
         ofs_config_target *target = &targets[cfg->target_count++];
-        *target = (ofs_config_target){ .name = strdup(name), .line = p->lineno };
-        if (!target->name)
+        if (config_target_defaults(target, name, p->lineno) < 0)
             return config_fail(p, p->lineno, "out of memory");
     } else if (sk == SEC_RETENTION && *name) {
         ofs_config_retention *list = realloc(cfg->retentions,
@@ -627,143 +270,6 @@ static int config_syntax_error(config_parse *p, int line)
     return config_fail(p, line, "'%s' is not 'key = value', '[section]' or a comment", text);
 }
 
-static int config_time_zone_ok(const char *zone)
-{
-    const char *dir = getenv("TZDIR");
-    char path[PATH_MAX];
-    struct stat st;
-    if (strcmp(zone, "UTC") == 0 || strcmp(zone, "GMT") == 0)
-        return 1;
-    if (zone[0] == '/' || strstr(zone, ".."))
-        return 0;
-    snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", zone);
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-static int config_key_index(const key_spec *keys, const char *name)
-{
-    for (int k = 0; keys[k].name; k++)
-        if (strcmp(keys[k].name, name) == 0)
-            return k;
-    return 0;
-}
-
-/* config_retention_inherit(p, s): a [retention NAME] takes every key it does not give from
- * [retention] (or its defaults), so an override names only what differs. */
-static int config_retention_inherit(config_parse *p, const section *s)
-{
-    const ofs_config_retention *main = &p->cfg->retention;
-    ofs_config_retention *r = &p->cfg->retentions[s->index];
-    int *ints[] = { &r->daily, &r->weekly, &r->monthly, &r->keep_last };
-    const int from[] = { main->daily, main->weekly, main->monthly, main->keep_last };
-    const char *names[] = { "daily", "weekly", "monthly", "keep_last" };
-
-    for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
-        if (!s->key_lines[config_key_index(retention_keys, names[i])])
-            *ints[i] = from[i];
-    r->auto_prune = main->auto_prune;
-    if (!r->lifecycle && !(r->lifecycle = strdup(main->lifecycle)))
-        return config_fail(p, s->line, "out of memory");
-    return 0;
-}
-
-/* config_finish(p): required keys, keys that do not fit a target's type, cross-key rules,
- * then the defaults that depend on other keys. */
-static int config_finish(config_parse *p)
-{
-    ofs_config *cfg = p->cfg;
-    section *agent = NULL;
-    for (size_t i = 0; i < p->section_count; i++) {
-        section *s = &p->sections[i];
-        if (s->kind == SEC_AGENT)
-            agent = s;
-        if (s->kind == SEC_SET) {
-            ofs_config_set *set = &cfg->sets[s->index];
-            int warn = config_key_index(set_keys, "warn_after");
-            int critical = config_key_index(set_keys, "critical_after");
-            char w[32], c[32];
-            if (set->path_count == 0)
-                return config_fail(p, s->line, "%s: missing required key 'paths'", s->label);
-            if (set->critical_after < set->warn_after) {
-                ofs_format_duration(set->warn_after, w, sizeof(w));
-                ofs_format_duration(set->critical_after, c, sizeof(c));
-                return config_fail(p, s->key_lines[critical] ? s->key_lines[critical]
-                                      : s->key_lines[warn] ? s->key_lines[warn] : s->line,
-                                   "%s: critical_after (%s) is shorter than warn_after (%s)",
-                                   s->label, c, w);
-            }
-        } else if (s->kind == SEC_RETENTION && s->named) {
-            if (config_retention_inherit(p, s) < 0)
-                return OFS_ECONFIG;
-        } else if (s->kind == SEC_TARGET) {
-            ofs_config_target *t = &cfg->targets[s->index];
-            int retention = config_key_index(target_keys, "retention");
-            if (t->retention && !ofs_config_find_retention(cfg, t->retention))
-                return config_fail(p, s->key_lines[retention], "target '%s': retention '%s' "
-                                   "names no [retention %s] section", t->name, t->retention,
-                                   t->retention);
-            static const char *const required[] = { "path", "bucket", "bucket", "url" };
-            unsigned bit = 0;
-            if (!t->type)
-                return config_fail(p, s->line, "%s: missing required key 'type' (file, s3, gcs "
-                                   "or rsync)", s->label);
-            for (int k = 0; target_types[k]; k++)
-                if (strcmp(t->type, target_types[k]) == 0)
-                    bit = 1u << k;
-            for (int k = 0; target_keys[k].name; k++)
-                if (s->key_lines[k] && !(target_keys[k].types & bit))
-                    return config_fail(p, s->key_lines[k], "target '%s': key '%s' does not "
-                                       "apply to type '%s'", t->name, target_keys[k].name,
-                                       t->type);
-            for (int k = 0; target_types[k]; k++)
-                if (bit == 1u << k &&
-                    !s->key_lines[config_key_index(target_keys, required[k])])
-                    return config_fail(p, s->line, "%s: missing required key '%s' for type "
-                                       "'%s'", s->label, required[k], t->type);
-            /* a transition needs both where to and when; one alone is a mistake, not a default */
-            int days = s->key_lines[config_key_index(target_keys, "transition_days")];
-            int cls = s->key_lines[config_key_index(target_keys, "transition_class")];
-            if (!days != !cls)
-                return config_fail(p, days ? days : cls, "target '%s': %s is given without %s "
-                                   "(give both, or neither)", t->name,
-                                   days ? "transition_days" : "transition_class",
-                                   days ? "transition_class" : "transition_days");
-        }
-    }
-    if (cfg->set_count == 0)
-        return config_fail(p, p->lineno > 0 ? p->lineno : 1, "no [set NAME] section: nothing "
-                           "to back up");
-    if (cfg->time_zone && !config_time_zone_ok(cfg->time_zone))
-        return config_fail(p, agent ? agent->key_lines[config_key_index(agent_keys, "time_zone")]
-                              : 1, "time_zone: unknown time zone '%s' (an IANA name such as "
-                           "'Europe/London', or 'UTC')", cfg->time_zone);
-
-    if (!cfg->state_dir && !(cfg->state_dir = strdup("/var/lib/offsite")))
-        return ofs_error_set(OFS_ERROR, "out of memory reading '%s'", cfg->path);
-    if (!cfg->staging_dir && !(cfg->staging_dir = config_normalize(cfg->state_dir, "staging")))
-        return ofs_error_set(OFS_ERROR, "out of memory reading '%s'", cfg->path);
-    if (!cfg->key_file && !(cfg->key_file = config_normalize(cfg->state_dir, "offsite.key")))
-        return ofs_error_set(OFS_ERROR, "out of memory reading '%s'", cfg->path);
-    if (!cfg->time_zone && !(cfg->time_zone = strdup("UTC")))
-        return ofs_error_set(OFS_ERROR, "out of memory reading '%s'", cfg->path);
-    if (!cfg->host) {
-        char host[256] = "";
-        if (gethostname(host, sizeof(host) - 1) < 0 || !host[0])
-            return ofs_error_from_errno(errno, "%s: no host in [agent] and gethostname failed",
-                                        cfg->path);
-        if (!(cfg->host = strdup(host)))
-            return ofs_error_set(OFS_ERROR, "out of memory reading '%s'", cfg->path);
-    }
-    if (cfg->parallel == 0) {
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        cfg->parallel = cpus < 1 ? 1 : cpus > 8 ? 8 : (int)cpus;
-    }
-    /* drivers read only their target's bwlimit: [agent] bwlimit is every target's default */
-    for (size_t i = 0; cfg->bwlimit && i < cfg->target_count; i++)
-        if (!cfg->targets[i].bwlimit && !(cfg->targets[i].bwlimit = strdup(cfg->bwlimit)))
-            return ofs_error_set(OFS_ERROR, "out of memory reading '%s'", cfg->path);
-    return 0;
-}
 
 /* config_ini_options(): Debian's libinih makes its build options variables. offsite wants no
  * inline comments (';' may be part of a path or command), a stop at the first error, and

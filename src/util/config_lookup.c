@@ -1,5 +1,5 @@
 /* config_lookup.c - releasing a loaded configuration and finding its sections by name (kept
- * apart from config.c, which reads and checks the file); see include/offsite/config.h. */
+ * apart from config.c and its parts, which read and check the file); see include/offsite/config.h. */
 #include <stdlib.h>
 #include <string.h>
 

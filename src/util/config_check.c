@@ -1,0 +1,144 @@
+/* config_check.c - the checks that need the whole file (required keys, keys that do not fit a
+ * target's type, rules between keys), then the defaults that depend on other keys. See
+ * config_internal.h. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config_internal.h"
+#include "offsite/error.h"
+
+static int config_time_zone_ok(const char *zone)
+{
+    const char *dir = getenv("TZDIR");
+    char path[PATH_MAX];
+    struct stat st;
+    if (strcmp(zone, "UTC") == 0 || strcmp(zone, "GMT") == 0)
+        return 1;
+    if (zone[0] == '/' || strstr(zone, ".."))
+        return 0;
+    snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", zone);
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+
+/* config_retention_inherit(p, s): a [retention NAME] takes every key it does not give from
+ * [retention] (or its defaults), so an override names only what differs. */
+static int config_retention_inherit(config_parse *p, const section *s)
+{
+    const ofs_config_retention *main = &p->cfg->retention;
+    ofs_config_retention *r = &p->cfg->retentions[s->index];
+    int *ints[] = { &r->daily, &r->weekly, &r->monthly, &r->keep_last };
+    const int from[] = { main->daily, main->weekly, main->monthly, main->keep_last };
+    const char *names[] = { "daily", "weekly", "monthly", "keep_last" };
+
+    for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
+        if (!s->key_lines[config_key_index(config_retention_keys, names[i])])
+            *ints[i] = from[i];
+    r->auto_prune = main->auto_prune;
+    if (!r->lifecycle && !(r->lifecycle = strdup(main->lifecycle)))
+        return config_fail(p, s->line, "out of memory");
+    return 0;
+}
+
+/* config_finish(p): required keys, keys that do not fit a target's type, cross-key rules,
+ * then the defaults that depend on other keys. */
+int config_finish(config_parse *p)
+{
+    ofs_config *cfg = p->cfg;
+    section *agent = NULL;
+    for (size_t i = 0; i < p->section_count; i++) {
+        section *s = &p->sections[i];
+        if (s->kind == SEC_AGENT)
+            agent = s;
+        if (s->kind == SEC_SET) {
+            ofs_config_set *set = &cfg->sets[s->index];
+            int warn = config_key_index(config_set_keys, "warn_after");
+            int critical = config_key_index(config_set_keys, "critical_after");
+            char w[32], c[32];
+            if (set->path_count == 0)
+                return config_fail(p, s->line, "%s: missing required key 'paths'", s->label);
+            if (set->critical_after < set->warn_after) {
+                ofs_format_duration(set->warn_after, w, sizeof(w));
+                ofs_format_duration(set->critical_after, c, sizeof(c));
+                return config_fail(p, s->key_lines[critical] ? s->key_lines[critical]
+                                      : s->key_lines[warn] ? s->key_lines[warn] : s->line,
+                                   "%s: critical_after (%s) is shorter than warn_after (%s)",
+                                   s->label, c, w);
+            }
+        } else if (s->kind == SEC_RETENTION && s->named) {
+            if (config_retention_inherit(p, s) < 0)
+                return OFS_ECONFIG;
+        } else if (s->kind == SEC_TARGET) {
+            ofs_config_target *t = &cfg->targets[s->index];
+            int retention = config_key_index(config_target_keys, "retention");
+            if (t->retention && !ofs_config_find_retention(cfg, t->retention))
+                return config_fail(p, s->key_lines[retention], "target '%s': retention '%s' "
+                                   "names no [retention %s] section", t->name, t->retention,
+                                   t->retention);
+            static const char *const required[] = { "path", "bucket", "bucket", "url" };
+            unsigned bit = 0;
+            if (!t->type)
+                return config_fail(p, s->line, "%s: missing required key 'type' (file, s3, gcs "
+                                   "or rsync)", s->label);
+            for (int k = 0; config_target_types[k]; k++)
+                if (strcmp(t->type, config_target_types[k]) == 0)
+                    bit = 1u << k;
+            for (int k = 0; config_target_keys[k].name; k++)
+                if (s->key_lines[k] && !(config_target_keys[k].types & bit))
+                    return config_fail(p, s->key_lines[k], "target '%s': key '%s' does not "
+                                       "apply to type '%s'", t->name, config_target_keys[k].name,
+                                       t->type);
+            for (int k = 0; config_target_types[k]; k++)
+                if (bit == 1u << k &&
+                    !s->key_lines[config_key_index(config_target_keys, required[k])])
+                    return config_fail(p, s->line, "%s: missing required key '%s' for type "
+                                       "'%s'", s->label, required[k], t->type);
+            /* a transition needs both where to and when; one alone is a mistake, not a default */
+            int days = s->key_lines[config_key_index(config_target_keys, "transition_days")];
+            int cls = s->key_lines[config_key_index(config_target_keys, "transition_class")];
+            if (!days != !cls)
+                return config_fail(p, days ? days : cls, "target '%s': %s is given without %s "
+                                   "(give both, or neither)", t->name,
+                                   days ? "transition_days" : "transition_class",
+                                   days ? "transition_class" : "transition_days");
+        }
+    }
+    if (cfg->set_count == 0)
+        return config_fail(p, p->lineno > 0 ? p->lineno : 1, "no [set NAME] section: nothing "
+                           "to back up");
+    if (cfg->time_zone && !config_time_zone_ok(cfg->time_zone))
+        return config_fail(p, agent ? agent->key_lines[config_key_index(config_agent_keys, "time_zone")]
+                              : 1, "time_zone: unknown time zone '%s' (an IANA name such as "
+                           "'Europe/London', or 'UTC')", cfg->time_zone);
+
+    if (!cfg->state_dir && !(cfg->state_dir = strdup("/var/lib/offsite")))
+        return ofs_error_set(OFS_ERROR, "out of memory reading '%s'", cfg->path);
+    if (!cfg->staging_dir && !(cfg->staging_dir = config_normalize(cfg->state_dir, "staging")))
+        return ofs_error_set(OFS_ERROR, "out of memory reading '%s'", cfg->path);
+    if (!cfg->key_file && !(cfg->key_file = config_normalize(cfg->state_dir, "offsite.key")))
+        return ofs_error_set(OFS_ERROR, "out of memory reading '%s'", cfg->path);
+    if (!cfg->time_zone && !(cfg->time_zone = strdup("UTC")))
+        return ofs_error_set(OFS_ERROR, "out of memory reading '%s'", cfg->path);
+    if (!cfg->host) {
+        char host[256] = "";
+        if (gethostname(host, sizeof(host) - 1) < 0 || !host[0])
+            return ofs_error_from_errno(errno, "%s: no host in [agent] and gethostname failed",
+                                        cfg->path);
+        if (!(cfg->host = strdup(host)))
+            return ofs_error_set(OFS_ERROR, "out of memory reading '%s'", cfg->path);
+    }
+    if (cfg->parallel == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        cfg->parallel = cpus < 1 ? 1 : cpus > 8 ? 8 : (int)cpus;
+    }
+    /* drivers read only their target's bwlimit: [agent] bwlimit is every target's default */
+    for (size_t i = 0; cfg->bwlimit && i < cfg->target_count; i++)
+        if (!cfg->targets[i].bwlimit && !(cfg->targets[i].bwlimit = strdup(cfg->bwlimit)))
+            return ofs_error_set(OFS_ERROR, "out of memory reading '%s'", cfg->path);
+    return 0;
+}
