@@ -1,5 +1,6 @@
 /* main.c - `offsite`: parse the global options, run one command, map its result to an exit
- * code (ofs_error_exit_code; 64 for usage errors; status keeps 0/1/2). */
+ * code: the outcome the command chose (cli.exit_code), else the error kind's
+ * (ofs_error_exit_code); 64 for usage errors; status keeps 0/1/2. The table is in error.h. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,7 +72,7 @@ int main(int argc, char **argv)
 
     int rc = cli.command->run(&cli, argc - optind, argv + optind);
     if (rc < 0) {
-        exit_code = ofs_error_exit_code(rc);
+        exit_code = cli.exit_code ? cli.exit_code : ofs_error_exit_code(rc);
         ofs_cli_print_error(&cli, rc, exit_code);
     } else {
         exit_code = rc;

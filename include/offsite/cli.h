@@ -3,9 +3,10 @@
  * stores, lock) and output helpers (text or --json). Used by src/main.c and the src/cli files only.
  *
  * A command handler returns a negative OFS_E* code with the message set (main prints
- * "offsite: MESSAGE" and exits with ofs_error_exit_code()), or a non-negative exit status
- * (0 success; 1 "done with warnings"; status's 0/1/2; OFS_CLI_EXIT_USAGE for usage errors,
- * whose message the handler printed through ofs_cli_usage_error()).
+ * "offsite: MESSAGE" and exits with cli->exit_code if the handler set one - an outcome such as
+ * OFS_EXIT_PUSH_FAILED - else with ofs_error_exit_code()), or a non-negative exit status
+ * (an OFS_EXIT_* code; status's 0/1/2; OFS_CLI_EXIT_USAGE for usage errors, whose message
+ * the handler printed through ofs_cli_usage_error()).
  */
 #ifndef OFFSITE_CLI_H
 #define OFFSITE_CLI_H
@@ -15,11 +16,12 @@
 #include <stdint.h>
 
 #include "offsite/config.h"
+#include "offsite/error.h"
 #include "offsite/keyring.h"
 #include "offsite/manifest.h"
 #include "offsite/store.h"
 
-#define OFS_CLI_EXIT_USAGE 64
+#define OFS_CLI_EXIT_USAGE OFS_EXIT_USAGE
 #define OFS_CLI_DEFAULT_CONFIG "/etc/offsite/offsite.ini"
 #define OFS_CLI_LOCK_NAME "offsite.lock"
 
@@ -47,6 +49,8 @@ struct ofs_cli {
     int lock_fd;             /* -1 until ofs_cli_lock() */
     json_t *result;          /* the --json answer, built by the command; may stay NULL */
     int help_shown;          /* --help was printed: no result follows */
+    int exit_code;           /* with a negative return: the outcome to exit with (OFS_EXIT_*,
+                                error.h) instead of the error kind's code; 0 = the kind's */
 };
 
 /* ---- cli.c: the command table ---- */

@@ -93,7 +93,40 @@ void ofs_error_first_free(ofs_error_first *first);
 /* ofs_error_name(code): a short stable name ("not found", "authentication failed", ...). */
 const char *ofs_error_name(int code);
 
-/* ofs_error_exit_code(code): the process exit code for code (see docs/operator-guide.md). */
+/*
+ * The process's exit codes, one meaning each (the table in docs/operator-guide.md, `offsite
+ * --help` and offsite(1) say the same). 1-12 name the kind of failure (ofs_error_exit_code);
+ * 13-17 name an outcome of a run that got past its start, whatever the kind of the failure
+ * behind it (--json's error.code still names that kind). `status` keeps its own 0/1/2.
+ * Numbers never change meaning: scripts and alerts depend on them.
+ */
+enum {
+    OFS_EXIT_OK = 0,
+    OFS_EXIT_ERROR = 1,          /* generic failure */
+    OFS_EXIT_CONFIG = 2,
+    OFS_EXIT_NOTFOUND = 3,
+    OFS_EXIT_AUTH = 4,
+    OFS_EXIT_CORRUPT = 5,
+    OFS_EXIT_DENIED = 6,
+    OFS_EXIT_TRANSIENT = 7,
+    OFS_EXIT_NOSPC = 8,
+    OFS_EXIT_CANCELED = 9,
+    OFS_EXIT_UNSUPPORTED = 10,
+    OFS_EXIT_EXISTS = 11,        /* in particular: another offsite holds the lock */
+    OFS_EXIT_CONFLICT = 12,
+    OFS_EXIT_WARNINGS = 13,      /* backup committed, with warnings (a file changed while read) */
+    OFS_EXIT_SET_FAILED = 14,    /* backup: a set failed (the other sets were still backed up) */
+    OFS_EXIT_PUSH_FAILED = 15,   /* backup committed in staging; a push to a target failed */
+    OFS_EXIT_PRUNE_FAILED = 16,  /* backup committed and pushed; the automatic prune failed */
+    OFS_EXIT_MISSED = 17,        /* drill restored everything but missed an RPO/RTO objective */
+    OFS_EXIT_USAGE = 64          /* unknown command or option, missing argument */
+};
+
+/* ofs_error_exit_code(code): the exit code for an error kind, OFS_EXIT_OK..OFS_EXIT_CONFLICT. */
 int ofs_error_exit_code(int code);
+
+/* ofs_exit_name(exit_code): a short stable name of an exit code ("push failed", ...), as in
+ * the documented table; "error" for numbers the table does not have. */
+const char *ofs_exit_name(int exit_code);
 
 #endif

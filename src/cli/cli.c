@@ -30,7 +30,9 @@ static const ofs_cli_command cli_commands[] = {
       "  --full             a full backup, never a differential\n"
       "  --description D    a note stored in the record (shown by list)\n"
       "  --no-push          commit to staging only; `offsite push` replicates later\n"
-      "Exits 1 after committing if a file changed while it was read (as GNU tar does).\n"
+      "Exits 13 after committing if a file changed while it was read, 14 if a set failed\n"
+      "(the others were backed up), 15 if a push failed (committed in staging), 16 if the\n"
+      "automatic prune failed.\n"
       "With [retention] auto = true, prunes staging and every target (staging only with\n"
       "--no-push) once every backup and push succeeded.\n" },
     { "push", ofs_cmd_push, "push [--target T]",
@@ -100,7 +102,7 @@ static const ofs_cli_command cli_commands[] = {
       "  --target DIR       scratch directory (default: STATE_DIR/drill-TIME, removed after)\n"
       "  --keep             keep the restored files\n"
       "Every restored file is checked against its SHA-256. Exits 0 when every set restored\n"
-      "and met its objectives, 1 when an objective was missed, the error's code otherwise.\n" },
+      "and met its objectives, 17 when an objective was missed, the error's code otherwise.\n" },
     { "status", ofs_cmd_status, "status [--from T]",
       "freshness of the newest backup of each set; exit 0 ok, 1 warning, 2 critical",
       "  --from T           read target T's manifest (default: staging)\n"
@@ -147,10 +149,12 @@ void ofs_cli_print_help(FILE *out)
           "Commands:\n", out);
     for (size_t i = 0; i < sizeof(cli_commands) / sizeof(cli_commands[0]); i++)
         fprintf(out, "  %-10s %s\n", cli_commands[i].name, cli_commands[i].summary);
-    fputs("\nExit codes: 0 ok; 1 error or warnings (a file changed while read); 2 configuration;\n"
-          "3 not found; 4 authentication failed (wrong key or tampering); 5 corrupt; 6 permission\n"
-          "denied; 7 transient (retry later); 8 no space; 9 canceled; 10 unsupported; 11 exists\n"
-          "(another offsite is running); 64 usage. status: 0 ok, 1 warning, 2 critical.\n"
+    fputs("\nExit codes (one meaning each): 0 ok; 1 error; 2 configuration; 3 not found;\n"
+          "4 authentication failed (wrong key or tampering); 5 corrupt; 6 permission denied;\n"
+          "7 transient (retry later); 8 no space; 9 canceled; 10 unsupported; 11 exists (another\n"
+          "offsite is running); 12 conflict; 13 backup committed with warnings (a file changed\n"
+          "while read); 14 a set failed; 15 push failed (committed in staging); 16 prune failed;\n"
+          "17 drill missed an objective; 64 usage. status: 0 ok, 1 warning, 2 critical.\n"
           "See docs/operator-guide.md.\n", out);
 }
 

@@ -140,20 +140,25 @@ int ofs_cmd_backup(ofs_cli *cli, int argc, char **argv)
     }
 
     json_object_set_new(ofs_cli_result(cli), "changed_while_read", json_integer((json_int_t)changed));
+    /* one exit code per outcome (error.h); --json's error.code still names the kind */
     if (first.code) {
         rc = ofs_error_first_end(&first, "%zu sets failed, the first", first.failures);
+        cli->exit_code = OFS_EXIT_SET_FAILED;
     } else if (push_rc < 0) {
         rc = ofs_error_restore(push_rc, push_message);
+        cli->exit_code = OFS_EXIT_PUSH_FAILED;
     } else if (prune_rc < 0) {
         rc = ofs_error_restore(prune_rc, prune_message);
+        cli->exit_code = OFS_EXIT_PRUNE_FAILED;
     } else if (changed > 0) {
-        /* committed, but not a clean copy of a moment in time: GNU tar's exit 1 */
+        /* committed, but not a clean copy of a moment in time (GNU tar exits 1 here; offsite's 1
+         * is a generic error, so this outcome has its own code) */
         fprintf(stderr, "offsite: %llu file%s changed while %s read (stored as read and flagged "
                 "in the catalog)\n", (unsigned long long)changed, changed == 1 ? "" : "s",
                 changed == 1 ? "it was" : "they were");
         json_object_set_new(ofs_cli_result(cli), "warning",
                             json_string("files changed while they were read"));
-        rc = 1;
+        rc = OFS_EXIT_WARNINGS;
     } else {
         rc = 0;
     }

@@ -3,7 +3,8 @@
  * way a clean machine would (staging, else the first target holding it, or --from), restore
  * it whole into a scratch directory (every file checked against its SHA-256), and report the
  * recovery point age and the recovery time against the targets. Exit 0 when every drill
- * restored and met its targets, 1 when a target was missed, the error's code otherwise. */
+ * restored and met its targets, 17 (OFS_EXIT_MISSED) when an objective was missed, the
+ * error's code otherwise. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,7 +167,7 @@ int ofs_cmd_drill(ofs_cli *cli, int argc, char **argv)
                 first_code = rc;
         }
     }
-    rc = first_code ? ofs_error_exit_code(first_code) : missed ? 1 : 0;
+    rc = first_code ? ofs_error_exit_code(first_code) : missed ? OFS_EXIT_MISSED : 0;
     json_object_set_new(ofs_cli_result(cli), "ok", json_boolean(rc == 0));
 cleanup:
     if (!keep && !target && scratch)

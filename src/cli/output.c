@@ -18,8 +18,8 @@ json_t *ofs_cli_result(ofs_cli *cli)
 static void output_json_error(ofs_cli *cli, const char *code_name, int exit_code,
                               const char *message)
 {
-    json_t *error = json_pack("{s:s, s:i, s:s}", "code", code_name, "exit", exit_code,
-                              "message", message);
+    json_t *error = json_pack("{s:s, s:i, s:s, s:s}", "code", code_name, "exit", exit_code,
+                              "outcome", ofs_exit_name(exit_code), "message", message);
     json_t *result = ofs_cli_result(cli);
     if (error && result)
         json_object_set_new(result, "error", error);

@@ -121,25 +121,44 @@ const char *ofs_error_name(int code)
     }
 }
 
-/* One table from error code to exit code (pgBackRest's error.yaml); documented in
- * docs/operator-guide.md. `status` keeps its own 0/1/2 scheme. */
+/* One table from error code to exit code (pgBackRest's error.yaml); the outcome codes 13-17
+ * are chosen by the commands (error.h). Documented in docs/operator-guide.md. */
 int ofs_error_exit_code(int code)
 {
     switch (code) {
-    case OFS_OK: return 0;
-    case OFS_ECONFIG: return 2;
-    case OFS_ENOTFOUND: return 3;
-    case OFS_EAUTH: return 4;
-    case OFS_ECORRUPT: return 5;
-    case OFS_EDENIED: return 6;
-    case OFS_ETRANSIENT: return 7;
-    case OFS_ENOSPC: return 8;
-    case OFS_ECANCELED: return 9;
-    case OFS_EUNSUPPORTED: return 10;
-    case OFS_EEXISTS: return 11;
-    case OFS_ECONFLICT: return 12;
-    default: return 1;
+    case OFS_OK: return OFS_EXIT_OK;
+    case OFS_ECONFIG: return OFS_EXIT_CONFIG;
+    case OFS_ENOTFOUND: return OFS_EXIT_NOTFOUND;
+    case OFS_EAUTH: return OFS_EXIT_AUTH;
+    case OFS_ECORRUPT: return OFS_EXIT_CORRUPT;
+    case OFS_EDENIED: return OFS_EXIT_DENIED;
+    case OFS_ETRANSIENT: return OFS_EXIT_TRANSIENT;
+    case OFS_ENOSPC: return OFS_EXIT_NOSPC;
+    case OFS_ECANCELED: return OFS_EXIT_CANCELED;
+    case OFS_EUNSUPPORTED: return OFS_EXIT_UNSUPPORTED;
+    case OFS_EEXISTS: return OFS_EXIT_EXISTS;
+    case OFS_ECONFLICT: return OFS_EXIT_CONFLICT;
+    default: return OFS_EXIT_ERROR;
     }
+}
+
+const char *ofs_exit_name(int exit_code)
+{
+    static const int kinds[] = { OFS_OK, OFS_ECONFIG, OFS_ENOTFOUND, OFS_EAUTH, OFS_ECORRUPT,
+                                 OFS_EDENIED, OFS_ETRANSIENT, OFS_ENOSPC, OFS_ECANCELED,
+                                 OFS_EUNSUPPORTED, OFS_EEXISTS, OFS_ECONFLICT };
+    switch (exit_code) {
+    case OFS_EXIT_WARNINGS: return "committed with warnings";
+    case OFS_EXIT_SET_FAILED: return "set failed";
+    case OFS_EXIT_PUSH_FAILED: return "push failed";
+    case OFS_EXIT_PRUNE_FAILED: return "prune failed";
+    case OFS_EXIT_MISSED: return "objective missed";
+    case OFS_EXIT_USAGE: return "usage";
+    }
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+        if (ofs_error_exit_code(kinds[i]) == exit_code)
+            return ofs_error_name(kinds[i]);
+    return "error";
 }
 
 void ofs_error_first_add(ofs_error_first *first, int rc)

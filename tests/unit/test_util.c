@@ -191,6 +191,38 @@ static void test_error_first(void **state)
     assert_int_equal(first.code, 0);
 }
 
+/* one exit code per meaning: the kinds map to 1-12, the outcomes have their own numbers */
+static void test_exit_codes(void **state)
+{
+    (void)state;
+    static const int kinds[] = { OFS_ERROR, OFS_ENOTFOUND, OFS_EEXISTS, OFS_EAUTH, OFS_ECORRUPT,
+                                 OFS_ECONFIG, OFS_EDENIED, OFS_ETRANSIENT, OFS_ENOSPC,
+                                 OFS_ECANCELED, OFS_EUNSUPPORTED, OFS_ECONFLICT };
+    int seen[256] = { 0 };
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        int code = ofs_error_exit_code(kinds[i]);
+        assert_in_range(code, 1, 12);
+        assert_int_equal(seen[code], 0); /* no two kinds share a number */
+        seen[code] = 1;
+        assert_string_equal(ofs_exit_name(code), ofs_error_name(kinds[i]));
+    }
+    assert_int_equal(ofs_error_exit_code(OFS_EAUTH), 4); /* scripts test these numbers */
+    assert_int_equal(ofs_error_exit_code(OFS_EEXISTS), 11);
+    assert_int_equal(ofs_error_exit_code(-99), OFS_EXIT_ERROR);
+    const int outcomes[] = { OFS_EXIT_WARNINGS, OFS_EXIT_SET_FAILED, OFS_EXIT_PUSH_FAILED,
+                             OFS_EXIT_PRUNE_FAILED, OFS_EXIT_MISSED, OFS_EXIT_USAGE };
+    const char *names[] = { "committed with warnings", "set failed", "push failed",
+                            "prune failed", "objective missed", "usage" };
+    for (size_t i = 0; i < sizeof(outcomes) / sizeof(outcomes[0]); i++) {
+        assert_int_equal(seen[outcomes[i]], 0);
+        seen[outcomes[i]] = 1;
+        assert_string_equal(ofs_exit_name(outcomes[i]), names[i]);
+    }
+    assert_int_equal(OFS_EXIT_WARNINGS, 13);
+    assert_int_equal(OFS_EXIT_MISSED, 17);
+    assert_string_equal(ofs_exit_name(99), "error");
+}
+
 static void test_progress(void **state)
 {
     (void)state;
@@ -219,6 +251,7 @@ int main(void)
         cmocka_unit_test(test_clock_override),
         cmocka_unit_test(test_log_level),
         cmocka_unit_test(test_error_first),
+        cmocka_unit_test(test_exit_codes),
         cmocka_unit_test(test_progress),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # changed_while_read: a file appended to all through the backup is stored as read, named in a
-# warning, and the backup exits 1 after committing; the committed backup verifies and restores.
+# warning, and the backup exits 13 after committing; the committed backup verifies and restores.
 . "$(dirname "$0")/../../lib.sh"
 
 src=$SCRATCH/src
@@ -21,7 +21,7 @@ with open(sys.argv[1], "a") as f:
 register_pid $!
 sleep 0.3
 
-run_fails 1 "@(*grow.log*changed*|*changed*grow.log*)" ofs backup
+run_fails 13 "@(*grow.log*changed*|*changed*grow.log*)" ofs backup
 kill "${_OFS_PIDS[0]}"; wait "${_OFS_PIDS[0]}" 2> /dev/null || true
 
 [ "$(count_records "$SCRATCH/staging")" -eq 1 ] || fail "the backup was not committed"
