@@ -95,8 +95,14 @@ void ofs_cli_print_error(ofs_cli *cli, int code, int exit_code);
 /* ofs_cli_print_result(cli): with --json, print cli->result (or {}) as one line. */
 void ofs_cli_print_result(ofs_cli *cli);
 
-/* ofs_cli_out(cli, fmt, ...): text output to stdout; nothing with --json. */
+/* ofs_cli_out(cli, fmt, ...): text output to stdout; nothing with --json. Control bytes other
+ * than \n and \t are escaped (text.h); print names with ofs_text_show so theirs are too.
+ * Errors (ofs_cli_print_error, ofs_cli_usage_error) are escaped the same way. */
 void ofs_cli_out(ofs_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ofs_cli_err(cli, fmt, ...): the same to stderr, also with --json (problems listed as they
+ * are found, such as verify's). */
+void ofs_cli_err(ofs_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ofs_cli_result(cli): cli->result, created as an empty object on first use. */
 json_t *ofs_cli_result(ofs_cli *cli);
@@ -107,6 +113,11 @@ void ofs_format_size(uint64_t bytes, char *buf, size_t size);
 void ofs_format_rate(uint64_t bytes, double seconds, char *buf, size_t size);
 /* ofs_format_seconds(seconds, buf, size): "0.42 s", "12.3 s", "3m 12s". */
 void ofs_format_seconds(double seconds, char *buf, size_t size);
+/* ofs_json_set_name(obj, key, value): a name's exact bytes in --json output: obj[key] as a
+ * string if value is UTF-8 (JSON escapes control bytes), else obj["KEY_hex"] with its bytes
+ * in hex, as the catalog stores such names (docs/format.md); NULL value is null. */
+void ofs_json_set_name(json_t *obj, const char *key, const char *value);
+
 /* ofs_json_time(t): an ISO-8601 string value ("2026-11-21T17:15:00Z"). */
 json_t *ofs_json_time(int64_t t);
 

@@ -5,6 +5,7 @@
 #include "offsite/cli.h"
 #include "offsite/clock.h"
 #include "offsite/error.h"
+#include "offsite/text.h"
 
 enum { LIST_OPT_SET = 300, LIST_OPT_FROM };
 
@@ -19,9 +20,8 @@ static json_t *list_entry_json(const ofs_manifest_entry *e)
     if (!o)
         return NULL;
     json_object_set_new(o, "base", e->base ? json_string(e->base) : json_null());
-    json_object_set_new(o, "host", e->host ? json_string(e->host) : json_null());
-    json_object_set_new(o, "description", e->description ? json_string(e->description)
-                                                          : json_null());
+    ofs_json_set_name(o, "host", e->host);
+    ofs_json_set_name(o, "description", e->description);
     return o;
 }
 
@@ -37,6 +37,7 @@ int ofs_cmd_list(ofs_cli *cli, int argc, char **argv)
     const ofs_keyring *ring;
     ofs_store *store = NULL;
     ofs_manifest *m = NULL;
+    ofs_text_buf host = { 0 }, description = { 0 };
     int index = 0, opt, rc;
     size_t shown = 0;
 
@@ -77,8 +78,8 @@ int ofs_cmd_list(ofs_cli *cli, int argc, char **argv)
         ofs_format_size(e->stored_bytes, stored, sizeof(stored));
         ofs_cli_out(cli, "%-32s %-4s %-7s %-20s %9llu %10s %10s  %s%s%s\n", e->id, e->kind,
                     e->class_name, started, (unsigned long long)e->files, size, stored,
-                    hosts && e->host ? e->host : "", hosts ? "  " : "",
-                    e->description ? e->description : "");
+                    hosts && e->host ? ofs_text_show(&host, e->host) : "", hosts ? "  " : "",
+                    e->description ? ofs_text_show(&description, e->description) : "");
         json_array_append_new(list, list_entry_json(e));
     }
     json_object_set_new(ofs_cli_result(cli), "backups", list);
@@ -86,6 +87,8 @@ int ofs_cmd_list(ofs_cli *cli, int argc, char **argv)
         ofs_cli_out(cli, "no backups%s%s%s in %s\n", set ? " of set '" : "", set ? set : "",
                     set ? "'" : "", ofs_store_name(store));
 cleanup:
+    ofs_text_buf_free(&host);
+    ofs_text_buf_free(&description);
     ofs_manifest_free(m);
     ofs_store_free(store);
     return rc;

@@ -8,6 +8,7 @@
 #include "offsite/clock.h"
 #include "offsite/error.h"
 #include "offsite/repo.h"
+#include "offsite/text.h"
 
 enum { LS_OPT_FROM = 300 };
 
@@ -39,6 +40,7 @@ int ofs_cmd_ls(ofs_cli *cli, int argc, char **argv)
     ofs_catalog_reader *cr = NULL;
     const ofs_catalog_entry *e;
     json_t *entries = NULL;
+    ofs_text_buf path = { 0 }, link = { 0 };
     int index = 0, opt, rc;
     uint64_t shown = 0;
 
@@ -67,19 +69,21 @@ int ofs_cmd_ls(ofs_cli *cli, int argc, char **argv)
         shown++;
         ofs_time_format_iso(e->mtime_sec, mtime, sizeof(mtime));
         if (cli->json) {
-            json_t *o = json_pack("{s:s, s:s, s:i, s:I, s:s}", "path", e->path,
-                                  "type", ofs_entry_type_name(e->type), "mode", (int)e->mode,
-                                  "size", (json_int_t)e->size, "mtime", mtime);
-            if (o && e->link_target)
-                json_object_set_new(o, "link_target", json_string(e->link_target));
-            if (o)
-                json_array_append_new(entries, o);
+            json_t *o = json_pack("{s:s, s:i, s:I, s:s}", "type", ofs_entry_type_name(e->type),
+                                  "mode", (int)e->mode, "size", (json_int_t)e->size,
+                                  "mtime", mtime);
+            if (!o)
+                continue;
+            ofs_json_set_name(o, "path", e->path);
+            if (e->link_target)
+                ofs_json_set_name(o, "link_target", e->link_target);
+            json_array_append_new(entries, o);
             continue;
         }
         printf("%-8s %04o %12llu %s %s%s%s\n", ofs_entry_type_name(e->type), e->mode,
-               (unsigned long long)e->size, mtime, e->path,
+               (unsigned long long)e->size, mtime, ofs_text_show(&path, e->path),
                e->link_target ? (e->type == OFS_ENTRY_SYMLINK ? " -> " : " link to ") : "",
-               e->link_target ? e->link_target : "");
+               e->link_target ? ofs_text_show(&link, e->link_target) : "");
     }
     if (rc < 0)
         goto cleanup;
@@ -87,8 +91,11 @@ int ofs_cmd_ls(ofs_cli *cli, int argc, char **argv)
     json_object_set_new(ofs_cli_result(cli), "backup", json_string(rec->id));
     json_object_set(ofs_cli_result(cli), "entries", entries);
     if (shown == 0 && pattern)
-        ofs_cli_out(cli, "no entry of %s matches '%s'\n", rec->id, pattern);
+        ofs_cli_out(cli, "no entry of %s matches '%s'\n", rec->id,
+                    ofs_text_show(&path, pattern));
 cleanup:
+    ofs_text_buf_free(&path);
+    ofs_text_buf_free(&link);
     json_decref(entries);
     ofs_catalog_reader_free(cr);
     ofs_record_free(rec);

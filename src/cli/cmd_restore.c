@@ -6,6 +6,7 @@
 #include "offsite/cli.h"
 #include "offsite/error.h"
 #include "offsite/restore.h"
+#include "offsite/text.h"
 
 enum {
     RESTORE_OPT_LATEST = 300, RESTORE_OPT_SET, RESTORE_OPT_FROM, RESTORE_OPT_TARGET,
@@ -15,6 +16,7 @@ enum {
 typedef struct restore_listing {
     ofs_cli *cli;
     json_t *entries;
+    ofs_text_buf name;    /* the escaped path being printed */
     pthread_mutex_t lock; /* restore workers may report from several threads */
 } restore_listing;
 
@@ -22,10 +24,15 @@ static void restore_on_entry(void *ctx, const char *path, const char *action)
 {
     restore_listing *l = ctx;
     pthread_mutex_lock(&l->lock);
-    if (l->cli->json)
-        json_array_append_new(l->entries, json_pack("{s:s, s:s}", "action", action, "path", path));
-    else
-        printf("%s %s\n", action, path);
+    if (l->cli->json) {
+        json_t *o = json_pack("{s:s}", "action", action);
+        if (o) {
+            ofs_json_set_name(o, "path", path);
+            json_array_append_new(l->entries, o);
+        }
+    } else {
+        printf("%s %s\n", action, ofs_text_show(&l->name, path));
+    }
     pthread_mutex_unlock(&l->lock);
 }
 
@@ -149,6 +156,7 @@ int ofs_cmd_restore(ofs_cli *cli, int argc, char **argv)
                     (unsigned long long)stats.hardlinks, (unsigned long long)stats.backups_kept,
                     seconds, rate);
 cleanup:
+    ofs_text_buf_free(&listing.name);
     json_decref(listing.entries);
     ofs_record_free(rec);
     ofs_store_free(store);

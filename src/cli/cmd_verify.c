@@ -5,6 +5,7 @@
 #include "offsite/cli.h"
 #include "offsite/error.h"
 #include "offsite/manifest.h"
+#include "offsite/text.h"
 #include "offsite/verify.h"
 
 enum { VERIFY_OPT_ALL = 300, VERIFY_OPT_FROM, VERIFY_OPT_READ_DATA, VERIFY_OPT_REPAIR };
@@ -20,21 +21,21 @@ typedef struct verify_report {
 static void verify_on_problem(void *ctx, const ofs_verify_problem *p)
 {
     verify_report *r = ctx;
-    fputs("offsite: ", stderr);
-    if (p->backup)
-        fprintf(stderr, "%s: ", p->backup);
+    ofs_text_buf file = { 0 };
     /* lower layers often name the object or file already: don't say it twice */
-    if (p->object && !strstr(p->message, p->object))
-        fprintf(stderr, "%s: ", p->object);
-    if (p->file && !strstr(p->message, p->file))
-        fprintf(stderr, "%s: ", p->file);
-    fprintf(stderr, "%s\n", p->message);
-    json_t *o = json_pack("{s:s, s:s}", "code", ofs_error_name(p->code), "message", p->message);
+    int object = p->object && !strstr(p->message, p->object);
+    int named = p->file && !strstr(p->message, p->file);
+    ofs_cli_err(r->cli, "offsite: %s%s%s%s%s%s%s\n", p->backup ? p->backup : "",
+                p->backup ? ": " : "", object ? p->object : "", object ? ": " : "",
+                named ? ofs_text_show(&file, p->file) : "", named ? ": " : "", p->message);
+    ofs_text_buf_free(&file);
+    json_t *o = json_pack("{s:s}", "code", ofs_error_name(p->code));
     if (!o)
         return;
-    json_object_set_new(o, "backup", p->backup ? json_string(p->backup) : json_null());
-    json_object_set_new(o, "object", p->object ? json_string(p->object) : json_null());
-    json_object_set_new(o, "file", p->file ? json_string(p->file) : json_null());
+    ofs_json_set_name(o, "message", p->message);
+    ofs_json_set_name(o, "backup", p->backup);
+    ofs_json_set_name(o, "object", p->object);
+    ofs_json_set_name(o, "file", p->file);
     json_array_append_new(r->problems, o);
 }
 

@@ -7,12 +7,29 @@
 #include "offsite/cli.h"
 #include "offsite/clock.h"
 #include "offsite/error.h"
+#include "offsite/hash.h"
+#include "offsite/text.h"
 
 json_t *ofs_cli_result(ofs_cli *cli)
 {
     if (!cli->result)
         cli->result = json_object();
     return cli->result;
+}
+
+/* output_text(out, text): text written with every control byte but \n and \t escaped: names
+ * inside it come from file systems, archives and manifests (text.h). */
+static void output_text(FILE *out, const char *text)
+{
+    size_t n = strlen(text);
+    char small[1024], *heap = NULL, *escaped = small;
+    size_t need = ofs_text_escape(small, sizeof(small), text, n, OFS_TEXT_MESSAGE);
+    if (need >= sizeof(small) && (heap = malloc(need + 1)) != NULL) {
+        ofs_text_escape(heap, need + 1, text, n, OFS_TEXT_MESSAGE);
+        escaped = heap;
+    }
+    fputs(escaped, out);
+    free(heap);
 }
 
 static void output_json_error(ofs_cli *cli, const char *code_name, int exit_code,
@@ -36,7 +53,9 @@ int ofs_cli_usage_error(ofs_cli *cli, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(message, sizeof(message), fmt, ap);
     va_end(ap);
-    fprintf(stderr, "offsite: %s\n", message);
+    fputs("offsite: ", stderr);
+    output_text(stderr, message);
+    fputc('\n', stderr);
     if (cli->command)
         fprintf(stderr, "usage: offsite %s\nHINT: offsite %s --help describes the options\n",
                 cli->command->usage, cli->command->name);
@@ -50,7 +69,9 @@ void ofs_cli_print_error(ofs_cli *cli, int code, int exit_code)
     const char *message = ofs_error_last();
     if (!*message)
         message = ofs_error_name(code);
-    fprintf(stderr, "offsite: %s\n", message);
+    fputs("offsite: ", stderr);
+    output_text(stderr, message);
+    fputc('\n', stderr);
     if (cli->json)
         output_json_error(cli, ofs_error_name(code), exit_code, message);
 }
@@ -68,14 +89,61 @@ void ofs_cli_print_result(ofs_cli *cli)
     free(text);
 }
 
+/* output_vprint(out, fmt, ap): fmt formatted, then written through output_text. */
+static void output_vprint(FILE *out, const char *fmt, va_list ap)
+{
+    char small[1024], *heap = NULL, *text = small;
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(small, sizeof(small), fmt, ap);
+    if (n >= 0 && (size_t)n >= sizeof(small) && (heap = malloc((size_t)n + 1)) != NULL) {
+        vsnprintf(heap, (size_t)n + 1, fmt, again);
+        text = heap;
+    }
+    va_end(again);
+    if (n >= 0)
+        output_text(out, text);
+    free(heap);
+}
+
 void ofs_cli_out(ofs_cli *cli, const char *fmt, ...)
 {
     va_list ap;
     if (cli->json)
         return;
     va_start(ap, fmt);
-    vfprintf(stdout, fmt, ap);
+    output_vprint(stdout, fmt, ap);
     va_end(ap);
+}
+
+void ofs_cli_err(ofs_cli *cli, const char *fmt, ...)
+{
+    va_list ap;
+    (void)cli;
+    va_start(ap, fmt);
+    output_vprint(stderr, fmt, ap);
+    va_end(ap);
+}
+
+void ofs_json_set_name(json_t *obj, const char *key, const char *value)
+{
+    if (!value) {
+        json_object_set_new(obj, key, json_null());
+        return;
+    }
+    size_t n = strlen(value);
+    if (ofs_text_utf8_valid(value, n)) {
+        json_object_set_new(obj, key, json_stringn(value, n));
+        return;
+    }
+    char member[64];
+    char *hex = malloc(2 * n + 1);
+    snprintf(member, sizeof(member), "%s_hex", key);
+    if (hex) {
+        ofs_hex_encode((const uint8_t *)value, n, hex);
+        json_object_set_new(obj, member, json_string(hex));
+    }
+    free(hex);
 }
 
 void ofs_format_size(uint64_t bytes, char *buf, size_t size)

@@ -1,6 +1,7 @@
 /* catalog.c - the file catalog as JSON lines: streaming writer and reader; see catalog.h. */
 #include "offsite/catalog.h"
 #include "offsite/error.h"
+#include "offsite/text.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -132,41 +133,6 @@ uint64_t ofs_catalog_stored_size(const ofs_catalog_entry *e)
     return e->base_size < e->size ? e->size - e->base_size : 0;
 }
 
-/* Strict UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF): jansson rejects
- * anything else when reading, so such strings are written as hex instead. */
-static int catalog_utf8_valid(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        size_t len;
-        unsigned min, cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            len = 2, min = 0x80, cp = c & 0x1f;
-        } else if ((c & 0xf0) == 0xe0) {
-            len = 3, min = 0x800, cp = c & 0x0f;
-        } else if ((c & 0xf8) == 0xf0) {
-            len = 4, min = 0x10000, cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        if (i + len > n)
-            return 0;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        i += len;
-    }
-    return 1;
-}
-
 /* ---- writer ---- */
 
 struct ofs_catalog_writer {
@@ -253,7 +219,7 @@ static int catalog_append_string(ofs_catalog_writer *cw, const char *member, con
 static int catalog_append_bytes(ofs_catalog_writer *cw, const char *member, const char *value)
 {
     size_t n = strlen(value);
-    if (catalog_utf8_valid((const unsigned char *)value, n))
+    if (ofs_text_utf8_valid(value, n))
         return catalog_append_string(cw, member, value);
     char name[32];
     snprintf(name, sizeof(name), "%s_hex", member);
@@ -324,10 +290,10 @@ static int catalog_write_entry(ofs_catalog_writer *cw, const ofs_catalog_entry *
         (rc = catalog_appendf(cw, ",\"mode\":%" PRIu32 ",\"uid\":%" PRIu32 ",\"gid\":%" PRIu32,
                               e->mode, e->uid, e->gid)) < 0)
         return rc;
-    if (e->user && catalog_utf8_valid((const unsigned char *)e->user, strlen(e->user)) &&
+    if (e->user && ofs_text_utf8_valid(e->user, strlen(e->user)) &&
         (rc = catalog_append_string(cw, "user", e->user)) < 0)
         return rc;
-    if (e->group && catalog_utf8_valid((const unsigned char *)e->group, strlen(e->group)) &&
+    if (e->group && ofs_text_utf8_valid(e->group, strlen(e->group)) &&
         (rc = catalog_append_string(cw, "group", e->group)) < 0)
         return rc;
     if (e->type == OFS_ENTRY_FILE &&

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "offsite/clock.h"
+#include "offsite/text.h"
 
 static atomic_int log_level = OFS_LOG_INFO;
 
@@ -26,7 +27,7 @@ ofs_log_level ofs_log_get_level(void)
 void ofs_log(ofs_log_level level, const char *fmt, ...)
 {
     static const char *const prefix[] = {"error: ", "warning: ", "", "debug: "};
-    char line[4096];
+    char line[4096], message[4096];
     size_t len = 0;
     va_list ap;
     int n;
@@ -43,10 +44,15 @@ void ofs_log(ofs_log_level level, const char *fmt, ...)
     n = snprintf(line + len, sizeof line - len, "offsite: %s", prefix[level]);
     len += n > 0 ? (size_t)n : 0;
     va_start(ap, fmt);
-    n = vsnprintf(line + len, sizeof line - len, fmt, ap);
+    n = vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
-    if (n > 0)
-        len += (size_t)n < sizeof line - len ? (size_t)n : sizeof line - len - 1;
+    /* names in messages come from file systems and archives: no control byte reaches the
+     * terminal (text.h) */
+    if (n > 0) {
+        size_t need = ofs_text_escape(line + len, sizeof line - len,
+                                      message, strlen(message), OFS_TEXT_MESSAGE);
+        len += need < sizeof line - len ? need : strlen(line + len);
+    }
     if (len >= sizeof line - 1)
         len = sizeof line - 2;
     line[len++] = '\n';
