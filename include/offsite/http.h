@@ -1,5 +1,9 @@
 /*
- * http.h - a small HTTP client on libcurl for the object-store drivers (s3, gcs).
+ * http.h - a small HTTP client on libcurl for the object-store drivers (s3, gcs): the
+ * transport in src/net/. Drivers sign or authorise requests and read their own error bodies;
+ * this layer moves bytes, classifies how a transfer failed (OFS_ETRANSIENT is worth another
+ * attempt: see retry.h for the backoff), verifies TLS, honours proxies, keeps connections
+ * (ofs_http_pool) and paces uploads (ofs_http_bwlimit).
  *
  * One ofs_http is one connection slot: a curl easy handle on its own multi handle, reused
  * across requests so TCP and TLS connections are kept alive. It is not thread-safe; a driver
@@ -95,7 +99,32 @@ int ofs_http_bwlimit_parse(const char *text, ofs_http_bwlimit **out);
 uint64_t ofs_http_bwlimit_at(const ofs_http_bwlimit *bw, int64_t time);
 void ofs_http_bwlimit_free(ofs_http_bwlimit *bw);
 
+/*
+ * ofs_http_bwlimit_share(bw, time, ways): the rate one of `ways` concurrent requests may use
+ * at time, so that together they keep to the limit (at least 1 byte per second when limited);
+ * 0 = unlimited.
+ */
+uint64_t ofs_http_bwlimit_share(const ofs_http_bwlimit *bw, int64_t time, int ways);
+
+/*
+ * A pool of idle connection slots, so a driver used from several threads reuses connections:
+ * ofs_http_pool_acquire(pool, &h) hands out an idle slot or a new one (OFS_ERROR if out of
+ * memory), ofs_http_pool_release(pool, h) ends h's request and keeps it (up to 16; NULL is a
+ * no-op). Thread-safe. ofs_http_pool_new(&pool, options) copies options (may be NULL);
+ * ofs_http_pool_free(pool) closes every idle slot (slots still handed out are the caller's);
+ * NULL is a no-op.
+ */
+typedef struct ofs_http_pool ofs_http_pool;
+int ofs_http_pool_new(ofs_http_pool **out, const ofs_http_options *options);
+void ofs_http_pool_free(ofs_http_pool *pool);
+int ofs_http_pool_acquire(ofs_http_pool *pool, ofs_http **out);
+void ofs_http_pool_release(ofs_http_pool *pool, ofs_http *h);
+
 /* ofs_http_host(url, buf, size): "host[:port]" of url, for messages. */
 void ofs_http_host(const char *url, char *buf, size_t size);
+
+/* ofs_http_date_parse("Fri, 24 May 2013 00:00:00 GMT", &t): Unix seconds of an HTTP date
+ * (Date, Last-Modified); OFS_ECORRUPT (no message set) if it is not one. */
+int ofs_http_date_parse(const char *text, int64_t *t);
 
 #endif

@@ -15,15 +15,14 @@
 #include "offsite/store_rsync.h"
 #include "offsite/store_s3.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "offsite/error.h"
 #include "offsite/log.h"
+#include "offsite/retry.h"
 
 #define STORE_KEY_MAX 1024
 #define RETRY_TRIES 5
@@ -155,54 +154,23 @@ static int store_fail(const ofs_store *s, const char *key, int rc)
     return ofs_error_wrap(rc, "%s", s->name);
 }
 
-typedef struct {
-    int tries;
-    double delay, slept, budget;
-    char *first;   /* the first failure's message: what the operator needs to see */
-} retry_state;
-
 /* retry_again(r, s, key, what, rc): after a failed attempt, 1 if another is worth it (having
- * slept), else 0 with the final message set: the first error plus how many retries failed. */
-static int retry_again(retry_state *r, const ofs_store *s, const char *key, const char *what,
+ * slept), else 0 with the final message set (retry.h). A driver that retries itself has spent
+ * its budget already: retrying here would multiply it. */
+static int retry_again(ofs_retry *r, const ofs_store *s, const char *key, const char *what,
                        int rc)
 {
-    r->tries++;
-    /* a driver that retries itself has spent its budget already: retrying here multiplies it */
-    if (rc == OFS_ETRANSIENT && !(s->caps & OFS_STORE_CAP_RETRIES)) {
-        if (!r->first)
-            r->first = ofs_error_save();
-        if (r->tries < RETRY_TRIES && r->slept + r->delay <= r->budget + 1e-9) {
-            struct timespec ts = { (time_t)r->delay,
-                                   (long)((r->delay - (double)(time_t)r->delay) * 1e9) };
-            ofs_log_warn("%s: %s %s: %s; retrying in %.1fs", s->name, what, key, ofs_error_last(),
-                         r->delay);
-            while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-                ;
-            r->slept += r->delay;
-            r->delay = r->delay * 2 > RETRY_MAX_DELAY ? RETRY_MAX_DELAY : r->delay * 2;
-            return 1;
-        }
-    }
-    if (r->first && r->tries > 1 && rc == OFS_ETRANSIENT) {
-        char *first = r->first;
-        r->first = NULL;
-        ofs_error_set(rc, "%s (failed %d times in all)", first, r->tries);
-        free(first);
-    }
-    return 0;
+    if (s->caps & OFS_STORE_CAP_RETRIES)
+        return 0;
+    return ofs_retry_again(r, rc, s->name, what, key);
 }
 
-static void retry_begin(retry_state *r)
+static void retry_begin(ofs_retry *r)
 {
-    memset(r, 0, sizeof(*r));
-    r->delay = RETRY_FIRST_DELAY;
-    r->budget = ofs_env_number("OFFSITE_RETRY_BUDGET", RETRY_DEFAULT_BUDGET);
-}
-
-static void retry_end(retry_state *r)
-{
-    free(r->first);
-    r->first = NULL;
+    ofs_retry_policy policy = { RETRY_TRIES, RETRY_FIRST_DELAY, RETRY_MAX_DELAY,
+                                ofs_env_number("OFFSITE_RETRY_BUDGET", RETRY_DEFAULT_BUDGET),
+                                0, 0 };
+    ofs_retry_begin(r, &policy);
 }
 
 /* ---- reader and writer shims: add "NAME: KEY: " to mid-stream failures ---- */
@@ -292,14 +260,14 @@ int ofs_store_put(ofs_store *s, const char *key, unsigned flags, ofs_writer **ou
 static int get_raw(ofs_store *s, const char *key, uint64_t offset, uint64_t length,
                    ofs_reader **out)
 {
-    retry_state r;
+    ofs_retry r;
     int rc;
 
     retry_begin(&r);
     do {
         rc = s->ops->get(s, key, offset, length, out);
     } while (rc < 0 && retry_again(&r, s, key, "get", rc));
-    retry_end(&r);
+    ofs_retry_end(&r);
     return rc;
 }
 
@@ -331,7 +299,7 @@ int ofs_store_get(ofs_store *s, const char *key, uint64_t offset, uint64_t lengt
  * messages */
 static int stat_raw(ofs_store *s, const char *key, ofs_object_info *info)
 {
-    retry_state r;
+    ofs_retry r;
     int rc;
 
     memset(info, 0, sizeof(*info));
@@ -339,7 +307,7 @@ static int stat_raw(ofs_store *s, const char *key, ofs_object_info *info)
     do {
         rc = s->ops->stat(s, key, info);
     } while (rc < 0 && retry_again(&r, s, key, "stat", rc));
-    retry_end(&r);
+    ofs_retry_end(&r);
     /* a driver without a version of its own: size and mtime are the best there is */
     if (rc == 0 && !info->version[0])
         snprintf(info->version, sizeof(info->version), "%" PRIu64 "@%" PRId64, info->size,
@@ -381,7 +349,7 @@ static int list_guard_fn(void *ctx, const char *key, const ofs_object_info *info
 int ofs_store_list(ofs_store *s, const char *prefix, ofs_store_list_fn fn, void *ctx)
 {
     list_guard g = { fn, ctx, 0, 0 };
-    retry_state r;
+    ofs_retry r;
     int rc;
 
     if (!prefix)
@@ -392,7 +360,7 @@ int ofs_store_list(ofs_store *s, const char *prefix, ofs_store_list_fn fn, void 
     do {
         rc = s->ops->list(s, prefix, list_guard_fn, &g);
     } while (rc < 0 && !g.called && retry_again(&r, s, prefix, "list", rc));
-    retry_end(&r);
+    ofs_retry_end(&r);
     /* what fn returned is the caller's own value and message: passed through untouched */
     if (rc < 0 && !g.stopped)
         return store_fail(s, prefix, rc);
@@ -401,7 +369,7 @@ int ofs_store_list(ofs_store *s, const char *prefix, ofs_store_list_fn fn, void 
 
 int ofs_store_del(ofs_store *s, const char *key)
 {
-    retry_state r;
+    ofs_retry r;
     int rc;
 
     if ((rc = ofs_store_key_check(key)) < 0)
@@ -410,13 +378,13 @@ int ofs_store_del(ofs_store *s, const char *key)
     do {
         rc = s->ops->del(s, key);
     } while (rc < 0 && retry_again(&r, s, key, "delete", rc));
-    retry_end(&r);
+    ofs_retry_end(&r);
     return rc < 0 ? store_fail(s, key, rc) : 0;
 }
 
 int ofs_store_del_many(ofs_store *s, const char *const *keys, size_t count)
 {
-    retry_state r;
+    ofs_retry r;
     int rc = 0;
 
     for (size_t i = 0; i < count; i++)
@@ -431,7 +399,7 @@ int ofs_store_del_many(ofs_store *s, const char *const *keys, size_t count)
     do {
         rc = s->ops->del_many(s, keys, count);
     } while (rc < 0 && retry_again(&r, s, "", "delete", rc));
-    retry_end(&r);
+    ofs_retry_end(&r);
     /* the driver's message names the key that failed */
     return rc < 0 ? store_fail(s, NULL, rc) : 0;
 }

@@ -1,7 +1,7 @@
 /* test_s3.c - the s3 store driver.
  *
- * Offline: settings and credential errors, the shared credentials file, bandwidth
- * timetables, a refused connection (OFS_ETRANSIENT, no server needed), lifecycle rules S3
+ * Offline: settings and credential errors, the shared credentials file,
+ * a refused connection (OFS_ETRANSIENT, no server needed), lifecycle rules S3
  * would refuse (the scripted-server tests are in test_s3_scripted.c).
  * Live: against a real S3 server when OFS_TEST_S3_ENDPOINT and OFS_TEST_S3_BUCKET are set
  * (with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY); tests/integration/cases/s3/driver.sh runs
@@ -26,7 +26,6 @@
 #include "offsite/error.h"
 #include "offsite/fsutil.h"
 #include "offsite/hash.h"
-#include "offsite/http.h"
 #include "offsite/store.h"
 #include "offsite/store_s3.h"
 #include "s3_test.h"
@@ -190,41 +189,6 @@ static void test_credentials(void **state)
     /* secrets never appear in the messages */
     assert_null(strstr(ofs_error_last(), "secret"));
     env_restore();
-}
-
-static void test_bwlimit(void **state)
-{
-    (void)state;
-    ofs_http_bwlimit *bw = NULL;
-    struct tm tm;
-    time_t at;
-
-    setenv("TZ", "UTC", 1);
-    tzset();
-    assert_int_equal(ofs_http_bwlimit_parse("off", &bw), 0);
-    assert_null(bw);
-    assert_int_equal(ofs_http_bwlimit_at(NULL, 0), 0);
-    assert_int_equal(ofs_http_bwlimit_parse("20M", &bw), 0);
-    assert_int_equal(ofs_http_bwlimit_at(bw, 0), 20 << 20);
-    ofs_http_bwlimit_free(bw);
-    assert_int_equal(ofs_http_bwlimit_parse("08:00,5M 16:30,off", &bw), 0);
-    memset(&tm, 0, sizeof(tm));
-    tm.tm_year = 124;
-    tm.tm_mon = 2;
-    tm.tm_mday = 15;
-    tm.tm_hour = 7;
-    tm.tm_min = 59;
-    at = timegm(&tm);
-    assert_int_equal(ofs_http_bwlimit_at(bw, at), 0);             /* yesterday's "off" */
-    assert_int_equal(ofs_http_bwlimit_at(bw, at + 60), 5 << 20);  /* 08:00 */
-    assert_int_equal(ofs_http_bwlimit_at(bw, at + 8 * 3600 + 30 * 60), 5 << 20); /* 16:29 */
-    assert_int_equal(ofs_http_bwlimit_at(bw, at + 8 * 3600 + 31 * 60), 0);       /* 16:30 */
-    ofs_http_bwlimit_free(bw);
-    assert_int_equal(ofs_http_bwlimit_parse("16:00,1M 08:00,2M", &bw), OFS_ECONFIG);
-    assert_string_equal(ofs_error_last(), "bwlimit '16:00,1M 08:00,2M': times must increase");
-    assert_int_equal(ofs_http_bwlimit_parse("fast", &bw), OFS_ECONFIG);
-    assert_int_equal(ofs_http_bwlimit_parse("08:00,lots", &bw), OFS_ECONFIG);
-    assert_null(bw);
 }
 
 static void test_connection_refused(void **state)
@@ -725,7 +689,6 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_settings_errors),
         cmocka_unit_test(test_credentials),
-        cmocka_unit_test(test_bwlimit),
         cmocka_unit_test(test_connection_refused),
         cmocka_unit_test(test_stalled_server),
         cmocka_unit_test(test_lifecycle_offline),

@@ -1,5 +1,6 @@
 /* test_util.c - src/util: fsutil (atomic write, read limits, mkdir -p, join, rm -rf), clock
- * (OFFSITE_NOW, formats, parse), log levels, progress (silent and NULL-safe). */
+ * (OFFSITE_NOW, formats, parse), log levels, progress (silent and NULL-safe), retry (tries,
+ * budget, the first failure reported). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 #include "offsite/fsutil.h"
 #include "offsite/log.h"
 #include "offsite/progress.h"
+#include "offsite/retry.h"
 
 static int setup_dir(void **state)
 {
@@ -238,6 +240,52 @@ static void test_progress(void **state)
     ofs_progress_free(p);
 }
 
+static void test_retry(void **state)
+{
+    (void)state;
+    ofs_retry_policy three = { 3, 0.001, 0.002, 10, 0, 1 };
+    ofs_retry_policy no_budget = { 5, 0.5, 1, 0.2, 0, 0 };
+    ofs_retry r;
+
+    ofs_log_set_level(OFS_LOG_ERROR);
+    /* transient failures: tried until max_tries, then the first message with the count */
+    ofs_retry_begin(&r, &three);
+    ofs_error_set(OFS_ETRANSIENT, "connection to a: reset");
+    assert_int_equal(ofs_retry_again(&r, OFS_ETRANSIENT, "t", "get", "k"), 1);
+    ofs_error_set(OFS_ETRANSIENT, "connection to a: timed out");
+    assert_int_equal(ofs_retry_again(&r, OFS_ETRANSIENT, "t", "get", "k"), 1);
+    ofs_error_set(OFS_ETRANSIENT, "connection to a: refused");
+    assert_int_equal(ofs_retry_again(&r, OFS_ETRANSIENT, "t", "get", "k"), 0);
+    assert_string_equal(ofs_error_last(), "connection to a: reset (failed 3 times in all)");
+    ofs_retry_end(&r);
+
+    /* anything else is not tried again and keeps its own message */
+    ofs_retry_begin(&r, &three);
+    ofs_error_set(OFS_EDENIED, "forbidden");
+    assert_int_equal(ofs_retry_again(&r, OFS_EDENIED, "t", "get", "k"), 0);
+    assert_string_equal(ofs_error_last(), "forbidden");
+    ofs_retry_end(&r);
+
+    /* the budget of sleep runs out before the tries: the first wait (0.5 s) would pass 0.2 */
+    ofs_retry_begin(&r, &no_budget);
+    ofs_error_set(OFS_ETRANSIENT, "slow down");
+    assert_int_equal(ofs_retry_again(&r, OFS_ETRANSIENT, "t", "put", "k"), 0);
+    assert_string_equal(ofs_error_last(), "slow down");
+    ofs_retry_end(&r);
+
+    /* an immediate retry counts as a try and keeps the first message */
+    ofs_retry_begin(&r, &three);
+    ofs_error_set(OFS_ETRANSIENT, "clock skewed");
+    ofs_retry_now(&r);
+    ofs_error_set(OFS_ETRANSIENT, "reset");
+    assert_int_equal(ofs_retry_again(&r, OFS_ETRANSIENT, "t", "get", "k"), 1);
+    ofs_error_set(OFS_ETRANSIENT, "reset");
+    assert_int_equal(ofs_retry_again(&r, OFS_ETRANSIENT, "t", "get", "k"), 0);
+    assert_string_equal(ofs_error_last(), "clock skewed (failed 3 times in all)");
+    ofs_retry_end(&r);
+    ofs_log_set_level(OFS_LOG_INFO);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -253,6 +301,7 @@ int main(void)
         cmocka_unit_test(test_error_first),
         cmocka_unit_test(test_exit_codes),
         cmocka_unit_test(test_progress),
+        cmocka_unit_test(test_retry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

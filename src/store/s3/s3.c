@@ -5,7 +5,6 @@
  */
 #include "offsite/store_s3.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,10 +15,10 @@
 
 #include <openssl/crypto.h>
 
-#include "offsite/clock.h"
 #include "offsite/error.h"
 #include "offsite/hash.h"
 #include "offsite/log.h"
+#include "offsite/retry.h"
 #include "offsite/s3_xml.h"
 #include "s3_internal.h"
 
@@ -31,45 +30,10 @@
 #define S3_MAX_EXTRA_HEADERS 12
 #define S3_BODY_MAX ((size_t)64 << 20)
 #define S3_ERROR_BODY_MAX ((size_t)1 << 20)
-#define S3_IDLE_MAX 16
-
-/* ---- connection pool ---- */
-
-static int s3_http_acquire(s3_store *s, ofs_http **out)
-{
-    *out = NULL;
-    pthread_mutex_lock(&s->lock);
-    if (s->idle_count > 0)
-        *out = s->idle[--s->idle_count];
-    pthread_mutex_unlock(&s->lock);
-    return *out ? 0 : ofs_http_new(out, &s->http_opt);
-}
-
-static void s3_http_release(s3_store *s, ofs_http *h)
-{
-    if (!h)
-        return;
-    ofs_http_end(h);
-    pthread_mutex_lock(&s->lock);
-    if (s->idle_count == s->idle_cap && s->idle_cap < S3_IDLE_MAX) {
-        size_t cap = s->idle_cap ? s->idle_cap * 2 : 4;
-        ofs_http **p = realloc(s->idle, cap * sizeof(*p));
-        if (p) {
-            s->idle = p;
-            s->idle_cap = cap;
-        }
-    }
-    if (s->idle_count < s->idle_cap) {
-        s->idle[s->idle_count++] = h;
-        h = NULL;
-    }
-    pthread_mutex_unlock(&s->lock);
-    ofs_http_free(h);
-}
 
 void s3_response_done(s3_store *s, s3_response *resp)
 {
-    s3_http_release(s, resp->h);
+    ofs_http_pool_release(s->pool, resp->h);
     free(resp->body);
     memset(resp, 0, sizeof(*resp));
 }
@@ -80,28 +44,6 @@ char *s3_full_key(const s3_store *s, const char *key)
 {
     char *full = NULL;
     return asprintf(&full, "%s%s", s->prefix, key) < 0 ? NULL : full;
-}
-
-uint64_t s3_max_send_speed(const s3_store *s)
-{
-    uint64_t rate = ofs_http_bwlimit_at(s->bwlimit, (int64_t)time(NULL));
-    /* the limit is for the target as a whole: share it among the parts in flight */
-    if (rate && s->parallel > 1)
-        rate = rate / (uint64_t)s->parallel > 0 ? rate / (uint64_t)s->parallel : 1;
-    return rate;
-}
-
-/* parse_http_date("Fri, 24 May 2013 00:00:00 GMT", &t) */
-static int parse_http_date(const char *text, int64_t *t)
-{
-    struct tm tm;
-    const char *end;
-
-    memset(&tm, 0, sizeof(tm));
-    if (!text || !(end = strptime(text, "%a, %d %b %Y %H:%M:%S GMT", &tm)) || *end)
-        return OFS_ECORRUPT;
-    *t = (int64_t)timegm(&tm);
-    return 0;
 }
 
 int64_t s3_now(s3_store *s)
@@ -143,7 +85,7 @@ static int s3_error(s3_store *s, const s3_request *req, long status, const char 
 
     if (code_is(code, "RequestTimeTooSkewed")) {
         int64_t server;
-        if (parse_http_date(ofs_http_header(h, "Date"), &server) == 0) {
+        if (ofs_http_date_parse(ofs_http_header(h, "Date"), &server) == 0) {
             int64_t now = (int64_t)time(NULL), off;
             pthread_mutex_lock(&s->lock);
             off = now + s->skew - server;
@@ -312,8 +254,9 @@ static int s3_attempt(s3_store *s, const s3_request *req, s3_response *resp, int
     for (size_t i = 0; i < req->header_count; i++)
         all[nall++] = req->headers[i];
     hr = (ofs_http_request){ req->method, url, all, nall, req->body, req->body_size,
-                             req->body ? s3_max_send_speed(s) : 0, 0 };
-    if ((rc = s3_http_acquire(s, &resp->h)) < 0 || (rc = ofs_http_begin(resp->h, &hr)) < 0)
+                             req->body ? ofs_http_bwlimit_share(s->bwlimit, (int64_t)time(NULL),
+                                                                s->parallel) : 0, 0 };
+    if ((rc = ofs_http_pool_acquire(s->pool, &resp->h)) < 0 || (rc = ofs_http_begin(resp->h, &hr)) < 0)
         goto cleanup;
     status = resp->status = ofs_http_status(resp->h);
     ofs_log_debug("s3: %s %s%s%s -> %ld", req->method, uri, *query ? "?" : "", query, status);
@@ -337,7 +280,7 @@ static int s3_attempt(s3_store *s, const s3_request *req, s3_response *resp, int
     rc = s3_error(s, req, status, body, body_size, resp->h, skewed);
 cleanup:
     if (rc < 0) {
-        s3_http_release(s, resp->h);
+        ofs_http_pool_release(s->pool, resp->h);
         free(resp->body);
         resp->h = NULL;
         resp->body = NULL;
@@ -358,51 +301,33 @@ cleanup:
     return rc;
 }
 
-static void s3_sleep(double seconds)
-{
-    struct timespec ts = { (time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9) };
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
 int s3_call(s3_store *s, const s3_request *req, s3_response *resp)
 {
-    double delay = S3_FIRST_DELAY, slept = 0, started = ofs_clock_monotonic();
-    unsigned seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)resp;
-    char *first = NULL;
-    int tries = 0, rc, skew_retried = 0;
+    ofs_retry_policy policy = { req->max_tries > 0 ? req->max_tries : S3_TRIES,
+                                S3_FIRST_DELAY, S3_MAX_DELAY, s->retry_budget,
+                                S3_RETRY_WINDOW, 1 };
+    ofs_retry r;
+    int rc, skew_retried = 0;
 
     memset(resp, 0, sizeof(*resp));
+    ofs_retry_begin(&r, &policy);
     for (;;) {
         int skewed = 0;
         rc = s3_attempt(s, req, resp, &skewed);
-        tries++;
-        if (rc != OFS_ETRANSIENT)
-            break;
-        if (!first)
-            first = ofs_error_save();
-        if (skewed && !skew_retried) {
+        if (rc == OFS_ETRANSIENT && skewed && !skew_retried) {
             /* the clock was corrected from the server's Date: re-sign at once */
             skew_retried = 1;
+            ofs_retry_now(&r);
             continue;
         }
-        /* exponential backoff with jitter: half the delay fixed, half random */
-        double wait = delay / 2 + (delay / 2) * ((double)rand_r(&seed) / RAND_MAX);
-        /* a stalled server costs a whole stall timeout per attempt: bound the wall time too,
-         * so a stuck push fails within minutes and the next run resumes it */
-        if (tries >= (req->max_tries > 0 ? req->max_tries : S3_TRIES) ||
-            slept + wait > s->retry_budget + 1e-9 ||
-            ofs_clock_monotonic() - started + wait > s->retry_budget + S3_RETRY_WINDOW)
+        /* a stalled server costs a whole stall timeout per attempt: the policy's window
+         * bounds the wall time too, so a stuck push fails within minutes and the next run
+         * resumes it */
+        if (!ofs_retry_again(&r, rc, s->parent.name, req->method,
+                             req->key ? req->key : s->bucket))
             break;
-        ofs_log_warn("%s: %s %s: %s; retrying in %.1fs", s->parent.name, req->method,
-                     req->key ? req->key : s->bucket, ofs_error_last(), wait);
-        s3_sleep(wait);
-        slept += wait;
-        delay = delay * 2 > S3_MAX_DELAY ? S3_MAX_DELAY : delay * 2;
     }
-    if (rc == OFS_ETRANSIENT && tries > 1 && first)
-        ofs_error_set(rc, "%s (failed %d times in all)", first, tries);
-    free(first);
+    ofs_retry_end(&r);
     return rc;
 }
 
@@ -446,7 +371,7 @@ int s3_head(s3_store *s, const char *full_key, ofs_object_info *info, char **eta
         goto cleanup;
     }
     lm = ofs_http_header(resp.h, "Last-Modified");
-    if (lm && parse_http_date(lm, &mtime) == 0)
+    if (lm && ofs_http_date_parse(lm, &mtime) == 0)
         info->mtime = mtime;
     tag = ofs_http_header(resp.h, "ETag");
     if (etag && tag && !(*etag = strdup(tag)))
@@ -566,9 +491,7 @@ static void s3_free(ofs_store *store)
 
     if (!s)
         return;
-    for (size_t i = 0; i < s->idle_count; i++)
-        ofs_http_free(s->idle[i]);
-    free(s->idle);
+    ofs_http_pool_free(s->pool);
     pthread_mutex_destroy(&s->lock);
     pthread_mutex_destroy(&s->lock_check);
     if (s->secret_key) {
@@ -588,7 +511,6 @@ static void s3_free(ofs_store *store)
     free(s->region);
     free(s->prefix);
     free(s->storage_class);
-    free(s->ca_file);
     free(s->parent.name);
     free(s->parent.description);
     free(s);
@@ -651,6 +573,7 @@ static int s3_settings(s3_store *s, const ofs_config_target *t,
                        const ofs_config_retention *retention)
 {
     const char *prefix = t->prefix ? t->prefix : "";
+    ofs_http_options http_opt = { 0 };
     size_t prefix_len;
     int rc;
 
@@ -678,14 +601,15 @@ static int s3_settings(s3_store *s, const ofs_config_target *t,
         !(s->region = strdup(t->region && *t->region ? t->region : "us-east-1")) ||
         asprintf(&s->prefix, "%.*s%s", (int)prefix_len, prefix, prefix_len ? "/" : "") < 0 ||
         (t->storage_class && *t->storage_class &&
-         !(s->storage_class = strdup(t->storage_class))) ||
-        (t->ca_file && *t->ca_file && !(s->ca_file = strdup(t->ca_file)))) {
+         !(s->storage_class = strdup(t->storage_class)))) {
         s->prefix = NULL;
         return ofs_error_set(OFS_ERROR, "out of memory");
     }
-    s->http_opt.ca_file = s->ca_file;
+    http_opt.ca_file = t->ca_file && *t->ca_file ? t->ca_file : NULL;
     /* a testing aid: how long a connection may move no data before it counts as failed */
-    s->http_opt.low_speed_time = (long)ofs_env_number("OFFSITE_S3_STALL_TIMEOUT", 60);
+    http_opt.low_speed_time = (long)ofs_env_number("OFFSITE_S3_STALL_TIMEOUT", 60);
+    if ((rc = ofs_http_pool_new(&s->pool, &http_opt)) < 0)
+        return rc;
     s->retry_budget = ofs_env_number("OFFSITE_RETRY_BUDGET", S3_DEFAULT_BUDGET);
     /* a testing aid: pretend this host's clock is off by this many seconds */
     if (getenv("OFFSITE_S3_CLOCK_SKEW"))

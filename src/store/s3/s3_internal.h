@@ -1,5 +1,5 @@
 /*
- * s3_internal.h - what the s3 driver's files (s3.c, s3_write.c, s3_credentials.c) share.
+ * s3_internal.h - what the s3 driver's files in src/store/s3/ share (private to the driver).
  */
 #ifndef OFFSITE_S3_INTERNAL_H
 #define OFFSITE_S3_INTERNAL_H
@@ -39,13 +39,10 @@ typedef struct s3_store {
     int parallel;
     int list_max_keys;
     double retry_budget;   /* seconds of sleeping between attempts of one request */
-    ofs_http_options http_opt;
-    char *ca_file;
+    ofs_http_pool *pool;   /* connections, kept alive between requests */
     ofs_http_bwlimit *bwlimit; /* or NULL */
     char *access_key, *secret_key, *session_token;
-    pthread_mutex_t lock;  /* guards idle and skew */
-    ofs_http **idle;
-    size_t idle_count, idle_cap;
+    pthread_mutex_t lock;  /* guards skew */
     int64_t skew;          /* server clock minus ours, learnt from RequestTimeTooSkewed */
     const char *lock_mode; /* "GOVERNANCE", "COMPLIANCE", or NULL: no object lock */
     ofs_config_retention retention; /* with lock_mode: the class ages (no strings) */
@@ -121,9 +118,6 @@ int s3_replace(ofs_store *store, const char *key, const char *version, const voi
 
 /* s3_content_md5(data, size, out): base64 MD5 for Content-MD5 (out holds 25 bytes). */
 int s3_content_md5(const void *data, size_t size, char out[25]);
-
-/* s3_max_send_speed(s): bytes per second one request may send now (0 = unlimited). */
-uint64_t s3_max_send_speed(const s3_store *s);
 
 /* A paged S3 listing (ListMultipartUploads, ListParts, ListObjectVersions). */
 typedef struct s3_pages {
