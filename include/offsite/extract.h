@@ -1,5 +1,7 @@
 /*
- * extract.h - the safe file-system writer restore uses (DESIGN.md "Restore").
+ * extract.h - the safe file-system writer restore uses (DESIGN.md "Restore"): the file-system
+ * sink of the decoder (decode.h), which has checked every entry, its path and its content
+ * before it reaches these functions.
  *
  * Nothing is ever written outside the target directory and nothing is written through a
  * symlink: the target is opened once, and every parent directory is reached by walking its
@@ -8,11 +10,12 @@
  * in the way?)" naming the component). Every path must pass ofs_path_is_safe (restore.h).
  *
  * A regular file is written to ".NAME.ofs-tmp-XXXXXX" beside its final name (0600, O_EXCL,
- * O_NOFOLLOW), sparse-aware (4 KiB-aligned zero blocks become holes), hashed on the way and
- * compared with the catalog's SHA-256; then mode, owner (when root), extended attributes and
- * times are applied, whatever is at the final name is kept as NAME.pre_restore_<YYYYmmdd_HHMMSS>
- * .bak (or replaced, with overwrite), and the temporary file is renamed into place. A file that
- * fails any check never appears under its final name and its temporary file is unlinked.
+ * O_NOFOLLOW), sparse-aware (4 KiB-aligned zero blocks become holes); when the decoder has
+ * checked its size and SHA-256, commit applies mode, owner (when root), extended attributes
+ * and times, keeps whatever is at the final name as NAME.pre_restore_<YYYYmmdd_HHMMSS>.bak
+ * (or replaces it, with overwrite), and renames the temporary file into place. A file that
+ * fails a check is aborted: it never appears under its final name and its temporary file is
+ * unlinked.
  * Symlinks, FIFOs and hard links are made under a temporary name and renamed the same way.
  * Directories get their mode, owner and times last (ofs_extract_dir_metadata, deepest first),
  * so restoring into them neither disturbs their mtimes nor is blocked by a read-only mode.
@@ -28,7 +31,7 @@
 #include <sys/stat.h>
 
 #include "offsite/catalog.h"
-#include "offsite/progress.h"
+#include "offsite/decode.h"
 #include "offsite/tarread.h"
 
 typedef struct ofs_extract ofs_extract;
@@ -38,7 +41,6 @@ typedef struct ofs_extract_options {
     const char *target_dir;  /* created (with parents) if missing */
     int overwrite;           /* replace what is in the way instead of keeping a .bak copy */
     int64_t started;         /* restore start (ofs_clock_now), names the .bak copies */
-    ofs_progress *progress;  /* advanced by the content bytes written; may be NULL */
 } ofs_extract_options;
 
 typedef struct ofs_extract_stats {
@@ -59,10 +61,10 @@ void ofs_extract_worker_free(ofs_extract_worker *w);
 
 /*
  * A regular file: begin (temporary file created), write the data in order (offset may skip
- * ahead over a hole, never go back), then commit with the archive's extended attributes,
- * which checks the size ("PATH: size N, expected M") and SHA-256 ("PATH: SHA-256 mismatch",
- * both OFS_ECORRUPT) before anything reaches the final name. abort unlinks the temporary
- * file (also done by commit on failure, and by worker_free).
+ * ahead over a hole, never go back, never past the size: OFS_ECORRUPT), then commit with the
+ * archive's extended attributes, which gives the file its size (trailing holes too) and
+ * installs it. abort unlinks the temporary file (also done by commit on failure, and by
+ * worker_free).
  */
 int ofs_extract_file_begin(ofs_extract_worker *w, const ofs_catalog_entry *e);
 int ofs_extract_file_write(ofs_extract_worker *w, uint64_t offset, const void *data,
@@ -77,13 +79,11 @@ void ofs_extract_file_abort(ofs_extract_worker *w);
  * possibly by different workers:
  *   ofs_extract_prefix_begin(w, e): a temporary file for the first e->base_size bytes; then
  *     ofs_extract_file_write as for any file (offsets from 0);
- *   ofs_extract_prefix_stage(w, &staged): checks the prefix's size and SHA-256
- *     (e->base_sha256; OFS_ECORRUPT "PATH: SHA-256 mismatch in the base's part"), closes the
- *     temporary file and leaves it in place; *staged (caller frees) is its name;
- *   ofs_extract_tail_begin(w, e, staged): reopens it, hashes its bytes (the whole file's
- *     SHA-256 covers what is on disk) and goes on at offset e->base_size: then
- *     ofs_extract_file_write (offsets in the whole file) and ofs_extract_file_commit, which
- *     checks and installs the whole file like any other;
+ *   ofs_extract_prefix_stage(w, &staged): gives the prefix its size, closes the temporary
+ *     file and leaves it in place; *staged (caller frees) is its name;
+ *   ofs_extract_tail_begin(w, e, staged): reopens it (still e->base_size bytes, or OFS_ERROR)
+ *     and goes on at offset e->base_size: then ofs_extract_file_write (offsets in the whole
+ *     file) and ofs_extract_file_commit, which installs the whole file like any other;
  *   ofs_extract_staged_discard(w, e, staged): unlinks a staged prefix that will not be
  *     completed (a failed restore).
  */
@@ -132,5 +132,11 @@ void ofs_extract_get_stats(ofs_extract *x, ofs_extract_stats *stats);
 
 /* ofs_extract_free(x): NULL is a no-op. Free every worker first. */
 void ofs_extract_free(ofs_extract *x);
+
+/*
+ * ofs_extract_sink: these functions as the decoder's sink (decode.h), with an ofs_extract as
+ * the sink and an ofs_extract_worker per worker; finish is ofs_extract_sync.
+ */
+extern const ofs_sink_ops ofs_extract_sink;
 
 #endif

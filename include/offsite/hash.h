@@ -20,6 +20,9 @@ int ofs_sha256_update(ofs_sha256 *h, const void *data, size_t size);
 int ofs_sha256_final(ofs_sha256 *h, uint8_t digest[OFS_SHA256_BYTES]);
 /* ofs_sha256_reset(h): start over (reuse the context for the next file). */
 int ofs_sha256_reset(ofs_sha256 *h);
+/* ofs_sha256_copy(dst, src): dst continues from where src is (a hash of a prefix kept while
+ * src goes on to its final). */
+int ofs_sha256_copy(ofs_sha256 *dst, const ofs_sha256 *src);
 void ofs_sha256_free(ofs_sha256 *h);
 
 /* ofs_sha256_buffer(data, size, digest): one-shot. */

@@ -1,13 +1,14 @@
 /*
  * restore.h - restore a backup (or the files of it matching patterns) into a directory.
  *
- * Volumes are fetched, decrypted, decompressed and extracted by `parallel` workers. Extraction
- * is offsite's own (not archive_write_disk): every path is checked (relative, no "..", no empty
- * component), every directory is opened with O_NOFOLLOW below the target so nothing is written
- * through a symlink, each file is written to a temporary name beside its final one, hashed,
- * compared with the catalog's SHA-256, then renamed into place. An existing file in the way is
- * kept as NAME.pre_restore_<YYYYmmdd_HHMMSS>.bak unless overwrite. Before success is reported,
- * everything is made durable at once (syncfs). Directory modes and times are applied last.
+ * The backup is read by the decoder (decode.h), which checks the catalog, every tar entry and
+ * every file's SHA-256 exactly as verify --read-data does, with `parallel` volume workers; its
+ * file-system sink (extract.h) writes below the target: every directory opened with
+ * O_NOFOLLOW so nothing is written through a symlink, each file written to a temporary name
+ * beside its final one and renamed into place only once it checked out. An existing file in
+ * the way is kept as NAME.pre_restore_<YYYYmmdd_HHMMSS>.bak unless overwrite. Before success is
+ * reported, everything is made durable at once (syncfs). Directory modes and times are applied
+ * last.
  */
 #ifndef OFFSITE_RESTORE_H
 #define OFFSITE_RESTORE_H
@@ -42,7 +43,8 @@ typedef struct ofs_restore_stats {
  * ofs_restore_run(store, ring, rec, opts, &stats): restore rec from store. Errors name the
  * backup, the volume and the file: "volume 2: authentication failed (wrong key or corrupted
  * data)". On failure, no file that failed its check is left under its final name; files
- * already restored before the failure stay (they verified).
+ * already restored before the failure stay (they verified). A dry run reads the catalog (and
+ * finds a differential's base) but no volume.
  */
 int ofs_restore_run(ofs_store *store, const ofs_keyring *ring, const ofs_record *rec,
                     const ofs_restore_options *opts, ofs_restore_stats *stats);

@@ -1,7 +1,8 @@
 /*
  * verify.h - check backups in a store: record MAC, every object's size and SHA-256 against the
- * record, the manifest against the records, and with read_data every byte: decrypt,
- * decompress, read the tar and check each file's SHA-256 against the catalog.
+ * record, the manifest against the records, and with read_data every byte, read the way
+ * restore reads it (the decoder of decode.h with a sink that writes nothing): whatever restore
+ * would refuse, verify reports, a differential's base volumes included.
  */
 #ifndef OFFSITE_VERIFY_H
 #define OFFSITE_VERIFY_H
@@ -24,7 +25,9 @@ typedef struct ofs_verify_stats {
 
 /*
  * ofs_verify_backup(store, ring, id, read_data, report, ctx, &stats): verify one backup,
- * reporting every problem (not only the first). Returns 0 if none, else the code of the first.
+ * reporting every problem (not only the first: a file that fails its check does not stop its
+ * volume, a volume that fails does not stop the others). Returns 0 if none, else the code of
+ * the first. A problem in a base's volume names the base as its backup.
  */
 int ofs_verify_backup(ofs_store *store, const ofs_keyring *ring, const char *id, int read_data,
                       ofs_verify_report_fn report, void *ctx, ofs_verify_stats *stats);

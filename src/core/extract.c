@@ -3,7 +3,6 @@
  * (extract_file.c); see extract.h. */
 #include "extract_internal.h"
 #include "offsite/error.h"
-#include "offsite/hash.h"
 #include "offsite/log.h"
 #include "offsite/restore.h"
 
@@ -75,7 +74,6 @@ static int extract_open_target(ofs_extract **out, const ofs_extract_options *opt
     }
     x->target_fd = -1;
     x->overwrite = opts->overwrite;
-    x->progress = opts->progress;
     x->is_root = geteuid() == 0;
     time_t t = (time_t)opts->started;
     struct tm tm;
@@ -151,11 +149,6 @@ int ofs_extract_worker_new(ofs_extract_worker **out, ofs_extract *x)
     w->x = x;
     w->fd = -1;
     w->dir_fd = -1;
-    int rc = ofs_sha256_new(&w->sha);
-    if (rc < 0) {
-        free(w);
-        return rc;
-    }
     *out = w;
     return 0;
 }
@@ -172,7 +165,6 @@ void ofs_extract_worker_free(ofs_extract_worker *w)
         return;
     ofs_extract_file_abort(w);
     extract_walk_reset(w, 0);
-    ofs_sha256_free(w->sha);
     free(w->parent);
     free(w->fds);
     free(w->ends);

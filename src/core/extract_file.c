@@ -1,5 +1,5 @@
 /* extract_file.c - regular files of a restore: written to a temporary name, sparse-aware,
- * hashed and checked before they are installed; a differential's tail completes the base's
+ * installed once the decoder has checked them; a differential's tail completes the base's
  * prefix staged earlier. See extract.h. */
 #include "extract_internal.h"
 #include "offsite/error.h"
@@ -15,17 +15,13 @@
 
 /* ---- regular files ---- */
 
-/* A temporary file beside e->path, for expect_size bytes hashing to expect_sha256. */
-static int extract_begin(ofs_extract_worker *w, const ofs_catalog_entry *e, uint64_t expect_size,
-                         const uint8_t *expect_sha256)
+/* A temporary file beside e->path, for expect_size bytes. */
+static int extract_begin(ofs_extract_worker *w, const ofs_catalog_entry *e, uint64_t expect_size)
 {
     int dir_fd = -1, rc;
     const char *base = NULL;
     ofs_extract_file_abort(w);
-    if (!e->has_sha256)
-        return ofs_error_set(OFS_ECORRUPT, "%s: the catalog holds no SHA-256 for it", e->path);
-    if ((rc = extract_parent(w, e->path, 1, &dir_fd, &base)) < 0 ||
-        (rc = ofs_sha256_reset(w->sha)) < 0)
+    if ((rc = extract_parent(w, e->path, 1, &dir_fd, &base)) < 0)
         return rc;
     for (int attempt = 0; attempt < 100; attempt++) {
         extract_tmp_name(w->tmp, base);
@@ -42,20 +38,19 @@ static int extract_begin(ofs_extract_worker *w, const ofs_catalog_entry *e, uint
     w->pos = 0;
     w->block_len = 0;
     w->expect_size = expect_size;
-    w->expect_sha256 = expect_sha256;
     return 0;
 }
 
 int ofs_extract_file_begin(ofs_extract_worker *w, const ofs_catalog_entry *e)
 {
-    return extract_begin(w, e, e->size, e->sha256);
+    return extract_begin(w, e, e->size);
 }
 
 int ofs_extract_prefix_begin(ofs_extract_worker *w, const ofs_catalog_entry *e)
 {
     if (e->base_size == 0 || e->base_size >= e->size)
         return ofs_error_set(OFS_ECORRUPT, "%s: not stored as a tail", e->path);
-    return extract_begin(w, e, e->base_size, e->base_sha256);
+    return extract_begin(w, e, e->base_size);
 }
 
 static int extract_pwrite(ofs_extract_worker *w, const uint8_t *data, size_t size,
@@ -98,13 +93,10 @@ static int extract_write_blocks(ofs_extract_worker *w, const uint8_t *data, size
     return size > run ? extract_pwrite(w, data + run, size - run, offset + run) : 0;
 }
 
-/* Appends contiguous bytes at w->pos: hashes them and writes them block by block. */
+/* Appends contiguous bytes at w->pos, block by block. */
 static int extract_append(ofs_extract_worker *w, const uint8_t *data, size_t size)
 {
-    int rc = ofs_sha256_update(w->sha, data, size);
-    if (rc < 0)
-        return rc;
-    ofs_progress_add(w->x->progress, size);
+    int rc;
     while (size > 0) {
         if (w->block_len > 0 || size < EXTRACT_BLOCK) {
             size_t n = EXTRACT_BLOCK - w->block_len;
@@ -146,7 +138,7 @@ int ofs_extract_file_write(ofs_extract_worker *w, uint64_t offset, const void *d
     if (offset > w->expect_size || size > w->expect_size - offset)
         return ofs_error_set(OFS_ECORRUPT, "%s: data beyond its size %llu in the archive",
                              e->path, (unsigned long long)w->expect_size);
-    while (w->pos < offset) { /* a hole in the archive: zeros, hashed but not written */
+    while (w->pos < offset) { /* a hole in the archive: zeros, which become a hole here */
         uint64_t gap = offset - w->pos;
         if ((rc = extract_append(w, zeros, gap < sizeof(zeros) ? (size_t)gap
                                                                 : sizeof(zeros))) < 0)
@@ -166,27 +158,21 @@ void ofs_extract_file_abort(ofs_extract_worker *w)
     w->entry = NULL;
 }
 
-/* Flushes the last block, then checks the size and SHA-256 the file (or prefix) must have. */
-static int extract_check(ofs_extract_worker *w)
+/* Flushes the last block and gives the file (or prefix) its size: trailing holes too. */
+static int extract_flush(ofs_extract_worker *w)
 {
     const ofs_catalog_entry *e = w->entry;
-    uint8_t digest[OFS_SHA256_BYTES];
     int rc;
     if (w->block_len > 0 && !extract_is_zero(w->block, w->block_len) &&
         (rc = extract_pwrite(w, w->block, w->block_len, w->pos - w->block_len)) < 0)
         return rc;
     w->block_len = 0;
-    if (w->pos != w->expect_size)
+    if (w->pos > w->expect_size)
         return ofs_error_set(OFS_ECORRUPT, "%s: size %llu, expected %llu", e->path,
                              (unsigned long long)w->pos, (unsigned long long)w->expect_size);
-    /* ftruncate gives the file its size, so trailing holes are restored too */
-    if (ftruncate(w->fd, (off_t)w->pos) < 0)
+    if (ftruncate(w->fd, (off_t)w->expect_size) < 0)
         return ofs_error_from_errno(errno, "%s: cannot set the size", e->path);
-    if ((rc = ofs_sha256_final(w->sha, digest)) < 0)
-        return rc;
-    if (memcmp(digest, w->expect_sha256, sizeof(digest)) != 0)
-        return ofs_error_set(OFS_ECORRUPT, "%s: SHA-256 mismatch%s", e->path,
-                             w->expect_size != e->size ? " in the base's part" : "");
+    w->pos = w->expect_size;
     return 0;
 }
 
@@ -196,7 +182,7 @@ int ofs_extract_prefix_stage(ofs_extract_worker *w, char **staged)
     *staged = NULL;
     if (w->fd < 0)
         return ofs_error_set(OFS_ERROR, "no file is being restored");
-    if ((rc = extract_check(w)) < 0)
+    if ((rc = extract_flush(w)) < 0)
         goto fail;
     if (!(*staged = strdup(w->tmp))) {
         rc = ofs_error_set(OFS_ERROR, "out of memory");
@@ -226,10 +212,9 @@ int ofs_extract_tail_begin(ofs_extract_worker *w, const ofs_catalog_entry *e, co
     ofs_extract_file_abort(w);
     if (!staged || strlen(staged) > EXTRACT_NAME_MAX || strchr(staged, '/'))
         return ofs_error_set(OFS_ERROR, "%s: the base's part was not restored", e->path);
-    if ((rc = extract_parent(w, e->path, 1, &dir_fd, &base)) < 0 ||
-        (rc = ofs_sha256_reset(w->sha)) < 0)
+    if ((rc = extract_parent(w, e->path, 1, &dir_fd, &base)) < 0)
         return rc;
-    w->fd = openat(dir_fd, staged, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    w->fd = openat(dir_fd, staged, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
     if (w->fd < 0)
         return ofs_error_from_errno(errno, "%s: cannot reopen the base's part", e->path);
     strcpy(w->tmp, staged);
@@ -238,32 +223,14 @@ int ofs_extract_tail_begin(ofs_extract_worker *w, const ofs_catalog_entry *e, co
     w->base = base;
     w->block_len = 0;
     w->expect_size = e->size;
-    w->expect_sha256 = e->sha256;
+    w->pos = e->base_size;
+    /* the decoder checked the part it wrote; what is on disk must still be that much */
     if (fstat(w->fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != e->base_size) {
         rc = ofs_error_set(OFS_ERROR, "%s: the base's part is not as it was written", e->path);
-        goto fail;
-    }
-    /* the whole file's SHA-256 is checked at commit: hash what is on disk of the base's part */
-    uint8_t buf[64 * 1024];
-    for (w->pos = 0; w->pos < e->base_size;) {
-        size_t want = e->base_size - w->pos < sizeof(buf) ? (size_t)(e->base_size - w->pos)
-                                                          : sizeof(buf);
-        ssize_t n = pread(w->fd, buf, want, (off_t)w->pos);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            rc = n < 0 ? ofs_error_from_errno(errno, "%s: cannot read the base's part", e->path)
-                       : ofs_error_set(OFS_ERROR, "%s: the base's part is short", e->path);
-            goto fail;
-        }
-        if ((rc = ofs_sha256_update(w->sha, buf, (size_t)n)) < 0)
-            goto fail;
-        w->pos += (uint64_t)n;
+        ofs_extract_file_abort(w);
+        return rc;
     }
     return 0;
-fail:
-    ofs_extract_file_abort(w);
-    return rc;
 }
 
 void ofs_extract_staged_discard(ofs_extract_worker *w, const ofs_catalog_entry *e,
@@ -287,7 +254,7 @@ int ofs_extract_file_commit(ofs_extract_worker *w, const ofs_tar_xattr *xattrs,
                            "ofs_extract_prefix_stage", e->path);
         goto fail;
     }
-    if ((rc = extract_check(w)) < 0)
+    if ((rc = extract_flush(w)) < 0)
         goto fail;
     if ((rc = extract_fd_metadata(w, w->fd, e, xattrs, xattr_count)) < 0)
         goto fail;

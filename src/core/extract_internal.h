@@ -11,7 +11,6 @@
 #include <sys/stat.h>
 
 #include "offsite/extract.h"
-#include "offsite/hash.h"
 
 #define EXTRACT_BLOCK 4096u
 #define EXTRACT_NAME_MAX 255u
@@ -22,7 +21,6 @@ struct ofs_extract {
     int overwrite;
     int is_root;
     char stamp[32];               /* YYYYmmdd_HHMMSS of the restore start (UTC) */
-    ofs_progress *progress;
     atomic_int xattr_warned;
     atomic_uint_fast64_t files, dirs, symlinks, fifos, hardlinks, bytes, backups_kept;
 };
@@ -41,9 +39,7 @@ struct ofs_extract_worker {
     int fd, dir_fd;
     char tmp[EXTRACT_NAME_MAX + 1];
     const char *base;             /* final name (points into entry->path) */
-    ofs_sha256 *sha;
     uint64_t expect_size;         /* the file's size, or a base prefix's */
-    const uint8_t *expect_sha256; /* and its SHA-256 */
     uint64_t pos;                 /* bytes received so far */
     uint8_t block[EXTRACT_BLOCK]; /* the partial 4 KiB block at pos - block_len */
     size_t block_len;

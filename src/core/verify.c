@@ -1,13 +1,11 @@
 /* verify.c - check backups and the manifest of a store; see verify.h. */
 #include "offsite/verify.h"
-#include "offsite/catalog.h"
+#include "offsite/decode.h"
 #include "offsite/error.h"
 #include "offsite/hash.h"
 #include "offsite/manifest.h"
 #include "offsite/record.h"
 #include "offsite/repo.h"
-#include "offsite/restore.h"
-#include "offsite/tarread.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,16 +14,6 @@
 #define VERIFY_BUFFER (1u << 20)
 #define VERIFY_KEY_MAX 1200
 
-/* The file entries of one volume as the catalog lists them (every entry, for the order). */
-typedef struct verify_item {
-    char *path;
-    ofs_entry_type type;
-    uint64_t size;
-    int has_sha256;
-    uint8_t sha256[OFS_SHA256_BYTES];
-    uint32_t volume;
-} verify_item;
-
 typedef struct verify_run {
     const char *id;
     ofs_verify_report_fn report;
@@ -33,23 +21,29 @@ typedef struct verify_run {
     ofs_verify_stats *stats;
     int first_code;
     uint64_t problems;          /* found by this call */
-    verify_item *items;         /* this backup's entries with content in a volume */
-    size_t count, capacity;
     uint8_t *buf;
-    ofs_sha256 *sha;
+    const ofs_record *rec;
+    const uint8_t *object_ok;   /* per record object: its stored size and SHA-256 matched */
 } verify_run;
 
-/* Reports the current error message as a problem and remembers the first code. */
-static void verify_problem(verify_run *v, int code, const char *object, const char *file)
+/* Reports message as a problem of backup (v->id if NULL) and remembers the first code. */
+static void verify_report(verify_run *v, int code, const char *backup, const char *object,
+                          const char *file, const char *message)
 {
-    ofs_verify_problem p = { .code = code, .backup = v->id, .object = object, .file = file,
-                             .message = ofs_error_last() };
+    ofs_verify_problem p = { .code = code, .backup = backup ? backup : v->id, .object = object,
+                             .file = file, .message = message };
     if (v->first_code == 0)
         v->first_code = code;
     v->stats->problems++;
     v->problems++;
     if (v->report)
         v->report(v->ctx, &p);
+}
+
+/* Reports the current error message as a problem of v's backup. */
+static void verify_problem(verify_run *v, int code, const char *object, const char *file)
+{
+    verify_report(v, code, NULL, object, file, ofs_error_last());
 }
 
 /* Stat and a full read of one stored object, hashed, against the record. */
@@ -88,170 +82,45 @@ cleanup:
     return rc;
 }
 
-static int verify_load_catalog(verify_run *v, ofs_store *store, const ofs_keyring *ring,
-                               const ofs_record *rec)
+/* A problem the decoder found; one in a volume whose stored object already failed its check
+ * was reported then. */
+static void verify_on_decode(void *ctx, const ofs_decode_problem *p)
 {
-    ofs_catalog_reader *cr = NULL;
-    const ofs_catalog_entry *e = NULL;
-    int rc = ofs_repo_open_catalog(store, ring, rec, &cr);
-    if (rc < 0)
-        return rc;
-    while ((rc = ofs_catalog_reader_next(cr, &e)) == 1) {
-        if (e->volume == 0 || (e->backup_id && strcmp(e->backup_id, rec->id) != 0))
-            continue; /* content in a base backup: verified with that backup */
-        if (v->count == v->capacity) {
-            size_t capacity = v->capacity ? v->capacity * 2 : 1024;
-            verify_item *bigger = realloc(v->items, capacity * sizeof(*bigger));
-            if (!bigger) {
-                rc = ofs_error_set(OFS_ERROR, "out of memory");
-                break;
-            }
-            v->items = bigger;
-            v->capacity = capacity;
+    verify_run *v = ctx;
+    char object[32];
+    if (p->volume > 0) {
+        ofs_record_volume_name(p->volume, object);
+        if (!p->backup_id || strcmp(p->backup_id, v->id) == 0) {
+            for (size_t i = 0; i < v->rec->object_count; i++)
+                if (!v->object_ok[i] && strcmp(v->rec->objects[i].name, object) == 0)
+                    return;
         }
-        verify_item *it = &v->items[v->count];
-        /* a differential's tail (format.md 5.3): PATH.offsite-tail, the bytes after base_size */
-        if ((rc = ofs_catalog_tar_name(e, &it->path)) < 0)
-            break;
-        it->type = e->type;
-        it->size = ofs_catalog_stored_size(e);
-        it->has_sha256 = e->has_sha256;
-        memcpy(it->sha256, e->base_size > 0 ? e->tail_sha256 : e->sha256, sizeof(it->sha256));
-        it->volume = e->volume;
-        v->count++;
     }
-    ofs_catalog_reader_free(cr);
-    return rc < 0 ? rc : 0;
-}
-
-/* Hashes the data of the current tar entry. */
-static int verify_entry_data(verify_run *v, ofs_tar_reader *tar, uint64_t *size,
-                             uint8_t digest[OFS_SHA256_BYTES])
-{
-    static const uint8_t zeros[64 * 1024];
-    const void *data;
-    size_t n;
-    uint64_t offset;
-    int rc;
-    *size = 0;
-    if ((rc = ofs_sha256_reset(v->sha)) < 0)
-        return rc;
-    while ((rc = ofs_tar_reader_data(tar, &data, &n, &offset)) == 1) {
-        if (offset < *size)
-            return ofs_error_set(OFS_ECORRUPT, "data out of order");
-        while (*size < offset) { /* a hole: zeros */
-            uint64_t gap = offset - *size;
-            size_t step = gap < sizeof(zeros) ? (size_t)gap : sizeof(zeros);
-            if ((rc = ofs_sha256_update(v->sha, zeros, step)) < 0)
-                return rc;
-            *size += step;
-        }
-        if ((rc = ofs_sha256_update(v->sha, data, n)) < 0)
-            return rc;
-        *size += n;
-    }
-    if (rc < 0)
-        return rc;
-    return ofs_sha256_final(v->sha, digest);
+    verify_report(v, p->code, p->backup_id, p->volume > 0 ? object : NULL, p->path,
+                  p->message);
 }
 
 /*
- * Decrypts and decompresses one volume and reads its tar. With the catalog loaded, checks the
- * entry order against it and each file's SHA-256; file problems are reported and reading goes
- * on. Returns the error that stopped the volume, if any.
+ * Every byte, the way restore reads it: the decoder with the sink that writes nothing, so
+ * whatever restore would refuse is reported here (a differential's base volumes included).
  */
-static int verify_volume_data(verify_run *v, ofs_store *store, const ofs_keyring *ring,
-                              const ofs_record *rec, uint32_t number, const char *name,
-                              int have_catalog)
+static void verify_read_data(verify_run *v, ofs_store *store, const ofs_keyring *ring,
+                             const ofs_record *rec)
 {
-    ofs_reader *source = NULL;
-    ofs_tar_reader *tar = NULL;
-    ofs_tar_entry te;
-    size_t next = 0;
+    ofs_decode_options o = { .keep_going = 1, .report = verify_on_decode, .ctx = v };
+    ofs_decode *d = NULL;
+    ofs_decode_stats ds = { 0 };
     int rc;
-
-    while (have_catalog && next < v->count && v->items[next].volume != number)
-        next++;
-    if ((rc = ofs_repo_open_object(store, ring, rec, name, &source)) < 0)
-        return rc;
-    rc = ofs_tar_reader_new(&tar, source, name);
-    if (rc < 0)
-        return rc;
-    while ((rc = ofs_tar_reader_next(tar, &te)) == 1) {
-        const verify_item *it = NULL;
-        if (have_catalog) {
-            it = next < v->count && v->items[next].volume == number ? &v->items[next] : NULL;
-            if (!ofs_path_is_safe(te.path) || !it || strcmp(it->path, te.path) != 0) {
-                rc = ofs_error_set(OFS_ECORRUPT, "%s: unexpected entry '%s' in archive", name,
-                                   te.path);
-                goto cleanup;
-            }
-            next++;
-            if (it->type != te.type) {
-                ofs_error_set(OFS_ECORRUPT, "%s: '%s' is a %s in the archive, a %s in the "
-                              "catalog", name, it->path, ofs_entry_type_name(te.type),
-                              ofs_entry_type_name(it->type));
-                verify_problem(v, OFS_ECORRUPT, name, it->path);
-                continue;
-            }
-        }
-        if (te.type != OFS_ENTRY_FILE)
-            continue;
-        uint64_t size = 0;
-        uint8_t digest[OFS_SHA256_BYTES];
-        if ((rc = verify_entry_data(v, tar, &size, digest)) < 0)
-            goto cleanup;
-        if (!it)
-            continue;
-        v->stats->files++;
-        if (size != it->size) {
-            ofs_error_set(OFS_ECORRUPT, "%s: size %llu, expected %llu", it->path,
-                          (unsigned long long)size, (unsigned long long)it->size);
-            verify_problem(v, OFS_ECORRUPT, name, it->path);
-        } else if (!it->has_sha256 || memcmp(digest, it->sha256, sizeof(digest)) != 0) {
-            ofs_error_set(OFS_ECORRUPT, "%s: SHA-256 mismatch", it->path);
-            verify_problem(v, OFS_ECORRUPT, name, it->path);
-        }
+    for (size_t i = 0; i < rec->object_count; i++)
+        if (strcmp(rec->objects[i].name, OFS_CATALOG_NAME) == 0 && !v->object_ok[i])
+            return; /* reported: nothing to decode without it */
+    if ((rc = ofs_decode_open(&d, store, ring, rec, &o)) < 0) {
+        verify_problem(v, rc, NULL, NULL);
+        return;
     }
-    if (rc < 0)
-        goto cleanup;
-    if (have_catalog && next < v->count && v->items[next].volume == number)
-        rc = ofs_error_set(OFS_ECORRUPT, "%s: entry '%s' is missing from the archive", name,
-                           v->items[next].path);
-cleanup:
-    ofs_tar_reader_free(tar);
-    return rc;
-}
-
-static int verify_read_data(verify_run *v, ofs_store *store, const ofs_keyring *ring,
-                            const ofs_record *rec, const uint8_t *object_ok)
-{
-    int have_catalog = 0, rc;
-    const char *catalog_key = OFS_CATALOG_NAME;
-    for (size_t i = 0; i < rec->object_count; i++) {
-        if (strcmp(rec->objects[i].name, OFS_CATALOG_NAME) != 0)
-            continue;
-        if (object_ok[i]) {
-            rc = verify_load_catalog(v, store, ring, rec);
-            if (rc < 0)
-                verify_problem(v, rc, catalog_key, NULL);
-            else
-                have_catalog = 1;
-        }
-    }
-    for (size_t i = 0; i < rec->object_count; i++) {
-        const char *name = rec->objects[i].name;
-        unsigned number = 0;
-        char check[32];
-        if (!object_ok[i] || sscanf(name, "vol-%u.ofs", &number) != 1)
-            continue;
-        ofs_record_volume_name(number, check);
-        if (strcmp(check, name) != 0)
-            continue;
-        if ((rc = verify_volume_data(v, store, ring, rec, number, name, have_catalog)) < 0)
-            verify_problem(v, rc, name, NULL);
-    }
-    return 0;
+    ofs_decode_run(d, &ofs_null_sink, NULL, NULL, &ds);
+    v->stats->files += ds.files;
+    ofs_decode_free(d);
 }
 
 int ofs_verify_backup(ofs_store *store, const ofs_keyring *ring, const char *id, int read_data,
@@ -273,10 +142,6 @@ int ofs_verify_backup(ofs_store *store, const ofs_keyring *ring, const char *id,
     if (!(v.buf = malloc(VERIFY_BUFFER)) ||
         !(object_ok = calloc(rec->object_count ? rec->object_count : 1, 1))) {
         rc = ofs_error_set(OFS_ERROR, "out of memory");
-        verify_problem(&v, rc, NULL, NULL);
-        goto cleanup;
-    }
-    if ((rc = ofs_sha256_new(&v.sha)) < 0) {
         verify_problem(&v, rc, NULL, NULL);
         goto cleanup;
     }
@@ -306,15 +171,13 @@ int ofs_verify_backup(ofs_store *store, const ofs_keyring *ring, const char *id,
         ofs_error_set(OFS_ECORRUPT, "the record lists no %s", OFS_CATALOG_NAME);
         verify_problem(&v, OFS_ECORRUPT, OFS_RECORD_NAME, NULL);
     }
+    v.rec = rec;
+    v.object_ok = object_ok;
     if (read_data)
-        verify_read_data(&v, store, ring, rec, object_ok);
+        verify_read_data(&v, store, ring, rec);
 cleanup:
-    for (size_t i = 0; i < v.count; i++)
-        free(v.items[i].path);
-    free(v.items);
     free(v.buf);
     free(object_ok);
-    ofs_sha256_free(v.sha);
     ofs_record_free(rec);
     if (v.first_code < 0)
         return ofs_error_set(v.first_code, "backup '%s': %llu problem%s found", id,

@@ -53,6 +53,13 @@ int ofs_sha256_reset(ofs_sha256 *h)
     return 0;
 }
 
+int ofs_sha256_copy(ofs_sha256 *dst, const ofs_sha256 *src)
+{
+    if (EVP_MD_CTX_copy_ex(dst->ctx, src->ctx) != 1)
+        return ofs_error_set(OFS_ERROR, "openssl: SHA-256 copy failed");
+    return 0;
+}
+
 void ofs_sha256_free(ofs_sha256 *h)
 {
     if (!h)

@@ -63,6 +63,28 @@ static void test_sha256_incremental_million_a(void **state)
     ofs_sha256_free(NULL);
 }
 
+/* a copy taken mid-way goes on from there: SHA-256("abc") and SHA-256("abcdef") from one
+ * stream, as the decoder does with a tail's prefix */
+static void test_sha256_copy(void **state)
+{
+    (void)state;
+    ofs_sha256 *h = NULL, *copy = NULL;
+    uint8_t a[OFS_SHA256_BYTES], b[OFS_SHA256_BYTES], want[OFS_SHA256_BYTES];
+    assert_int_equal(ofs_sha256_new(&h), 0);
+    assert_int_equal(ofs_sha256_new(&copy), 0);
+    assert_int_equal(ofs_sha256_update(h, "abc", 3), 0);
+    assert_int_equal(ofs_sha256_copy(copy, h), 0);
+    assert_int_equal(ofs_sha256_final(h, a), 0);
+    assert_int_equal(ofs_sha256_update(copy, "def", 3), 0);
+    assert_int_equal(ofs_sha256_final(copy, b), 0);
+    assert_int_equal(ofs_sha256_buffer("abc", 3, want), 0);
+    assert_memory_equal(a, want, sizeof(want));
+    assert_int_equal(ofs_sha256_buffer("abcdef", 6, want), 0);
+    assert_memory_equal(b, want, sizeof(want));
+    ofs_sha256_free(h);
+    ofs_sha256_free(copy);
+}
+
 static void test_hash_writer_tee(void **state)
 {
     (void)state;
@@ -211,6 +233,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sha256_buffer_vectors),
         cmocka_unit_test(test_sha256_incremental_million_a),
+        cmocka_unit_test(test_sha256_copy),
         cmocka_unit_test(test_hash_writer_tee),
         cmocka_unit_test(test_hash_writer_empty),
         cmocka_unit_test(test_hash_reader),
