@@ -68,4 +68,28 @@ int ofs_backup_run(const ofs_config *cfg, const ofs_config_set *set, ofs_store *
                    const ofs_keyring *ring, const ofs_backup_options *opts, ofs_record **rec,
                    ofs_backup_stats *stats);
 
+/* What a backup of a set would do (backup --dry-run). */
+typedef struct ofs_backup_plan {
+    const char *class_name;     /* "daily", "weekly" or "monthly" (static) */
+    char *base_id;              /* a differential's base, or NULL for a full backup */
+    char why[256];              /* why full or differential, in words */
+    uint64_t entries, files, bytes;     /* the set now: catalog entries, regular files, bytes */
+    uint64_t read_files, read_bytes;    /* what the backup would read: every regular file of a
+                                           full; new, changed and grown files of a differential */
+    uint64_t new_entries, changed, grown, unchanged, deleted; /* a differential, against its
+                                           base's catalog (diff.h) */
+} ofs_backup_plan;
+
+/*
+ * ofs_backup_dry_run(cfg, set, staging, ring, opts, &plan): choose as ofs_backup_run would (the
+ * class; full or differential, with the reason) and walk the set's paths comparing with the
+ * base's catalog, reading no file's content and writing nothing: no hook runs, no orphan is
+ * removed. staging may be NULL (not created yet: a full backup). Free with
+ * ofs_backup_plan_free. Errors: the walk's (a missing path), the base catalog's.
+ */
+int ofs_backup_dry_run(const ofs_config *cfg, const ofs_config_set *set, ofs_store *staging,
+                       const ofs_keyring *ring, const ofs_backup_options *opts,
+                       ofs_backup_plan *plan);
+void ofs_backup_plan_free(ofs_backup_plan *plan);
+
 #endif

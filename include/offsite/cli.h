@@ -74,6 +74,13 @@ void ofs_cli_print_command_help(FILE *out, const ofs_cli_command *cmd);
 int ofs_cli_parse(ofs_cli *cli, int argc, char **argv, const struct option *options,
                   int *index, int *opt, const char **arg);
 
+/*
+ * ofs_cli_date(cli, option, text, &t): an option's date (clock.h ofs_time_parse_date: 2026-03-14,
+ * '2026-03-14 17:30', today, 36h ...) in the configuration's time_zone. 0, a configuration
+ * error's negative code, or OFS_CLI_EXIT_USAGE after printing "OPTION: 'TEXT' is not a date".
+ */
+int ofs_cli_date(ofs_cli *cli, const char *option, const char *text, int64_t *t);
+
 /* Values getopt returns for the global options. */
 enum { OFS_CLI_OPT_JSON = 1000, OFS_CLI_OPT_HELP, OFS_CLI_OPT_VERSION };
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "offsite/cli.h"
+#include "offsite/clock.h"
 #include "offsite/error.h"
 #include "offsite/log.h"
 
@@ -24,12 +25,16 @@ static const ofs_cli_command cli_commands[] = {
       "  id                       print the key ids, oldest first (the last one encrypts)\n"
       "  export                   print a paper copy of every key, with check codes\n"
       "  import [FILE|-]          add the keys of a paper copy to the key file\n" },
-    { "backup", ofs_cmd_backup, "backup [--set S] [--full] [--description D] [--no-push]",
-      "back up every set (or one) to staging, then push to every target",
-      "  --set S            only set S (default: every set)\n"
+    { "backup", ofs_cmd_backup,
+      "backup [--set S]... [--full] [--description D] [--no-push] [--dry-run]",
+      "back up every set (or some) to staging, then push to every target",
+      "  --set S            only set S; repeat it for several (default: every set)\n"
       "  --full             a full backup, never a differential\n"
       "  --description D    a note stored in the record (shown by list)\n"
       "  --no-push          commit to staging only; `offsite push` replicates later\n"
+      "  --dry-run          per set: full or differential and why, and what would be read\n"
+      "                     (files, bytes; new, changed, grown, deleted since the base);\n"
+      "                     reads no file, writes nothing, runs no hook\n"
       "Exits 13 after committing if a file changed while it was read, 14 if a set failed\n"
       "(the others were backed up), 15 if a push failed (committed in staging), 16 if the\n"
       "automatic prune failed.\n"
@@ -48,10 +53,14 @@ static const ofs_cli_command cli_commands[] = {
       "backup's record first, then its data, and objects left by interrupted runs. On a\n"
       "target, other hosts' backups and unfinished folders under a day old are left alone.\n"
       "Prints every backup with keep or delete and the reason. See docs/configuration.md.\n" },
-    { "list", ofs_cmd_list, "list [--set S] [--from T]",
+    { "list", ofs_cmd_list, "list [--set S] [--from T] [--since DATE] [--until DATE]",
       "backups, newest first, from a manifest",
       "  --set S            only backups of set S\n"
       "  --from T           read target T's manifest (default: staging)\n"
+      "  --since DATE       only backups started at or after DATE\n"
+      "  --until DATE       only backups started before DATE\n"
+      "DATE: 2026-03-14 (its 00:00), '2026-03-14 17:30', in [agent] time_zone (a final Z\n"
+      "means UTC); today, yesterday; or a time ago: 36h, 7d.\n"
       "Without the key file the manifest is read without its MAC check (with a warning).\n" },
     { "ls", ofs_cmd_ls, "ls BACKUP [PATTERN] [--from T]",
       "files in a backup",
@@ -260,4 +269,15 @@ int ofs_cli_parse(ofs_cli *cli, int argc, char **argv, const struct option *opti
         *arg = optarg;
         return 1;
     }
+}
+
+int ofs_cli_date(ofs_cli *cli, const char *option, const char *text, int64_t *t)
+{
+    const ofs_config *cfg = NULL;
+    int rc = ofs_cli_config(cli, &cfg);
+    if (rc < 0)
+        return rc;
+    if (ofs_time_parse_date(text, cfg->time_zone, ofs_clock_now(), t) < 0)
+        return ofs_cli_usage_error(cli, "%s: %s", option, ofs_error_last());
+    return 0;
 }

@@ -8,8 +8,12 @@
 #include "offsite/cli.h"
 #include "offsite/error.h"
 #include "offsite/log.h"
+#include "offsite/text.h"
 
-enum { BACKUP_OPT_SET = 300, BACKUP_OPT_FULL, BACKUP_OPT_DESCRIPTION, BACKUP_OPT_NO_PUSH };
+enum {
+    BACKUP_OPT_SET = 300, BACKUP_OPT_FULL, BACKUP_OPT_DESCRIPTION, BACKUP_OPT_NO_PUSH,
+    BACKUP_OPT_DRY_RUN
+};
 
 /* backup_report(cli, rec, stats, list): the result line and the JSON entry of one backup. */
 static void backup_report(ofs_cli *cli, const ofs_record *rec, const ofs_backup_stats *stats,
@@ -20,22 +24,28 @@ static void backup_report(ofs_cli *cli, const ofs_record *rec, const ofs_backup_
     ofs_format_size(stats->stored_bytes, stored, sizeof(stored));
     ofs_format_rate(stats->bytes, stats->seconds, rate, sizeof(rate));
     ofs_format_seconds(stats->seconds, seconds, sizeof(seconds));
+    const char *volumes = ofs_text_plural(stats->volumes, "volume", "volumes");
     if (rec->base)
         /* a differential: say what travelled, not the size of the whole tree */
-        ofs_cli_out(cli, "backup %s (%s of %s, %s): %llu files of %s; %llu entries stored "
+        ofs_cli_out(cli, "backup %s (%s of %s, %s): %llu %s of %s; %llu %s stored "
                     "(%llu as appended tails), %llu kept from the base, %llu deleted; %s stored "
-                    "in %u volumes; %s\n", rec->id, rec->kind, rec->base, rec->class_name,
-                    (unsigned long long)stats->files, bytes, (unsigned long long)stats->stored,
+                    "in %u %s; %s\n", rec->id, rec->kind, rec->base, rec->class_name,
+                    (unsigned long long)stats->files,
+                    ofs_text_plural(stats->files, "file", "files"), bytes,
+                    (unsigned long long)stats->stored,
+                    ofs_text_plural(stats->stored, "entry", "entries"),
                     (unsigned long long)stats->appended, (unsigned long long)stats->kept,
-                    (unsigned long long)stats->deleted, stored, stats->volumes, seconds);
+                    (unsigned long long)stats->deleted, stored, stats->volumes, volumes, seconds);
     else
-        ofs_cli_out(cli, "backup %s (%s, %s): %llu files, %s read, %s stored in %u volumes; "
-                    "%s, %s\n", rec->id, rec->kind, rec->class_name,
-                    (unsigned long long)stats->files, bytes, stored, stats->volumes, seconds,
-                    rate);
-    json_t *entry = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:i, s:I, s:f}",
+        ofs_cli_out(cli, "backup %s (%s, %s): %llu %s, %s read, %s stored in %u %s; %s, %s\n",
+                    rec->id, rec->kind, rec->class_name, (unsigned long long)stats->files,
+                    ofs_text_plural(stats->files, "file", "files"), bytes, stored,
+                    stats->volumes, volumes, seconds, rate);
+    /* "entries" counts catalog entries as list --json does; "files" regular files only */
+    json_t *entry = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:i, s:I, s:f}",
                               "id", rec->id, "set", rec->set, "kind", rec->kind,
                               "class", rec->class_name,
+                              "entries", (json_int_t)rec->files,
                               "files", (json_int_t)stats->files,
                               "bytes", (json_int_t)stats->bytes,
                               "stored_bytes", (json_int_t)stats->stored_bytes,
@@ -52,6 +62,112 @@ static void backup_report(ofs_cli *cli, const ofs_record *rec, const ofs_backup_
     }
 }
 
+/* backup_dry_run_report(cli, set, plan, list): what a backup of set would do. */
+static void backup_dry_run_report(ofs_cli *cli, const char *set, const ofs_backup_plan *p,
+                                  json_t *list)
+{
+    char bytes[32], read[32];
+    ofs_format_size(p->bytes, bytes, sizeof(bytes));
+    ofs_format_size(p->read_bytes, read, sizeof(read));
+    ofs_cli_out(cli, "set %s: %s backup (%s): %s\n", set, p->base_id ? "differential" : "full",
+                p->class_name, p->why);
+    ofs_cli_out(cli, "  would read %llu %s, %s, of %llu %s, %s (%llu catalog %s)\n",
+                (unsigned long long)p->read_files, ofs_text_plural(p->read_files, "file", "files"),
+                read, (unsigned long long)p->files, ofs_text_plural(p->files, "file", "files"),
+                bytes, (unsigned long long)p->entries,
+                ofs_text_plural(p->entries, "entry", "entries"));
+    if (p->base_id)
+        ofs_cli_out(cli, "  against '%s': %llu new, %llu changed, %llu grown (stored as "
+                    "tails), %llu unchanged, %llu deleted\n", p->base_id,
+                    (unsigned long long)p->new_entries, (unsigned long long)p->changed,
+                    (unsigned long long)p->grown, (unsigned long long)p->unchanged,
+                    (unsigned long long)p->deleted);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "set", set,
+                          "kind", p->base_id ? "diff" : "full", "class", p->class_name,
+                          "why", p->why, "entries", (json_int_t)p->entries,
+                          "files", (json_int_t)p->files, "bytes", (json_int_t)p->bytes,
+                          "read_files", (json_int_t)p->read_files,
+                          "read_bytes", (json_int_t)p->read_bytes);
+    if (!o)
+        return;
+    json_object_set_new(o, "base", p->base_id ? json_string(p->base_id) : json_null());
+    if (p->base_id) {
+        json_object_set_new(o, "new", json_integer((json_int_t)p->new_entries));
+        json_object_set_new(o, "changed", json_integer((json_int_t)p->changed));
+        json_object_set_new(o, "grown", json_integer((json_int_t)p->grown));
+        json_object_set_new(o, "unchanged", json_integer((json_int_t)p->unchanged));
+        json_object_set_new(o, "deleted", json_integer((json_int_t)p->deleted));
+    }
+    json_array_append_new(list, o);
+}
+
+/* backup_dry_run(cli, cfg, opts, chosen): backup --dry-run: each chosen set's plan; reads no
+ * file content, writes nothing, takes no lock, runs no hook. */
+static int backup_dry_run(ofs_cli *cli, const ofs_config *cfg, const ofs_backup_options *opts,
+                          const uint8_t *chosen)
+{
+    const ofs_keyring *ring;
+    ofs_store *staging = NULL;
+    ofs_error_first first = { 0 };
+    json_t *sets = json_array();
+    int rc = ofs_cli_key(cli, 1, &ring);
+    if (rc < 0)
+        goto cleanup;
+    if ((rc = ofs_cli_open_staging(cli, 0, &staging)) == OFS_ENOTFOUND) {
+        ofs_error_clear(); /* nothing backed up on this machine yet: every set is a full */
+        rc = 0;
+    } else if (rc < 0) {
+        goto cleanup;
+    }
+    for (size_t i = 0; i < cfg->set_count; i++) {
+        ofs_backup_plan plan;
+        if (!chosen[i])
+            continue;
+        rc = ofs_backup_dry_run(cfg, &cfg->sets[i], staging, ring, opts, &plan);
+        if (rc == 0)
+            backup_dry_run_report(cli, cfg->sets[i].name, &plan, sets);
+        else
+            ofs_error_first_add(&first, ofs_error_wrap(rc, "set '%s'", cfg->sets[i].name));
+        ofs_backup_plan_free(&plan);
+    }
+    json_object_set_new(ofs_cli_result(cli), "dry_run", json_true());
+    json_object_set(ofs_cli_result(cli), "sets", sets);
+    if (first.code) {
+        rc = ofs_error_first_end(&first, "%zu sets failed, the first", first.failures);
+        goto cleanup;
+    }
+    rc = 0;
+    ofs_cli_out(cli, "dry run: nothing was read or written, no hook ran\n");
+cleanup:
+    ofs_error_first_free(&first);
+    json_decref(sets);
+    ofs_store_free(staging);
+    return rc;
+}
+
+/* backup_choose_sets(cfg, names, count, chosen): chosen[i] for each set named by --set
+ * (every set if none); an unknown name is OFS_ENOTFOUND listing the sets there are. */
+static int backup_choose_sets(const ofs_config *cfg, char **names, size_t count,
+                              uint8_t *chosen)
+{
+    for (size_t i = 0; i < cfg->set_count; i++)
+        chosen[i] = count == 0;
+    for (size_t n = 0; n < count; n++) {
+        const ofs_config_set *set = ofs_config_find_set(cfg, names[n]);
+        if (!set) {
+            char list[512] = "";
+            size_t used = 0;
+            for (size_t i = 0; i < cfg->set_count && used < sizeof(list); i++)
+                used += (size_t)snprintf(list + used, sizeof(list) - used, "%s'%s'",
+                                         i ? ", " : "", cfg->sets[i].name);
+            return ofs_error_set(OFS_ENOTFOUND, "no set '%s' in '%s'\nHINT: its sets are %s",
+                                 names[n], cfg->path, list);
+        }
+        chosen[set - cfg->sets] = 1;
+    }
+    return 0;
+}
+
 int ofs_cmd_backup(ofs_cli *cli, int argc, char **argv)
 {
     static const struct option options[] = {
@@ -59,38 +175,58 @@ int ofs_cmd_backup(ofs_cli *cli, int argc, char **argv)
         { "full", no_argument, NULL, BACKUP_OPT_FULL },
         { "description", required_argument, NULL, BACKUP_OPT_DESCRIPTION },
         { "no-push", no_argument, NULL, BACKUP_OPT_NO_PUSH },
+        { "dry-run", no_argument, NULL, BACKUP_OPT_DRY_RUN },
         { NULL, 0, NULL, 0 }
     };
     ofs_backup_options opts = { 0 };
-    const char *arg, *only = NULL;
+    const char *arg;
+    char **names = NULL;
+    size_t name_count = 0;
+    uint8_t *chosen = NULL;
     const ofs_config *cfg = NULL;
     const ofs_keyring *ring;
     ofs_store *staging = NULL;
     json_t *backups = NULL;
     ofs_error_first first = { 0 };
-    int index = 0, opt, rc, no_push = 0;
+    int index = 0, opt, rc, no_push = 0, dry_run = 0;
     uint64_t changed = 0;
 
+    /* --set may be repeated: at most one name per argument */
+    if (!(names = calloc((size_t)argc + 1, sizeof(*names))))
+        return ofs_error_set(OFS_ERROR, "out of memory");
     while ((rc = ofs_cli_parse(cli, argc, argv, options, &index, &opt, &arg)) == 1) {
         switch (opt) {
-        case BACKUP_OPT_SET: only = arg; break;
+        case BACKUP_OPT_SET: names[name_count++] = (char *)arg; break;
+        case BACKUP_OPT_DRY_RUN: dry_run = 1; break;
         case BACKUP_OPT_FULL: opts.full = 1; break;
         case BACKUP_OPT_DESCRIPTION: opts.description = arg; break;
         case BACKUP_OPT_NO_PUSH: no_push = 1; break;
         }
     }
-    if (rc != 0)
-        return rc == 2 ? 0 : rc;
-    if (index < argc)
-        return ofs_cli_usage_error(cli, "unexpected argument '%s'", argv[index]);
+    if (rc != 0) {
+        rc = rc == 2 ? 0 : rc;
+        goto cleanup;
+    }
+    if (index < argc) {
+        rc = ofs_cli_usage_error(cli, "unexpected argument '%s'", argv[index]);
+        goto cleanup;
+    }
     if ((rc = ofs_cli_config(cli, &cfg)) < 0)
-        return rc;
-    if (only && !ofs_config_find_set(cfg, only))
-        return ofs_error_set(OFS_ENOTFOUND, "no set '%s' in '%s'", only, cfg->path);
+        goto cleanup;
+    if (!(chosen = calloc(cfg->set_count + 1, 1))) {
+        rc = ofs_error_set(OFS_ERROR, "out of memory");
+        goto cleanup;
+    }
+    if ((rc = backup_choose_sets(cfg, names, name_count, chosen)) < 0)
+        goto cleanup;
+    if (dry_run) {
+        rc = backup_dry_run(cli, cfg, &opts, chosen);
+        goto cleanup;
+    }
     /* the key before the lock and staging: a refused key file must change nothing */
     if ((rc = ofs_cli_key(cli, 1, &ring)) < 0 || (rc = ofs_cli_lock(cli)) < 0 ||
         (rc = ofs_cli_open_staging(cli, 1, &staging)) < 0)
-        return rc;
+        goto cleanup;
     opts.show_progress = cli->show_progress;
     backups = json_array();
 
@@ -98,7 +234,7 @@ int ofs_cmd_backup(ofs_cli *cli, int argc, char **argv)
         const ofs_config_set *set = &cfg->sets[i];
         ofs_backup_stats stats = { 0 };
         ofs_record *rec = NULL;
-        if (only && strcmp(only, set->name) != 0)
+        if (!chosen[i])
             continue;
         rc = ofs_backup_run(cfg, set, staging, ring, &opts, &rec, &stats);
         if (rc == 0) {
@@ -162,10 +298,13 @@ int ofs_cmd_backup(ofs_cli *cli, int argc, char **argv)
     } else {
         rc = 0;
     }
-    json_decref(backups);
-    ofs_error_first_free(&first);
     free(push_message);
     free(prune_message);
+cleanup:
+    json_decref(backups);
+    ofs_error_first_free(&first);
     ofs_store_free(staging);
+    free(chosen);
+    free(names);
     return rc;
 }

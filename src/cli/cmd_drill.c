@@ -14,6 +14,7 @@
 #include "offsite/clock.h"
 #include "offsite/config.h"
 #include "offsite/error.h"
+#include "offsite/text.h"
 #include "offsite/fsutil.h"
 #include "offsite/log.h"
 #include "offsite/restore.h"
@@ -68,10 +69,11 @@ static int drill_one(ofs_cli *cli, const char *set, const char *from, const dril
         ofs_format_duration(t->rto, rto_text, sizeof(rto_text));
     ofs_format_seconds(elapsed, seconds, sizeof(seconds));
     ofs_format_size(stats.bytes, bytes, sizeof(bytes));
-    ofs_cli_out(cli, "drill %s: restored %s from %s: %llu files (%s), every one matched its "
+    ofs_cli_out(cli, "drill %s: restored %s from %s: %llu %s (%s), every one matched its "
                 "SHA-256\n  recovery point: %s old (target %s): %s\n  recovery time:  %s "
                 "(target %s): %s\n", set, rec->id, ofs_store_name(store),
-                (unsigned long long)stats.files, bytes, age_text, rpo_text,
+                (unsigned long long)stats.files, ofs_text_plural(stats.files, "file", "files"),
+                bytes, age_text, rpo_text,
                 t->rpo ? (rpo_ok ? "ok" : "MISSED") : "not checked", seconds, rto_text,
                 t->rto ? (rto_ok ? "ok" : "MISSED") : "not checked");
     json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:f, s:b, s:b}", "set", set,

@@ -1,4 +1,5 @@
-/* cmd_list.c - `offsite list [--set S] [--from T]`: backups, newest first, from a manifest. */
+/* cmd_list.c - `offsite list [--set S] [--from T] [--since DATE] [--until DATE]`: backups,
+ * newest first, from a manifest. */
 #include <stdio.h>
 #include <string.h>
 
@@ -7,7 +8,7 @@
 #include "offsite/error.h"
 #include "offsite/text.h"
 
-enum { LIST_OPT_SET = 300, LIST_OPT_FROM };
+enum { LIST_OPT_SET = 300, LIST_OPT_FROM, LIST_OPT_SINCE, LIST_OPT_UNTIL };
 
 static json_t *list_entry_json(const ofs_manifest_entry *e)
 {
@@ -15,7 +16,7 @@ static json_t *list_entry_json(const ofs_manifest_entry *e)
                           "id", e->id, "set", e->set, "kind", e->kind, "class", e->class_name,
                           "started", ofs_json_time(e->started),
                           "finished", ofs_json_time(e->finished),
-                          "files", (json_int_t)e->files, "bytes", (json_int_t)e->bytes,
+                          "entries", (json_int_t)e->files, "bytes", (json_int_t)e->bytes,
                           "stored_bytes", (json_int_t)e->stored_bytes);
     if (!o)
         return NULL;
@@ -30,9 +31,12 @@ int ofs_cmd_list(ofs_cli *cli, int argc, char **argv)
     static const struct option options[] = {
         { "set", required_argument, NULL, LIST_OPT_SET },
         { "from", required_argument, NULL, LIST_OPT_FROM },
+        { "since", required_argument, NULL, LIST_OPT_SINCE },
+        { "until", required_argument, NULL, LIST_OPT_UNTIL },
         { NULL, 0, NULL, 0 }
     };
-    const char *arg, *set = NULL, *from = NULL;
+    const char *arg, *set = NULL, *from = NULL, *since_text = NULL, *until_text = NULL;
+    int64_t since = INT64_MIN, until = INT64_MAX;
     const ofs_config *cfg = NULL;
     const ofs_keyring *ring;
     ofs_store *store = NULL;
@@ -46,11 +50,18 @@ int ofs_cmd_list(ofs_cli *cli, int argc, char **argv)
             set = arg;
         else if (opt == LIST_OPT_FROM)
             from = arg;
+        else if (opt == LIST_OPT_SINCE)
+            since_text = arg;
+        else if (opt == LIST_OPT_UNTIL)
+            until_text = arg;
     }
     if (rc != 0)
         return rc == 2 ? 0 : rc;
     if (index < argc)
         return ofs_cli_usage_error(cli, "unexpected argument '%s'", argv[index]);
+    if ((since_text && (rc = ofs_cli_date(cli, "--since", since_text, &since)) != 0) ||
+        (until_text && (rc = ofs_cli_date(cli, "--until", until_text, &until)) != 0))
+        return rc;
     if ((rc = ofs_cli_config(cli, &cfg)) < 0 || (rc = ofs_cli_key(cli, 0, &ring)) < 0 ||
         (rc = ofs_cli_open_source(cli, from, &store)) < 0 ||
         (rc = ofs_cli_load_manifest(cli, store, ring, &m)) < 0)
@@ -67,7 +78,7 @@ int ofs_cmd_list(ofs_cli *cli, int argc, char **argv)
     for (size_t i = m->count; i-- > 0;) {
         const ofs_manifest_entry *e = &m->entries[i];
         char started[32], size[32], stored[32];
-        if (set && strcmp(set, e->set) != 0)
+        if ((set && strcmp(set, e->set) != 0) || e->started < since || e->started >= until)
             continue;
         if (shown++ == 0)
             ofs_cli_out(cli, "%-32s %-4s %-7s %-20s %9s %10s %10s  %s%s\n", "ID", "KIND",
@@ -84,8 +95,9 @@ int ofs_cmd_list(ofs_cli *cli, int argc, char **argv)
     }
     json_object_set_new(ofs_cli_result(cli), "backups", list);
     if (shown == 0)
-        ofs_cli_out(cli, "no backups%s%s%s in %s\n", set ? " of set '" : "", set ? set : "",
-                    set ? "'" : "", ofs_store_name(store));
+        ofs_cli_out(cli, "no backups%s%s%s%s in %s\n", set ? " of set '" : "", set ? set : "",
+                    set ? "'" : "", since_text || until_text ? " in that time" : "",
+                    ofs_store_name(store));
 cleanup:
     ofs_text_buf_free(&host);
     ofs_text_buf_free(&description);

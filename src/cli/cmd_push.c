@@ -5,6 +5,7 @@
 
 #include "offsite/cli.h"
 #include "offsite/error.h"
+#include "offsite/text.h"
 #include "offsite/log.h"
 #include "offsite/push.h"
 
@@ -29,11 +30,13 @@ static int push_one(ofs_cli *cli, ofs_store *staging, const ofs_keyring *ring, c
     if (stats.backups_superseded)
         snprintf(superseded, sizeof(superseded), ", %llu older than the target's newest (not "
                  "re-sent)", (unsigned long long)stats.backups_superseded);
-    ofs_cli_out(cli, "push %s: %s%llu backups pushed, %llu already there%s; %llu objects copied "
+    ofs_cli_out(cli, "push %s: %s%llu %s pushed, %llu already there%s; %llu %s copied "
                 "(%s), %llu skipped; %s, %s\n", name, rc < 0 ? "FAILED after " : "",
                 (unsigned long long)stats.backups_pushed,
+                ofs_text_plural(stats.backups_pushed, "backup", "backups"),
                 (unsigned long long)stats.backups_present, superseded,
-                (unsigned long long)stats.objects_copied, copied,
+                (unsigned long long)stats.objects_copied,
+                ofs_text_plural(stats.objects_copied, "object", "objects"), copied,
                 (unsigned long long)stats.objects_skipped, seconds, rate);
     json_t *entry = json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:f}", "target", name,
                               "ok", rc == 0, "backups_pushed", (json_int_t)stats.backups_pushed,

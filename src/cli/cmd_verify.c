@@ -153,8 +153,9 @@ int ofs_cmd_verify(ofs_cli *cli, int argc, char **argv)
                 read_data ? "" : " (sizes and SHA-256; --read-data also decrypts every file)",
                 (unsigned long long)stats.problems, stats.problems == 1 ? "" : "s");
     if (read_data)
-        ofs_cli_out(cli, "read back %llu files, %s, each checked against its SHA-256\n",
-                    (unsigned long long)stats.files, bytes);
+        ofs_cli_out(cli, "read back %llu %s, %s, each checked against its SHA-256\n",
+                    (unsigned long long)stats.files, ofs_text_plural(stats.files, "file", "files"),
+                    bytes);
     json_t *result = ofs_cli_result(cli);
     json_object_set_new(result, "store", json_string(ofs_store_name(store)));
     json_object_set_new(result, "backups", json_integer((json_int_t)stats.backups));

@@ -1,6 +1,7 @@
 /* backup.c - one backup (full or differential) of one set, committed to staging; see
  * backup.h. The streaming middle is backup_pipe.c. */
 #include "offsite/backup.h"
+#include "backup_internal.h"
 #include "backup_pipe.h"
 #include "offsite/catalog.h"
 #include "offsite/clock.h"
@@ -12,6 +13,7 @@
 #include "offsite/repo.h"
 #include "offsite/scan.h"
 #include "offsite/seal.h"
+#include "offsite/text.h"
 #include "offsite/zstdstream.h"
 
 #include <errno.h>
@@ -192,8 +194,7 @@ static int backup_choose_id(ofs_store *staging, const char *set_name, int64_t st
     }
 }
 
-/* The manifest of staging: empty if there is none, rebuilt from the records if unreadable. */
-static int backup_load_manifest(ofs_store *staging, const ofs_keyring *ring, ofs_manifest **m)
+int backup_load_manifest(ofs_store *staging, const ofs_keyring *ring, ofs_manifest **m)
 {
     int rc = ofs_manifest_load(m, staging, ring);
     if (rc == OFS_ENOTFOUND)
@@ -203,74 +204,6 @@ static int backup_load_manifest(ofs_store *staging, const ofs_keyring *ring, ofs
         rc = ofs_manifest_rebuild(m, staging, ring);
     }
     return rc;
-}
-
-/* "monthly" for the set's first backup of a calendar month, "weekly" for its first of an ISO
- * week, else "daily", in the agent's time zone. */
-static const char *backup_choose_class(const char *time_zone, const ofs_manifest *m,
-                                       const char *set_name, int64_t started)
-{
-    const char *current = getenv("TZ");
-    struct tm now, then;
-    char now_week[16], then_week[16];
-    int first_of_month = 1, first_of_week = 1;
-
-    if (!time_zone)
-        time_zone = "UTC";
-    if (!current || strcmp(current, time_zone) != 0)
-        setenv("TZ", time_zone, 1); /* before any worker thread exists */
-    tzset();
-    time_t t = (time_t)started;
-    localtime_r(&t, &now);
-    strftime(now_week, sizeof(now_week), "%G-%V", &now);
-    for (size_t i = 0; i < m->count; i++) {
-        const ofs_manifest_entry *e = &m->entries[i];
-        if (!e->set || strcmp(e->set, set_name) != 0)
-            continue;
-        t = (time_t)e->started;
-        localtime_r(&t, &then);
-        strftime(then_week, sizeof(then_week), "%G-%V", &then);
-        if (then.tm_year == now.tm_year && then.tm_mon == now.tm_mon)
-            first_of_month = 0;
-        if (strcmp(then_week, now_week) == 0)
-            first_of_week = 0;
-    }
-    return first_of_month ? "monthly" : first_of_week ? "weekly" : "daily";
-}
-
-/* ---- full or differential ---- */
-
-/*
- * The base of a differential: the set's latest full in staging's manifest, unless this
- * backup must be full (--full, a weekly or monthly class, no full yet, full_every 0 or the
- * full older than it, or a base that cannot be read). *base is NULL for a full.
- */
-static void backup_choose_base(const ofs_config_set *set, const ofs_backup_options *opts,
-                               const char *class_name, const ofs_manifest *m,
-                               ofs_store *staging, const ofs_keyring *ring, int64_t started,
-                               ofs_record **base)
-{
-    const ofs_manifest_entry *full = NULL;
-    *base = NULL;
-    for (size_t i = 0; i < m->count; i++) /* oldest first: the last full wins */
-        if (m->entries[i].set && strcmp(m->entries[i].set, set->name) == 0 &&
-            m->entries[i].kind && strcmp(m->entries[i].kind, "full") == 0)
-            full = &m->entries[i];
-    if (opts && opts->full) {
-        ofs_log_info("full backup: --full");
-    } else if (strcmp(class_name, "daily") != 0) {
-        ofs_log_info("full backup: a %s backup is always full", class_name);
-    } else if (!full) {
-        ofs_log_info("full backup: staging holds no full backup of set '%s'", set->name);
-    } else if (set->full_every <= 0) {
-        ofs_log_info("full backup: full_every is 0");
-    } else if (started - full->started > set->full_every) {
-        ofs_log_info("full backup: the latest full '%s' is older than full_every", full->id);
-    } else if (ofs_repo_load_record(staging, ring, full->id, base, NULL, NULL) < 0) {
-        ofs_log_warn("full backup: the latest full '%s' cannot be used as a base: %s",
-                     full->id, ofs_error_last());
-        *base = NULL;
-    }
 }
 
 /* Two readers of the base's catalog (the merge and the catalog writer each walk it once). */
@@ -471,8 +404,11 @@ int ofs_backup_run(const ofs_config *cfg, const ofs_config_set *set, ofs_store *
         (rc = backup_load_manifest(staging, ring, &manifest)) < 0 ||
         (rc = backup_choose_id(staging, set->name, started, id)) < 0)
         goto cleanup;
+    char why[BACKUP_WHY_MAX];
     job.class_name = backup_choose_class(cfg->time_zone, manifest, set->name, started);
-    backup_choose_base(set, opts, job.class_name, manifest, staging, ring, started, &job.base);
+    backup_choose_base(set, opts, job.class_name, manifest, staging, ring, started, &job.base,
+                       why, sizeof(why));
+    ofs_log_info("%s backup: %s", job.base ? "differential" : "full", why);
 
     backup_pipe_config pc = {
         .staging = staging, .key = ofs_keyring_current(ring), .id = id,
@@ -528,15 +464,19 @@ int ofs_backup_run(const ofs_config *cfg, const ofs_config_set *set, ofs_store *
     ofs_progress_done(progress);
     backup_fill_stats(stats, backup_pipe_get_stats(job.pipe), record);
     stats->seconds = ofs_clock_monotonic() - t0;
-    ofs_log_info("backup '%s' committed: %llu files, %llu bytes; %llu entries stored (%llu as "
-                 "tails), %llu kept, %llu deleted; %llu bytes in %u volumes, %.1f s", id,
-                 (unsigned long long)stats->files, (unsigned long long)stats->bytes,
+    ofs_log_info("backup '%s' committed: %llu %s, %llu bytes; %llu entries stored (%llu as "
+                 "tails), %llu kept, %llu deleted; %llu bytes in %u %s, %.1f s", id,
+                 (unsigned long long)stats->files, ofs_text_plural(stats->files, "file", "files"),
+                 (unsigned long long)stats->bytes,
                  (unsigned long long)stats->stored, (unsigned long long)stats->appended,
                  (unsigned long long)stats->kept, (unsigned long long)stats->deleted,
-                 (unsigned long long)stats->stored_bytes, stats->volumes, stats->seconds);
+                 (unsigned long long)stats->stored_bytes, stats->volumes,
+                 ofs_text_plural(stats->volumes, "volume", "volumes"), stats->seconds);
     if (stats->changed_while_read > 0)
-        ofs_log_warn("%llu files changed while they were read (stored as read, flagged in the "
-                     "catalog)", (unsigned long long)stats->changed_while_read);
+        ofs_log_warn("%llu %s while %s read (stored as read, flagged in the catalog)",
+                     (unsigned long long)stats->changed_while_read,
+                     ofs_text_plural(stats->changed_while_read, "file changed", "files changed"),
+                     stats->changed_while_read == 1 ? "it was" : "they were");
     *rec = record;
     record = NULL;
 cleanup:

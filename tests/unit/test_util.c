@@ -286,6 +286,45 @@ static void test_retry(void **state)
     ofs_log_set_level(OFS_LOG_INFO);
 }
 
+static void test_parse_date(void **state)
+{
+    (void)state;
+    const int64_t now = 1773509400; /* 2026-03-14T17:30:00Z, a Saturday */
+    int64_t t = 0;
+    assert_int_equal(ofs_time_parse_date("2026-03-14", NULL, now, &t), 0);
+    assert_int_equal(t, 1773446400);
+    assert_int_equal(ofs_time_parse_date("2026-03-14T17:30:05Z", "Europe/London", now, &t), 0);
+    assert_int_equal(t, 1773509405);
+    assert_int_equal(ofs_time_parse_date("2026-03-14 17:30", "UTC", now, &t), 0);
+    assert_int_equal(t, 1773509400);
+    /* in the configured zone: New York is UTC-4 from 8 March 2026 (DST), UTC-5 before */
+    assert_int_equal(ofs_time_parse_date("2026-03-14", "America/New_York", now, &t), 0);
+    assert_int_equal(t, 1773446400 + 4 * 3600);
+    assert_int_equal(ofs_time_parse_date("2026-03-01T09:00", "America/New_York", now, &t), 0);
+    assert_int_equal(t, 1772323200 + 14 * 3600);
+    assert_int_equal(ofs_time_parse_date("today", NULL, now, &t), 0);
+    assert_int_equal(t, 1773446400);
+    assert_int_equal(ofs_time_parse_date("yesterday", NULL, now, &t), 0);
+    assert_int_equal(t, 1773446400 - 86400);
+    /* 17:30 UTC is 13:30 in New York: its today began at 04:00 UTC */
+    assert_int_equal(ofs_time_parse_date("today", "America/New_York", now, &t), 0);
+    assert_int_equal(t, 1773446400 + 4 * 3600);
+    assert_int_equal(ofs_time_parse_date("now", NULL, now, &t), 0);
+    assert_int_equal(t, now);
+    assert_int_equal(ofs_time_parse_date("36h", NULL, now, &t), 0);
+    assert_int_equal(t, now - 36 * 3600);
+    assert_int_equal(ofs_time_parse_date("-1w 2d", NULL, now, &t), 0);
+    assert_int_equal(t, now - 9 * 86400);
+    /* TZ is left as it was */
+    assert_null(getenv("TZ"));
+    const char *bad[] = { "2026", "14/03/2026", "2026-13-01", "2026-03-14T25:00", "2026-03-14T",
+                          "2026-03-14 17:30 UTC", "tomorrow", "", "2026-03-14Z1" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(ofs_time_parse_date(bad[i], NULL, now, &t), OFS_ECONFIG);
+        assert_non_null(strstr(ofs_error_last(), "is not a date\nHINT: dates are 2026-03-14"));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -297,6 +336,7 @@ int main(void)
         cmocka_unit_test(test_path_join),
         cmocka_unit_test(test_clock_formats),
         cmocka_unit_test(test_clock_override),
+        cmocka_unit_test(test_parse_date),
         cmocka_unit_test(test_log_level),
         cmocka_unit_test(test_error_first),
         cmocka_unit_test(test_exit_codes),
