@@ -16,7 +16,11 @@ PACKAGES=(
     rsync openssh-server openssh-client    # rsync targets: sshd and the rsync daemon
     radosgw ceph-mon ceph-osd awscli       # S3 targets: Ceph RADOS Gateway, awscli cross-checks
     openssl                                # the TLS case makes its own CA and certificate
+    curl                                   # gcs cases read objects back over the JSON API
 )
+# gcs targets: the Cloud Storage emulator runs on Node.js (npm's firebase-tools). A machine
+# that has node from elsewhere (NodeSource) keeps it; Debian's packages otherwise.
+command -v npm > /dev/null || PACKAGES+=(nodejs npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -25,8 +29,14 @@ for p in "${PACKAGES[@]}"; do
     fi
 done
 
+# the emulator itself, cached outside the tree (minutes the first time, instant after)
+install_gcs_emulator() {
+    "$(dirname "$0")/../tests/integration/tools/gcs-emulator-install.sh" > /dev/null
+}
+
 if [ "${#missing[@]}" -eq 0 ]; then
     echo "install-deps: all ${#PACKAGES[@]} packages already installed"
+    install_gcs_emulator
     exit 0
 fi
 
@@ -47,4 +57,5 @@ if ! { "${SUDO[@]}" apt-get update -q && \
     echo "install-deps: FAILED to install: ${missing[*]}" >&2
     exit 1
 fi
+install_gcs_emulator
 echo "install-deps: done"

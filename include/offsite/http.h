@@ -123,6 +123,10 @@ void ofs_http_pool_release(ofs_http_pool *pool, ofs_http *h);
 /* ofs_http_host(url, buf, size): "host[:port]" of url, for messages. */
 void ofs_http_host(const char *url, char *buf, size_t size);
 
+/* ofs_http_url_encode(text, keep_slash, &out): RFC 3986 percent-encoding (A-Z a-z 0-9 - . _ ~
+ * kept, every other byte %XX; '/' kept with keep_slash), malloc'd. */
+int ofs_http_url_encode(const char *text, int keep_slash, char **out);
+
 /* ofs_http_date_parse("Fri, 24 May 2013 00:00:00 GMT", &t): Unix seconds of an HTTP date
  * (Date, Last-Modified); OFS_ECORRUPT (no message set) if it is not one. */
 int ofs_http_date_parse(const char *text, int64_t *t);

@@ -106,6 +106,13 @@ int ofs_store_open(ofs_store **out, const ofs_config_target *target,
                    const ofs_config_retention *retention, const char *cache_dir);
 
 /*
+ * ofs_store_check_target(target): what `config check` can learn of a target's driver settings
+ * without touching the network or the disk: for gcs, its settings and the service-account key
+ * file (OFS_ECONFIG naming the file and the field). 0 for drivers it cannot check so.
+ */
+int ofs_store_check_target(const ofs_config_target *target);
+
+/*
  * ofs_store_file_new(&store, name, root): a file store rooted at root (created if missing,
  * with parents). Used for staging and for `type = file` targets.
  */

@@ -7,6 +7,7 @@
 #include "offsite/config.h"
 #include "offsite/error.h"
 #include "offsite/log.h"
+#include "offsite/store.h"
 
 int ofs_cmd_config(ofs_cli *cli, int argc, char **argv)
 {
@@ -84,6 +85,11 @@ int ofs_cmd_config(ofs_cli *cli, int argc, char **argv)
     for (size_t i = 0; i < cfg->target_count; i++) {
         const ofs_config_target *t = &cfg->targets[i];
         const char *where = t->path ? t->path : t->url ? t->url : t->bucket ? t->bucket : "";
+        if ((rc = ofs_store_check_target(t)) < 0) {
+            json_decref(targets);
+            ofs_keyring_free(ring);
+            return ofs_error_wrap(rc, "'%s'", cfg->path);
+        }
         ofs_cli_out(cli, "target %s: %s %s\n", t->name, t->type, where);
         json_array_append_new(targets, json_pack("{s:s, s:s, s:s}", "name", t->name,
                                                  "type", t->type, "where", where));

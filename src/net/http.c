@@ -479,3 +479,26 @@ int ofs_http_date_parse(const char *text, int64_t *t)
     *t = (int64_t)timegm(&tm);
     return 0;
 }
+
+int ofs_http_url_encode(const char *text, int keep_slash, char **out)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = strlen(text ? text : "");
+    char *p;
+
+    if (!(*out = p = malloc(3 * n + 1)))
+        return ofs_error_set(OFS_ERROR, "out of memory");
+    for (const unsigned char *c = (const unsigned char *)(text ? text : ""); *c; c++) {
+        if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+            *c == '-' || *c == '.' || *c == '_' || *c == '~' ||
+            (keep_slash && *c == '/')) {
+            *p++ = (char)*c;
+        } else {
+            *p++ = '%';
+            *p++ = hex[*c >> 4];
+            *p++ = hex[*c & 15];
+        }
+    }
+    *p = '\0';
+    return 0;
+}

@@ -12,6 +12,7 @@
  * environment variable OFFSITE_RETRY_BUDGET, e.g. "0" for tests that want a failure at once.
  */
 #include "offsite/store.h"
+#include "offsite/store_gcs.h"
 #include "offsite/store_rsync.h"
 #include "offsite/store_s3.h"
 
@@ -497,10 +498,23 @@ int ofs_store_open(ofs_store **out, const ofs_config_target *target,
     if (strcmp(type, "rsync") == 0)
         return ofs_store_rsync_new(out, target, cache_dir);
     if (strcmp(type, "gcs") == 0)
-        return ofs_error_set(OFS_EUNSUPPORTED, "target '%s' (line %d): type '%s' is not built "
-                             "yet", target->name, target->line, type);
+        return ofs_store_gcs_new(out, target, cache_dir);
     return ofs_error_set(OFS_EUNSUPPORTED, "target '%s' (line %d): unknown type '%s'",
                          target->name, target->line, type);
+}
+
+int ofs_store_check_target(const ofs_config_target *target)
+{
+    ofs_store *s = NULL;
+    int rc = 0;
+
+    /* only drivers whose constructor has no side effects and needs no environment beyond
+     * the config: gcs (parses the key file); file would create its directory, s3 wants its
+     * credentials in the environment of the command that uses them */
+    if (target->type && strcmp(target->type, "gcs") == 0)
+        rc = ofs_store_gcs_new(&s, target, NULL);
+    ofs_store_free(s);
+    return rc;
 }
 
 /* ---- whole small objects ---- */
