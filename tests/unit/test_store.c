@@ -652,10 +652,11 @@ static void test_open(void **state)
     ofs_store_free(s);
     s = NULL;
 
-    t.type = "gcs";
-    assert_int_equal(ofs_store_open(&s, &t, NULL, NULL), OFS_EUNSUPPORTED);
+    t.type = "gcs"; /* the gcs driver's own checks, named as every driver's are */
+    assert_int_equal(ofs_store_open(&s, &t, NULL, NULL), OFS_ECONFIG);
     assert_null(s);
-    assert_string_equal(ofs_error_last(), "target 'nas' (line 12): type 'gcs' is not built yet");
+    assert_string_equal(ofs_error_last(), "target 'nas' (line 12): type 'gcs' needs 'bucket' (a "
+                                          "bucket name, without '/')");
     t.type = "ftp";
     assert_int_equal(ofs_store_open(&s, &t, NULL, NULL), OFS_EUNSUPPORTED);
     assert_string_equal(ofs_error_last(), "target 'nas' (line 12): unknown type 'ftp'");
