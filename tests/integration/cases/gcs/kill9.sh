@@ -38,7 +38,7 @@ if gcs_objects k9/data/ | grep -q backup.json; then fail "a record reached the t
 
 sed -i '/^bwlimit = /d' "$CONFIG"
 run_ok ofs -v push
-expect_glob "$LAST_OUT" "*push cloud: 1 backups pushed*" "push after the kill"
+expect_glob "$LAST_OUT" "*push cloud: 1 backup pushed*" "push after the kill"
 expect_glob "$LAST_OUT" "*$before skipped*" "push after the kill (objects already there)"
 
 rm -rf "$SCRATCH/state" "$SCRATCH/staging"

@@ -27,14 +27,14 @@ expect_glob "$LAST_OUT" "*target cloud: ok (gcs gs://$GCS_BUCKET/fleet/testhost/
 night() { date -u -d "2026-03-0$1 22:00 UTC" +%Y-%m-%dT%H:%M:%SZ; }
 OFFSITE_NOW=$(night 2) run_ok ofs backup
 full=$(latest_id "$SCRATCH/staging")
-expect_glob "$LAST_OUT" "*push cloud: 1 backups pushed*" "first push"
+expect_glob "$LAST_OUT" "*push cloud: 1 backup pushed*" "first push"
 echo "appended" >> "$src/files/big.bin"
 head -c 100000 /dev/urandom > "$src/new.bin"
 OFFSITE_NOW=$(night 3) run_ok ofs backup --no-push
 diff_id=$(latest_id "$SCRATCH/staging")
 [ "$diff_id" != "$full" ] || fail "no second backup"
 run_ok ofs push
-expect_glob "$LAST_OUT" "*push cloud: 1 backups pushed, 1 already there*" "differential push"
+expect_glob "$LAST_OUT" "*push cloud: 1 backup pushed, 1 already there*" "differential push"
 run_ok ofs push
 expect_glob "$LAST_OUT" "*0 backups pushed, 2 already there*" "push with nothing to do"
 
