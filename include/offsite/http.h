@@ -3,7 +3,7 @@
  * transport in src/net/. Drivers sign or authorise requests and read their own error bodies;
  * this layer moves bytes, classifies how a transfer failed (OFS_ETRANSIENT is worth another
  * attempt: see retry.h for the backoff), verifies TLS, honours proxies, keeps connections
- * (ofs_http_pool) and paces uploads (ofs_http_bwlimit).
+ * (ofs_http_pool) and paces uploads (an ofs_bwlimit, include/offsite/bwlimit.h).
  *
  * One ofs_http is one connection slot: a curl easy handle on its own multi handle, reused
  * across requests so TCP and TLS connections are kept alive. It is not thread-safe; a driver
@@ -85,26 +85,6 @@ int ofs_http_read_all(ofs_http *h, char **body, size_t *size, size_t max);
 
 /* ofs_http_end(h): finish or abandon the request begun last; h is ready for the next one. */
 void ofs_http_end(ofs_http *h);
-
-/*
- * Bandwidth limits (the `bwlimit` key): a flat rate "20M" (bytes per second, K/M/G suffixes),
- * "off", or a timetable of "HH:MM,RATE" entries separated by spaces, in local time: "08:00,5M
- * 16:30,off" throttles from 08:00 until 16:30 and lifts the limit until 08:00 the next day.
- * ofs_http_bwlimit_parse(text, &bw): OFS_ECONFIG "bwlimit 'TEXT': ..." if malformed; *bw is
- * NULL for "off" or an empty text. ofs_http_bwlimit_at(bw, time): bytes per second at Unix
- * time, 0 = unlimited (also for bw NULL). ofs_http_bwlimit_free(bw): NULL is a no-op.
- */
-typedef struct ofs_http_bwlimit ofs_http_bwlimit;
-int ofs_http_bwlimit_parse(const char *text, ofs_http_bwlimit **out);
-uint64_t ofs_http_bwlimit_at(const ofs_http_bwlimit *bw, int64_t time);
-void ofs_http_bwlimit_free(ofs_http_bwlimit *bw);
-
-/*
- * ofs_http_bwlimit_share(bw, time, ways): the rate one of `ways` concurrent requests may use
- * at time, so that together they keep to the limit (at least 1 byte per second when limited);
- * 0 = unlimited.
- */
-uint64_t ofs_http_bwlimit_share(const ofs_http_bwlimit *bw, int64_t time, int ways);
 
 /*
  * A pool of idle connection slots, so a driver used from several threads reuses connections:

@@ -34,6 +34,7 @@
 
 #include <stdint.h>
 
+#include "offsite/bwlimit.h"
 #include "offsite/config.h"
 #include "offsite/stream.h"
 
@@ -91,6 +92,8 @@ struct ofs_store {
     char *name;        /* "staging" or the target's name, for messages */
     char *description; /* "file /var/backups/nas" - for messages and `init` */
     unsigned caps;
+    ofs_bwlimit *bwlimit; /* uploads the store layer paces (drivers without a limit of their
+                             own: file); NULL = none. Freed by ofs_store_free */
 };
 
 /*
@@ -108,7 +111,9 @@ int ofs_store_open(ofs_store **out, const ofs_config_target *target,
 /*
  * ofs_store_check_target(target): what `config check` can learn of a target's driver settings
  * without touching the network or the disk: for gcs, its settings and the service-account key
- * file (OFS_ECONFIG naming the file and the field). 0 for drivers it cannot check so.
+ * file (OFS_ECONFIG naming the file and the field); for rsync, the url, ssh_command and
+ * password_file (a private spool directory is made and removed). 0 for drivers it cannot
+ * check so (file, s3: their values are checked when the configuration is loaded).
  */
 int ofs_store_check_target(const ofs_config_target *target);
 

@@ -35,7 +35,7 @@
  *                  the configured words (ssh keeps the first value, so the config's win).
  *   password_file  daemon urls only: passed as --password-file; must not be readable by
  *                  group or others (checked here for a clear message).
- *   bwlimit        parsed as the http transport does (ofs_http_bwlimit_parse: "20M" = 20
+ *   bwlimit        parsed as every driver does (ofs_bwlimit_parse, bwlimit.h: "20M" = 20
  *                  MiB/s, "off", or a timetable "08:00,5M 16:30,off" in local time); each
  *                  upload or download gets --bwlimit (KiB/s) for the rate at its start, so one
  *                  object that runs across a boundary keeps the rate it began with.

@@ -51,6 +51,10 @@ void ofs_text_buf_free(ofs_text_buf *b);
 /* ofs_text_utf8_valid(s, n): 1 if the n bytes of s are strict UTF-8 (as jansson reads it). */
 int ofs_text_utf8_valid(const char *s, size_t n);
 
+/* ofs_text_is_printable(s): 1 if s is strict UTF-8 without a control character (C0, DEL or
+ * C1): text that may go into a record, a request or a log line as it is (config values). */
+int ofs_text_is_printable(const char *s);
+
 /* ofs_text_plural(n, one, many): one if n == 1, else many ("1 file", "2 files", "0 files"). */
 const char *ofs_text_plural(uint64_t n, const char *one, const char *many);
 

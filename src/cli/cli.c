@@ -118,8 +118,10 @@ static const ofs_cli_command cli_commands[] = {
       "Ages are compared with each set's warn_after and critical_after. Works without the key.\n" },
     { "config", ofs_cmd_config, "config check",
       "validate the configuration",
-      "  check              load and validate the configuration and the key file's\n"
-      "                     permissions, print a summary; changes nothing\n" },
+      "  check              load and validate the configuration (every value, as the\n"
+      "                     commands use it), the key file's permissions and what each\n"
+      "                     target's driver can check offline; print a summary;\n"
+      "                     changes nothing\n" },
     { "decrypt", ofs_cmd_decrypt, "decrypt --key KEYFILE [--name NAME]",
       "decrypt one object from stdin to stdout (emergency extraction; no config needed)",
       "  --key KEYFILE      the key file\n"

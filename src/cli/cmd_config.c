@@ -1,13 +1,29 @@
-/* cmd_config.c - `offsite config check`: validate the configuration and the key file's
- * permissions, print a summary. Changes nothing. */
+/* cmd_config.c - `offsite config check`: validate the configuration (every value, as loaded
+ * for any command), the key file's permissions and what each target's driver can check
+ * without the network (ofs_store_check_target), print a summary. Changes nothing. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "offsite/cli.h"
 #include "offsite/config.h"
 #include "offsite/error.h"
 #include "offsite/log.h"
 #include "offsite/store.h"
+
+/* config_warn_paths(cfg): a set path that does not exist fails backup; it is a warning here,
+ * not an error, since restore on a clean machine loads this configuration before the data
+ * exists. */
+static void config_warn_paths(const ofs_config *cfg)
+{
+    struct stat st;
+    for (size_t i = 0; i < cfg->set_count; i++)
+        for (size_t j = 0; j < cfg->sets[i].path_count; j++)
+            if (stat(cfg->sets[i].paths[j], &st) < 0)
+                ofs_log_warn("set '%s': path '%s': %s (backup fails until it exists)",
+                             cfg->sets[i].name, cfg->sets[i].paths[j], strerror(errno));
+}
 
 int ofs_cmd_config(ofs_cli *cli, int argc, char **argv)
 {
@@ -30,6 +46,7 @@ int ofs_cmd_config(ofs_cli *cli, int argc, char **argv)
     if ((rc = ofs_cli_config(cli, &cfg)) < 0)
         return rc;
 
+    config_warn_paths(cfg);
     json_t *result = ofs_cli_result(cli);
     const char *key_state;
     rc = ofs_keyring_load(&ring, cfg->key_file);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "offsite/cli.h"
@@ -30,6 +31,12 @@ int ofs_cli_config(ofs_cli *cli, const ofs_config **cfg)
             return context_add_hint(rc, "pass the configuration with -c FILE or set "
                                         "OFFSITE_CONFIG");
         return rc;
+    }
+    /* local time is the agent's time_zone: bwlimit timetables, backup classes (set here,
+     * before any thread exists, so localtime_r never races a change) */
+    if (!getenv("TZ") || strcmp(getenv("TZ"), cli->cfg->time_zone) != 0) {
+        setenv("TZ", cli->cfg->time_zone, 1);
+        tzset();
     }
     *cfg = cli->cfg;
     return 0;

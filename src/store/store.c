@@ -16,16 +16,20 @@
 #include "offsite/store_rsync.h"
 #include "offsite/store_s3.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "offsite/bwlimit.h"
 #include "offsite/error.h"
+#include "offsite/fsutil.h"
 #include "offsite/log.h"
 #include "offsite/retry.h"
 
 #define STORE_KEY_MAX 1024
+#define STORE_PACE_SLICE (64 * 1024) /* bytes written per pacing step under a bwlimit */
 #define RETRY_TRIES 5
 #define RETRY_FIRST_DELAY 0.2
 #define RETRY_MAX_DELAY 3.0
@@ -186,7 +190,18 @@ typedef struct {
 static int store_writer_write(ofs_writer *w, const void *data, size_t size)
 {
     store_writer *sw = (store_writer *)w;
-    int rc = ofs_writer_write(sw->inner, data, size);
+    const char *p = data;
+    int rc = 0;
+
+    /* under a bwlimit the layer paces what the driver cannot (file): in slices, so the link
+     * sees a steady rate rather than bursts of a whole buffer */
+    while (size > 0 && rc == 0) {
+        size_t n = sw->store->bwlimit && size > STORE_PACE_SLICE ? STORE_PACE_SLICE : size;
+        ofs_bwlimit_pace(sw->store->bwlimit, n);
+        rc = ofs_writer_write(sw->inner, p, n);
+        p += n;
+        size -= n;
+    }
     return rc < 0 ? store_fail(sw->store, sw->key, rc) : 0;
 }
 
@@ -474,8 +489,11 @@ const char *ofs_store_name(const ofs_store *s)
 
 void ofs_store_free(ofs_store *s)
 {
-    if (s)
-        s->ops->free(s);
+    if (!s)
+        return;
+    ofs_bwlimit_free(s->bwlimit);
+    s->bwlimit = NULL;
+    s->ops->free(s);
 }
 
 int ofs_store_open(ofs_store **out, const ofs_config_target *target,
@@ -491,6 +509,12 @@ int ofs_store_open(ofs_store **out, const ofs_config_target *target,
                                  target->name, target->line);
         if ((rc = ofs_store_file_new(out, target->name, target->path)) < 0)
             return ofs_error_wrap(rc, "target '%s' (line %d)", target->name, target->line);
+        /* a NAS behind a thin link: the file driver has no limit of its own */
+        if ((rc = ofs_bwlimit_parse(target->bwlimit, &(*out)->bwlimit)) < 0) {
+            ofs_store_free(*out);
+            *out = NULL;
+            return ofs_error_wrap(rc, "target '%s' (line %d)", target->name, target->line);
+        }
         return 0;
     }
     if (strcmp(type, "s3") == 0)
@@ -509,10 +533,23 @@ int ofs_store_check_target(const ofs_config_target *target)
     int rc = 0;
 
     /* only drivers whose constructor has no side effects and needs no environment beyond
-     * the config: gcs (parses the key file); file would create its directory, s3 wants its
+     * the config: gcs (parses the key file), rsync (url, ssh_command, password_file; its
+     * spool directory made and removed here); file would create its directory, s3 wants its
      * credentials in the environment of the command that uses them */
-    if (target->type && strcmp(target->type, "gcs") == 0)
+    if (target->type && strcmp(target->type, "gcs") == 0) {
         rc = ofs_store_gcs_new(&s, target, NULL);
+    } else if (target->type && strcmp(target->type, "rsync") == 0) {
+        const char *tmp = getenv("TMPDIR");
+        char spool[4096];
+        snprintf(spool, sizeof(spool), "%s/offsite-check.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        if (!mkdtemp(spool))
+            return ofs_error_from_errno(errno, "cannot make a directory under '%s'",
+                                        tmp && *tmp ? tmp : "/tmp");
+        rc = ofs_store_rsync_new(&s, target, spool);
+        ofs_store_free(s);
+        s = NULL;
+        ofs_rm_rf(spool);
+    }
     ofs_store_free(s);
     return rc;
 }

@@ -11,6 +11,7 @@
 
 #include "config_internal.h"
 #include "offsite/error.h"
+#include "offsite/text.h"
 
 static int config_time_zone_ok(const char *zone)
 {
@@ -129,6 +130,10 @@ int config_finish(config_parse *p)
         if (gethostname(host, sizeof(host) - 1) < 0 || !host[0])
             return ofs_error_from_errno(errno, "%s: no host in [agent] and gethostname failed",
                                         cfg->path);
+        if (!ofs_text_is_printable(host))
+            return ofs_error_set(OFS_ECONFIG, "%s: no host in [agent], and the system's host "
+                                 "name is not printable UTF-8\nHINT: set 'host' in [agent]",
+                                 cfg->path);
         if (!(cfg->host = strdup(host)))
             return ofs_error_set(OFS_ERROR, "out of memory reading '%s'", cfg->path);
     }

@@ -19,18 +19,21 @@
 #define CONFIG_NAME_MAX 64    /* characters in a set or target name */
 
 enum key_type {
-    KEY_STRING,   /* char *, as written */
+    KEY_STRING,   /* char *, as written: printable UTF-8 (it reaches records, headers, logs) */
+    KEY_COMMAND,  /* char *, as written: a shell command, any bytes */
     KEY_PATH,     /* char *, resolved against the config file's directory */
     KEY_PATHS,    /* char ** + size_t count: one path a line, resolved */
     KEY_PATTERNS, /* char ** + size_t count: one pattern a line, as written */
-    KEY_URL,      /* char *, http:// or https:// */
-    KEY_PREFIX,   /* char *, leading and trailing '/' removed */
+    KEY_URL,      /* char *, http:// or https://, host and port only */
+    KEY_PREFIX,   /* char *, leading and trailing '/' removed; printable UTF-8, no empty, '.'
+                     or '..' component */
     KEY_CHOICE,   /* char *, one of choices */
     KEY_SIZE,     /* uint64_t, within min..max */
     KEY_DURATION, /* int64_t seconds, within min..max */
     KEY_INT,      /* int, within min..max */
     KEY_BOOL,     /* int, 0 or 1 */
-    KEY_CLASS     /* char[max]: a storage class name, capitals, digits and '_' */
+    KEY_CLASS,    /* char[max]: a storage class name, capitals, digits and '_' */
+    KEY_BWLIMIT   /* char *, as written, checked by ofs_bwlimit_parse (the drivers' parser) */
 };
 
 /* Target types, as bits: which types a target key applies to. */

@@ -8,6 +8,7 @@
 const char *const config_target_types[] = { "file", "s3", "gcs", "rsync", NULL };
 static const char *const url_styles[] = { "path", "virtual", NULL };
 static const char *const lifecycles[] = { "sync", "off", NULL };
+static const char *const object_locks[] = { "off", "governance", "compliance", NULL };
 
 #define AGENT(n, t, ...) { #n, t, offsetof(ofs_config, n), __VA_ARGS__ }
 const key_spec config_agent_keys[] = {
@@ -17,7 +18,7 @@ const key_spec config_agent_keys[] = {
     AGENT(host, KEY_STRING, 0, 0, 0, NULL, 0),
     AGENT(time_zone, KEY_STRING, 0, 0, 0, NULL, 0),
     AGENT(parallel, KEY_INT, 0, 1, 64, NULL, 0),
-    AGENT(bwlimit, KEY_STRING, 0, 0, 0, NULL, 0),
+    AGENT(bwlimit, KEY_BWLIMIT, 0, 0, 0, NULL, 0),
     { NULL, 0, 0, 0, 0, 0, NULL, 0 }
 };
 
@@ -26,8 +27,8 @@ const key_spec config_set_keys[] = {
     SET(paths, KEY_PATHS, offsetof(ofs_config_set, path_count), 0, 0, NULL, 0),
     { "exclude", KEY_PATTERNS, offsetof(ofs_config_set, excludes),
       offsetof(ofs_config_set, exclude_count), 0, 0, NULL, 0 },
-    SET(pre_hook, KEY_STRING, 0, 0, 0, NULL, 0),
-    SET(post_hook, KEY_STRING, 0, 0, 0, NULL, 0),
+    SET(pre_hook, KEY_COMMAND, 0, 0, 0, NULL, 0),
+    SET(post_hook, KEY_COMMAND, 0, 0, 0, NULL, 0),
     SET(full_every, KEY_DURATION, 0, 0, YEARS_100, NULL, 0),
     SET(volume_size, KEY_SIZE, 0, 64 * KB, TB, NULL, 0),
     SET(compression_level, KEY_INT, 0, 1, 19, NULL, 0),
@@ -46,7 +47,7 @@ const key_spec config_target_keys[] = {
     TARGET(prefix, KEY_PREFIX, 0, 0, 0, NULL, T_S3 | T_GCS),
     TARGET(url_style, KEY_CHOICE, 0, 0, 0, url_styles, T_S3),
     TARGET(storage_class, KEY_STRING, 0, 0, 0, NULL, T_S3 | T_GCS),
-    TARGET(object_lock, KEY_STRING, 0, 0, 0, NULL, T_S3),
+    TARGET(object_lock, KEY_CHOICE, 0, 0, 0, object_locks, T_S3),
     TARGET(credentials_file, KEY_PATH, 0, 0, 0, NULL, T_S3 | T_GCS),
     TARGET(profile, KEY_STRING, 0, 0, 0, NULL, T_S3),
     TARGET(ca_file, KEY_PATH, 0, 0, 0, NULL, T_S3 | T_GCS),
@@ -54,10 +55,10 @@ const key_spec config_target_keys[] = {
     TARGET(transition_days, KEY_INT, 0, 1, 100000, NULL, T_S3),
     TARGET(transition_class, KEY_CLASS, 0, 0, OFS_CONFIG_CLASS_MAX, NULL, T_S3),
     TARGET(url, KEY_STRING, 0, 0, 0, NULL, T_RSYNC),
-    TARGET(ssh_command, KEY_STRING, 0, 0, 0, NULL, T_RSYNC),
+    TARGET(ssh_command, KEY_COMMAND, 0, 0, 0, NULL, T_RSYNC),
     TARGET(password_file, KEY_PATH, 0, 0, 0, NULL, T_RSYNC),
     TARGET(retention, KEY_STRING, 0, 0, 0, NULL, T_ALL),
-    TARGET(bwlimit, KEY_STRING, 0, 0, 0, NULL, T_ALL),
+    TARGET(bwlimit, KEY_BWLIMIT, 0, 0, 0, NULL, T_ALL),
     TARGET(parallel, KEY_INT, 0, 1, 64, NULL, T_ALL),
     { NULL, 0, 0, 0, 0, 0, NULL, 0 }
 };

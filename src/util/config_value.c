@@ -9,7 +9,9 @@
 #include <strings.h>
 
 #include "config_internal.h"
+#include "offsite/bwlimit.h"
 #include "offsite/error.h"
+#include "offsite/text.h"
 
 char *config_normalize(const char *base, const char *path)
 {
@@ -106,6 +108,40 @@ static int config_parse_bool(const char *text, int *value)
     return -1;
 }
 
+/* config_prefix_dots(prefix): 1 if a '/'-separated component is "." or "..". */
+static int config_prefix_dots(const char *prefix)
+{
+    for (const char *c = prefix; *c;) {
+        size_t n = strcspn(c, "/");
+        if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+            return 1;
+        c += n + (c[n] ? 1 : 0);
+    }
+    return 0;
+}
+
+/* config_url_has_path(url): 1 unless url is scheme://host[:port] (trailing '/' allowed), the
+ * form the s3 driver builds its requests from. */
+static int config_url_has_path(const char *url)
+{
+    const char *host = strstr(url, "://") + 3;
+    size_t n = strlen(host);
+    while (n > 0 && host[n - 1] == '/')
+        n--;
+    return n == 0 || strcspn(host, "/?#@") < n;
+}
+
+/* config_fail_shown(p, name, value, why): "NAME: 'VALUE' WHY", the value escaped (it may hold
+ * any bytes, and the message reaches a terminal). */
+static int config_fail_shown(config_parse *p, const char *name, const char *value,
+                             const char *why)
+{
+    ofs_text_buf shown = { 0 };
+    int rc = config_fail(p, p->lineno, "%s: '%s' %s", name, ofs_text_show(&shown, value), why);
+    ofs_text_buf_free(&shown);
+    return rc;
+}
+
 int config_set_value(config_parse *p, const key_spec *spec, char *object, const char *value)
 {
     char *field = object + spec->offset, error[1024], choices[128];
@@ -128,11 +164,33 @@ int config_set_value(config_parse *p, const key_spec *spec, char *object, const 
             return config_fail(p, p->lineno, "out of memory");
         return 0;
     }
+    case KEY_STRING:
+    case KEY_PREFIX:
+        /* a host name or bucket that is not UTF-8 fails only when a record or a request is
+         * written, after the data was read: refuse it here, on its line */
+        if (!ofs_text_is_printable(value))
+            return config_fail_shown(p, name, value, "is not printable UTF-8 text");
+        if (spec->type == KEY_PREFIX && config_prefix_dots(value))
+            return config_fail(p, p->lineno, "%s: '%s' has a '.' or '..' component", name,
+                               value);
+        break;
     case KEY_URL:
         if (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0)
-            return config_fail(p, p->lineno, "%s: '%s' must start with http:// or https://",
-                               name, value);
+            return config_fail_shown(p, name, value, "must start with http:// or https://");
+        if (config_url_has_path(value) || !ofs_text_is_printable(value))
+            return config_fail_shown(p, name, value, "must be scheme://host[:port] without a "
+                                     "path");
         break;
+    case KEY_BWLIMIT: {
+        /* the drivers' own parser: what passes here passes at push */
+        ofs_bwlimit *bw = NULL;
+        if (ofs_bwlimit_parse(value, &bw) < 0) {
+            snprintf(error, sizeof(error), "%s", ofs_error_last());
+            return config_fail(p, p->lineno, "%s", error);
+        }
+        ofs_bwlimit_free(bw);
+        break;
+    }
     case KEY_CHOICE:
         for (size_t i = 0; spec->choices[i]; i++)
             if (strcmp(value, spec->choices[i]) == 0)

@@ -48,6 +48,20 @@ int ofs_text_utf8_valid(const char *s, size_t n)
     return 1;
 }
 
+int ofs_text_is_printable(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s);
+    unsigned cp;
+    for (size_t i = 0; i < n;) {
+        size_t len = text_utf8_next(p + i, n - i, &cp);
+        if (len == 0 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f))
+            return 0;
+        i += len;
+    }
+    return 1;
+}
+
 /* Appends piece (len bytes) at *at if it fits whole; the needed length grows either way. */
 static void text_put(char *out, size_t size, size_t *at, size_t *need, const char *piece,
                      size_t len)

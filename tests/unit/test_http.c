@@ -1,6 +1,6 @@
-/* test_http.c - src/net without a server: bandwidth limits (flat, timetable, shared among
- * requests), the connection pool (slots are reused), HTTP dates. Transfers themselves are
- * tested through the drivers against real and scripted servers (test_s3*.c). */
+/* test_http.c - src/net without a server: the connection pool (slots are reused), HTTP
+ * dates. Transfers themselves are tested through the drivers against real and scripted
+ * servers (test_s3*.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,56 +13,6 @@
 
 #include "offsite/error.h"
 #include "offsite/http.h"
-
-static void test_bwlimit(void **state)
-{
-    (void)state;
-    ofs_http_bwlimit *bw = NULL;
-    struct tm tm;
-    time_t at;
-
-    setenv("TZ", "UTC", 1);
-    tzset();
-    assert_int_equal(ofs_http_bwlimit_parse("off", &bw), 0);
-    assert_null(bw);
-    assert_int_equal(ofs_http_bwlimit_at(NULL, 0), 0);
-    assert_int_equal(ofs_http_bwlimit_parse("20M", &bw), 0);
-    assert_int_equal(ofs_http_bwlimit_at(bw, 0), 20 << 20);
-    ofs_http_bwlimit_free(bw);
-    assert_int_equal(ofs_http_bwlimit_parse("08:00,5M 16:30,off", &bw), 0);
-    memset(&tm, 0, sizeof(tm));
-    tm.tm_year = 124;
-    tm.tm_mon = 2;
-    tm.tm_mday = 15;
-    tm.tm_hour = 7;
-    tm.tm_min = 59;
-    at = timegm(&tm);
-    assert_int_equal(ofs_http_bwlimit_at(bw, at), 0);             /* yesterday's "off" */
-    assert_int_equal(ofs_http_bwlimit_at(bw, at + 60), 5 << 20);  /* 08:00 */
-    assert_int_equal(ofs_http_bwlimit_at(bw, at + 8 * 3600 + 30 * 60), 5 << 20); /* 16:29 */
-    assert_int_equal(ofs_http_bwlimit_at(bw, at + 8 * 3600 + 31 * 60), 0);       /* 16:30 */
-    ofs_http_bwlimit_free(bw);
-    assert_int_equal(ofs_http_bwlimit_parse("16:00,1M 08:00,2M", &bw), OFS_ECONFIG);
-    assert_string_equal(ofs_error_last(), "bwlimit '16:00,1M 08:00,2M': times must increase");
-    assert_int_equal(ofs_http_bwlimit_parse("fast", &bw), OFS_ECONFIG);
-    assert_int_equal(ofs_http_bwlimit_parse("08:00,lots", &bw), OFS_ECONFIG);
-    assert_null(bw);
-}
-
-static void test_bwlimit_share(void **state)
-{
-    (void)state;
-    ofs_http_bwlimit *bw = NULL;
-
-    assert_int_equal(ofs_http_bwlimit_share(NULL, 0, 4), 0);
-    assert_int_equal(ofs_http_bwlimit_parse("4M", &bw), 0);
-    assert_int_equal(ofs_http_bwlimit_share(bw, 0, 1), 4 << 20);
-    assert_int_equal(ofs_http_bwlimit_share(bw, 0, 4), 1 << 20);
-    ofs_http_bwlimit_free(bw);
-    assert_int_equal(ofs_http_bwlimit_parse("3", &bw), 0);
-    assert_int_equal(ofs_http_bwlimit_share(bw, 0, 16), 1); /* never 0: that is unlimited */
-    ofs_http_bwlimit_free(bw);
-}
 
 static void test_pool(void **state)
 {
@@ -102,8 +52,6 @@ static void test_date(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bwlimit),
-        cmocka_unit_test(test_bwlimit_share),
         cmocka_unit_test(test_pool),
         cmocka_unit_test(test_date),
     };

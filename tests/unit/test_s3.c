@@ -101,7 +101,8 @@ static void test_settings_errors(void **state)
     t.bwlimit = (char *)"25:00,5M";
     assert_int_equal(ofs_store_s3_new(&s, &t), OFS_ECONFIG);
     assert_string_equal(ofs_error_last(), "target 'remote' (line 12): bwlimit '25:00,5M': "
-                                          "'25:00,5M' is not HH:MM,RATE");
+                                          "'25:00,5M' is not HH:MM,RATE (a time from 00:00 "
+                                          "to 23:59)");
 
     t = base_target();
     assert_int_equal(ofs_store_s3_new(&s, &t), 0);

@@ -1,6 +1,7 @@
 /* test_util.c - src/util: fsutil (atomic write, read limits, mkdir -p, join, rm -rf), clock
  * (OFFSITE_NOW, formats, parse), log levels, progress (silent and NULL-safe), retry (tries,
- * budget, the first failure reported). */
+ * budget, the first failure reported), bwlimit (timetable, strict syntax, shares, the pacer's
+ * bound). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,9 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "offsite/bwlimit.h"
 #include "offsite/clock.h"
 #include "offsite/error.h"
 #include "offsite/fsutil.h"
@@ -325,6 +328,99 @@ static void test_parse_date(void **state)
     }
 }
 
+static void test_bwlimit(void **state)
+{
+    (void)state;
+    ofs_bwlimit *bw = NULL;
+    struct tm tm;
+    time_t at;
+
+    char *saved_tz = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
+    setenv("TZ", "UTC", 1);
+    tzset();
+    assert_int_equal(ofs_bwlimit_parse("off", &bw), 0);
+    assert_null(bw);
+    assert_int_equal(ofs_bwlimit_at(NULL, 0), 0);
+    assert_int_equal(ofs_bwlimit_parse("20M", &bw), 0);
+    assert_int_equal(ofs_bwlimit_at(bw, 0), 20 << 20);
+    ofs_bwlimit_free(bw);
+    assert_int_equal(ofs_bwlimit_parse("08:00,5M 16:30,off", &bw), 0);
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = 124;
+    tm.tm_mon = 2;
+    tm.tm_mday = 15;
+    tm.tm_hour = 7;
+    tm.tm_min = 59;
+    at = timegm(&tm);
+    assert_int_equal(ofs_bwlimit_at(bw, at), 0);             /* yesterday's "off" */
+    assert_int_equal(ofs_bwlimit_at(bw, at + 60), 5 << 20);  /* 08:00 */
+    assert_int_equal(ofs_bwlimit_at(bw, at + 8 * 3600 + 30 * 60), 5 << 20); /* 16:29 */
+    assert_int_equal(ofs_bwlimit_at(bw, at + 8 * 3600 + 31 * 60), 0);       /* 16:30 */
+    ofs_bwlimit_free(bw);
+    assert_int_equal(ofs_bwlimit_parse("16:00,1M 08:00,2M", &bw), OFS_ECONFIG);
+    assert_string_equal(ofs_error_last(), "bwlimit '16:00,1M 08:00,2M': times must increase");
+    assert_int_equal(ofs_bwlimit_parse("fast", &bw), OFS_ECONFIG);
+    assert_int_equal(ofs_bwlimit_parse("08:00,lots", &bw), OFS_ECONFIG);
+    assert_null(bw);
+    /* other tests read the environment's TZ */
+    if (saved_tz)
+        setenv("TZ", saved_tz, 1);
+    else
+        unsetenv("TZ");
+    tzset();
+    free(saved_tz);
+    /* the cases, and near misses a lenient sscanf took */
+    static const char *const bad[] = { "fast please", "-5M", "25:00,5M", "0", "08:00,0",
+                                       "+8:00,5M", "8:0,5M", "08:60,5M", "08:00;5M", "5M,",
+                                       "08:00,5M 25:00,off", "08:00,-1M", "08:00,5M x" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(ofs_bwlimit_parse(bad[i], &bw), OFS_ECONFIG);
+        assert_null(bw);
+        assert_non_null(strstr(ofs_error_last(), "bwlimit '"));
+    }
+    assert_string_equal((ofs_bwlimit_parse("25:00,5M", &bw), ofs_error_last()),
+                        "bwlimit '25:00,5M': '25:00,5M' is not HH:MM,RATE (a time from 00:00 to "
+                        "23:59)");
+    assert_string_equal((ofs_bwlimit_parse("-5M", &bw), ofs_error_last()),
+                        "bwlimit '-5M': '-5M' is not a rate (like 20M) or 'off'");
+    assert_int_equal(ofs_bwlimit_parse("8:00,1K 9:30,2M", &bw), 0);
+    ofs_bwlimit_free(bw);
+}
+
+static void test_bwlimit_share(void **state)
+{
+    (void)state;
+    ofs_bwlimit *bw = NULL;
+
+    assert_int_equal(ofs_bwlimit_share(NULL, 0, 4), 0);
+    assert_int_equal(ofs_bwlimit_parse("4M", &bw), 0);
+    assert_int_equal(ofs_bwlimit_share(bw, 0, 1), 4 << 20);
+    assert_int_equal(ofs_bwlimit_share(bw, 0, 4), 1 << 20);
+    ofs_bwlimit_free(bw);
+    assert_int_equal(ofs_bwlimit_parse("3", &bw), 0);
+    assert_int_equal(ofs_bwlimit_share(bw, 0, 16), 1); /* never 0: that is unlimited */
+    ofs_bwlimit_free(bw);
+}
+
+/* the pacer's promise: bytes / elapsed never exceeds the rate - a bound, not a speed */
+static void test_bwlimit_pace(void **state)
+{
+    (void)state;
+    ofs_bwlimit *bw = NULL;
+    const uint64_t rate = 256 << 10;
+    size_t total = 0;
+
+    assert_int_equal(ofs_bwlimit_parse("256K", &bw), 0);
+    double start = ofs_clock_monotonic();
+    for (int i = 0; i < 20; i++) {
+        ofs_bwlimit_pace(bw, 16 << 10);
+        total += 16 << 10;
+        assert_true((double)total / (ofs_clock_monotonic() - start) <= (double)rate);
+    }
+    ofs_bwlimit_free(bw);
+    ofs_bwlimit_pace(NULL, 1 << 30); /* no limit: returns at once */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -341,6 +437,9 @@ int main(void)
         cmocka_unit_test(test_error_first),
         cmocka_unit_test(test_exit_codes),
         cmocka_unit_test(test_progress),
+        cmocka_unit_test(test_bwlimit),
+        cmocka_unit_test(test_bwlimit_share),
+        cmocka_unit_test(test_bwlimit_pace),
         cmocka_unit_test(test_retry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -157,7 +157,7 @@ static int gcs_attempt(gcs_store *s, const gcs_request *req, gcs_response *resp,
     for (size_t i = 0; i < req->header_count; i++)
         all[nall++] = req->headers[i];
     hr = (ofs_http_request){ req->method, req->url, all, nall, req->body, req->body_size,
-                             req->body ? ofs_http_bwlimit_share(s->bwlimit, (int64_t)time(NULL),
+                             req->body ? ofs_bwlimit_share(s->bwlimit, (int64_t)time(NULL),
                                                                 s->parallel) : 0, 0 };
     if ((rc = ofs_http_pool_acquire(s->pool, &resp->h)) < 0 ||
         (rc = ofs_http_begin(resp->h, &hr)) < 0)
@@ -435,7 +435,7 @@ static void gcs_free(ofs_store *store)
     ofs_http_pool_free(s->pool);
     gcs_auth_free(&s->auth);
     pthread_mutex_destroy(&s->probe_lock);
-    ofs_http_bwlimit_free(s->bwlimit);
+    ofs_bwlimit_free(s->bwlimit);
     free(s->origin);
     free(s->bucket);
     free(s->bucket_enc);
@@ -479,7 +479,7 @@ static int gcs_settings(gcs_store *s, const ofs_config_target *t, const char *ca
     s->parallel = t->parallel > 0 ? t->parallel : GCS_DEFAULT_PARALLEL;
     if (s->parallel > GCS_MAX_PARALLEL)
         s->parallel = GCS_MAX_PARALLEL;
-    if ((rc = ofs_http_bwlimit_parse(t->bwlimit, &s->bwlimit)) < 0)
+    if ((rc = ofs_bwlimit_parse(t->bwlimit, &s->bwlimit)) < 0)
         return ofs_error_wrap(rc, "target '%s' (line %d)", t->name, t->line);
     if (!endpoint || !*endpoint)
         endpoint = GCS_DEFAULT_ENDPOINT;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "offsite/config.h"
+#include "offsite/bwlimit.h"
 #include "offsite/http.h"
 #include "offsite/store.h"
 #include "offsite/store_gcs.h"
@@ -43,7 +44,7 @@ typedef struct gcs_store {
     int list_max;          /* maxResults of a listing page */
     double retry_budget;
     ofs_http_pool *pool;
-    ofs_http_bwlimit *bwlimit;
+    ofs_bwlimit *bwlimit;
     gcs_auth auth;
     pthread_mutex_t probe_lock; /* guards preconditions */
     int preconditions;     /* 0 not probed, 1 honoured, -1 ignored */

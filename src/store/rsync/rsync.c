@@ -478,7 +478,7 @@ static void rsync_free(ofs_store *s)
     free(rs->root_rel);
     free(rs->rsh);
     free(rs->password_file);
-    ofs_http_bwlimit_free(rs->bw);
+    ofs_bwlimit_free(rs->bw);
     free(rs->cache_dir);
     free(rs->parent.name);
     free(rs->parent.description);
@@ -594,7 +594,7 @@ static int configure(rsync_store *rs, const ofs_config_target *t, const char *ca
         if ((rc = make_rsh(rs, t->ssh_command)) < 0)
             return rc;
     }
-    if ((rc = ofs_http_bwlimit_parse(t->bwlimit, &rs->bw)) < 0)
+    if ((rc = ofs_bwlimit_parse(t->bwlimit, &rs->bw)) < 0)
         return rc;
     if (!cache_dir || !*cache_dir) {
         cache_dir = getenv("TMPDIR");

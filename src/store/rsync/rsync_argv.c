@@ -84,7 +84,7 @@ static void add_filters(args *a, const char *key)
 /* add_bwlimit(a, rs): --bwlimit for the rate that applies now (KiB/s, at least 1) */
 static void add_bwlimit(args *a, const rsync_store *rs)
 {
-    uint64_t rate = ofs_http_bwlimit_at(rs->bw, (int64_t)time(NULL));
+    uint64_t rate = ofs_bwlimit_at(rs->bw, (int64_t)time(NULL));
     char *arg = NULL;
 
     if (rate == 0)

@@ -7,7 +7,7 @@
 
 #include <stdatomic.h>
 
-#include "offsite/http.h"
+#include "offsite/bwlimit.h"
 #include "offsite/store_rsync.h"
 #include "rsync_run.h"
 
@@ -24,7 +24,7 @@ typedef struct rsync_store {
     char *root_rel;        /* url's path without its leading '/', then "/.tmp-rsync" */
     char *rsh;             /* -e value (ssh urls), quoted for rsync's splitter */
     char *password_file;   /* daemon urls, or NULL */
-    ofs_http_bwlimit *bw;  /* NULL: unlimited */
+    ofs_bwlimit *bw;  /* NULL: unlimited */
     char *cache_dir;
     atomic_int prepared;   /* ROOT/.tmp-rsync is known to exist */
 } rsync_store;

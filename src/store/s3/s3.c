@@ -254,7 +254,7 @@ static int s3_attempt(s3_store *s, const s3_request *req, s3_response *resp, int
     for (size_t i = 0; i < req->header_count; i++)
         all[nall++] = req->headers[i];
     hr = (ofs_http_request){ req->method, url, all, nall, req->body, req->body_size,
-                             req->body ? ofs_http_bwlimit_share(s->bwlimit, (int64_t)time(NULL),
+                             req->body ? ofs_bwlimit_share(s->bwlimit, (int64_t)time(NULL),
                                                                 s->parallel) : 0, 0 };
     if ((rc = ofs_http_pool_acquire(s->pool, &resp->h)) < 0 || (rc = ofs_http_begin(resp->h, &hr)) < 0)
         goto cleanup;
@@ -503,7 +503,7 @@ static void s3_free(ofs_store *store)
         free(s->session_token);
     }
     free(s->access_key);
-    ofs_http_bwlimit_free(s->bwlimit);
+    ofs_bwlimit_free(s->bwlimit);
     free(s->origin);
     free(s->host);
     free(s->base_path);
@@ -595,7 +595,7 @@ static int s3_settings(s3_store *s, const ofs_config_target *t,
     s->parallel = t->parallel > 0 ? t->parallel : S3_DEFAULT_PARALLEL;
     if (s->parallel > S3_MAX_PARALLEL)
         s->parallel = S3_MAX_PARALLEL;
-    if ((rc = ofs_http_bwlimit_parse(t->bwlimit, &s->bwlimit)) < 0)
+    if ((rc = ofs_bwlimit_parse(t->bwlimit, &s->bwlimit)) < 0)
         return ofs_error_wrap(rc, "target '%s' (line %d)", t->name, t->line);
     if (!(s->bucket = strdup(t->bucket)) ||
         !(s->region = strdup(t->region && *t->region ? t->region : "us-east-1")) ||

@@ -8,11 +8,13 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/crypto.h>
 
 #include "offsite/error.h"
 #include "offsite/fsutil.h"
+#include "offsite/log.h"
 #include "s3_internal.h"
 
 #define CREDENTIALS_MAX (1 << 20)
@@ -117,6 +119,12 @@ static int credentials_from_file(const ofs_config_target *t, char **access_key,
         rc = ofs_error_wrap(rc, "target '%s' (line %d): S3 credentials", t->name, t->line);
         goto cleanup;
     }
+    /* as ssh does for keys: secrets others can read are worth a word, every time */
+    struct stat st;
+    if (stat(path, &st) == 0 && (st.st_mode & 077))
+        ofs_log_warn("target '%s': credentials file '%s' is readable by group or others "
+                     "(mode %04o)\nHINT: chmod 600 '%s'", t->name, path,
+                     (unsigned)(st.st_mode & 07777), path);
     if ((rc = credentials_parse(text, profile, access_key, secret_key, session_token,
                                 &found)) < 0)
         goto cleanup;

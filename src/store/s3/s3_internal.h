@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "offsite/config.h"
+#include "offsite/bwlimit.h"
 #include "offsite/http.h"
 #include "offsite/s3_xml.h"
 #include "offsite/sigv4.h"
@@ -40,7 +41,7 @@ typedef struct s3_store {
     int list_max_keys;
     double retry_budget;   /* seconds of sleeping between attempts of one request */
     ofs_http_pool *pool;   /* connections, kept alive between requests */
-    ofs_http_bwlimit *bwlimit; /* or NULL */
+    ofs_bwlimit *bwlimit; /* or NULL */
     char *access_key, *secret_key, *session_token;
     pthread_mutex_t lock;  /* guards skew */
     int64_t skew;          /* server clock minus ours, learnt from RequestTimeTooSkewed */
