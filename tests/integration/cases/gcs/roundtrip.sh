@@ -62,6 +62,11 @@ run_ok ofs restore --latest --from cloud --target "$SCRATCH/restore"
 compare_trees "$src" "$SCRATCH/restore$src"
 run_ok ofs drill --from cloud
 expect_glob "$LAST_OUT" "*$diff_id*" "drill output"
+# the bearer token never reaches the output, not with -v, not in --json, not in an error
+run_ok ofs -v --json list --from cloud
+if grep -q "$OFFSITE_GCS_TOKEN" "$LAST_OUT" "$LAST_ERR"; then fail "the token reached the output"; fi
+run_fails nonzero "*data_20000101_000000*" ofs -v --json verify data_20000101_000000 --from cloud
+if grep -q "$OFFSITE_GCS_TOKEN" "$LAST_OUT" "$LAST_ERR"; then fail "the token reached an error"; fi
 
 # prune with a one-day policy: the full stays (the differential needs it), nothing is lost;
 # then a later full makes both older backups expire on the target too
