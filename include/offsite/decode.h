@@ -97,6 +97,11 @@ typedef struct ofs_decode_options {
 typedef struct ofs_decode_stats {
     uint64_t files, fifos, dirs, symlinks, hardlinks;
     uint64_t bytes;          /* content bytes of the files given to the sink */
+    /* where the time went, in seconds: since the run began, the first content byte given to
+     * the sink (0: none) and the end of the volumes; the sink's finish; and summed over the
+     * workers, the time waiting for a volume's data (download, decryption, decompression and
+     * the tar reader run ahead in a thread of their own) and the time in the sink's calls */
+    double first_byte, volumes, finish, fetch_busy, sink_busy;
 } ofs_decode_stats;
 
 typedef struct ofs_decode ofs_decode;

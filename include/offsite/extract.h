@@ -9,17 +9,22 @@
  * a symlink or anything but a directory in the way is an error "PATH: not a directory (symlink
  * in the way?)" naming the component). Every path must pass ofs_path_is_safe (restore.h).
  *
- * A regular file is written to ".NAME.ofs-tmp-XXXXXX" beside its final name (0600, O_EXCL,
- * O_NOFOLLOW), sparse-aware (4 KiB-aligned zero blocks become holes); when the decoder has
- * checked its size and SHA-256, commit applies mode, owner (when root), extended attributes
- * and times, keeps whatever is at the final name as NAME.pre_restore_<YYYYmmdd_HHMMSS>.bak
- * (or replaces it, with overwrite), and renames the temporary file into place. A file that
- * fails a check is aborted: it never appears under its final name and its temporary file is
- * unlinked.
+ * A regular file is written to ".NAME.ofs-tmp-XXXXXX" beside its final name (O_EXCL,
+ * O_NOFOLLOW; created with its own permission bits plus the owner's read and write),
+ * sparse-aware (4 KiB-aligned zero blocks become holes); when the decoder has checked its
+ * size and SHA-256, commit applies owner (when root) and mode where creation did not already
+ * give them, extended attributes and times, keeps whatever is at the final name as
+ * NAME.pre_restore_<YYYYmmdd_HHMMSS>.bak (or replaces it, with overwrite), and renames the
+ * temporary file into place. A file that fails a check is aborted: it never appears under its
+ * final name and its temporary file is unlinked.
  * Symlinks, FIFOs and hard links are made under a temporary name and renamed the same way.
  * Directories get their mode, owner and times last (ofs_extract_dir_metadata, deepest first),
  * so restoring into them neither disturbs their mtimes nor is blocked by a read-only mode.
- * Nothing is fsync'd per file: ofs_extract_sync makes everything durable in one step.
+ * Durability overlaps with the work (DESIGN.md "Restore"): a committed file has its writeback
+ * started at once (sync_file_range) and goes to a small pool of threads that fsync it while
+ * later files are written; a directory goes there once its metadata is set (they come last,
+ * so its entries are in place). ofs_extract_sync waits for the pool: never a syncfs, which
+ * would also wait for every other process's data on the file system.
  *
  * An ofs_extract is shared by the restore workers; each worker thread has its own
  * ofs_extract_worker (open file, hash, cached parent directory).
@@ -45,6 +50,7 @@ typedef struct ofs_extract_options {
 
 typedef struct ofs_extract_stats {
     uint64_t files, dirs, symlinks, fifos, hardlinks, bytes, backups_kept;
+    double sync_seconds;     /* ofs_extract_sync's wait for what was still not durable */
 } ofs_extract_stats;
 
 /*
@@ -124,7 +130,11 @@ int ofs_extract_dir_metadata(ofs_extract_worker *w, const ofs_catalog_entry *e);
  */
 int ofs_extract_lookup(ofs_extract_worker *w, const char *path, struct stat *st);
 
-/* ofs_extract_sync(x): make everything written durable (syncfs on the target's file system). */
+/*
+ * ofs_extract_sync(x): returns once everything written is durable: every file and directory
+ * handed to the pool fsync'd, then the target directory; the first failure otherwise ("PATH:
+ * cannot make it durable: ..."), and success is never reported past one.
+ */
 int ofs_extract_sync(ofs_extract *x);
 
 /* ofs_extract_stats(x, &stats): what was written so far. */

@@ -6,9 +6,10 @@
  * file-system sink (extract.h) writes below the target: every directory opened with
  * O_NOFOLLOW so nothing is written through a symlink, each file written to a temporary name
  * beside its final one and renamed into place only once it checked out. An existing file in
- * the way is kept as NAME.pre_restore_<YYYYmmdd_HHMMSS>.bak unless overwrite. Before success is
- * reported, everything is made durable at once (syncfs). Directory modes and times are applied
- * last.
+ * the way is kept as NAME.pre_restore_<YYYYmmdd_HHMMSS>.bak unless overwrite. Each file is
+ * made durable (fsync by a small pool) while later ones are written, each directory once its
+ * entries are in place, and success is reported only when everything written is durable.
+ * Directory modes and times are applied last.
  */
 #ifndef OFFSITE_RESTORE_H
 #define OFFSITE_RESTORE_H
@@ -37,6 +38,13 @@ typedef struct ofs_restore_options {
 typedef struct ofs_restore_stats {
     uint64_t files, dirs, symlinks, hardlinks, bytes, backups_kept;
     double seconds;
+    /* where the time went (seconds from the start of the run, or spent): */
+    double first_byte;       /* the first content byte reached the file system */
+    double volumes;          /* every volume read, every file written and checked */
+    double sync_wait;        /* the wait at the end for what was not yet durable */
+    double fetch_busy;       /* summed over the volume workers: waiting for the store's
+                                data to arrive decrypted and decompressed */
+    double write_busy;       /* summed over the volume workers: in file-system calls */
 } ofs_restore_stats;
 
 /*

@@ -110,8 +110,10 @@ static const ofs_cli_command cli_commands[] = {
       "  --rto DURATION     recovery time objective: the restore may take this long (30m)\n"
       "  --target DIR       scratch directory (default: STATE_DIR/drill-TIME, removed after)\n"
       "  --keep             keep the restored files\n"
-      "Every restored file is checked against its SHA-256. Exits 0 when every set restored\n"
-      "and met its objectives, 17 when an objective was missed, the error's code otherwise.\n" },
+      "Every restored file is checked against its SHA-256. Prints a timeline of the restore\n"
+      "(backup found, first byte written, volumes done, directories done, durable).\n"
+      "Exits 0 when every set restored and met its objectives, 17 when an objective was\n"
+      "missed, the error's code otherwise.\n" },
     { "status", ofs_cmd_status, "status [--from T]",
       "freshness of the newest backup of each set; exit 0 ok, 1 warning, 2 critical",
       "  --from T           read target T's manifest (default: staging)\n"

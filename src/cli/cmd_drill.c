@@ -28,7 +28,8 @@ typedef struct drill_targets {
 
 /* drill_one(cli, set, from, targets, scratch, keep, ring, &missed): one set's drill. */
 static int drill_one(ofs_cli *cli, const char *set, const char *from, const drill_targets *t,
-                     const char *scratch, int keep, const ofs_keyring *ring, int *missed)
+                     const char *scratch, int keep, int parallel, const ofs_keyring *ring,
+                     int *missed)
 {
     ofs_restore_options opts = { 0 };
     ofs_restore_stats stats = { 0 };
@@ -49,6 +50,8 @@ static int drill_one(ofs_cli *cli, const char *set, const char *from, const dril
     opts.target_dir = dir;
     opts.show_progress = cli->show_progress;
     opts.overwrite = 1; /* a fresh scratch directory: nothing to keep */
+    opts.parallel = parallel;
+    double t_find = ofs_clock_monotonic() - t0;
     if ((rc = ofs_restore_run(store, ring, rec, &opts, &stats)) < 0) {
         rc = ofs_error_wrap(rc, "drill of set '%s': restore of '%s' from %s", set, rec->id,
                             ofs_store_name(store));
@@ -81,6 +84,24 @@ static int drill_one(ofs_cli *cli, const char *set, const char *from, const dril
                           "files", (json_int_t)stats.files, "bytes", (json_int_t)stats.bytes,
                           "recovery_point_age_seconds", (json_int_t)age,
                           "recovery_time_seconds", elapsed, "rpo_ok", rpo_ok, "rto_ok", rto_ok);
+    /* the restore's phases overlap: a timeline from the start, then the volume workers' busy
+     * times summed (they wait for data: download, decryption, decompression; or write) */
+    double first_byte = stats.first_byte > 0 ? t_find + stats.first_byte : 0;
+    double volumes = t_find + stats.volumes, durable = t_find + stats.seconds;
+    double dirs = durable - stats.sync_wait;
+    ofs_cli_out(cli, "  timeline:       backup found %.2f s, first byte written %.2f s, volumes "
+                "done %.2f s, directories done %.2f s, durable %.2f s\n  volume workers: "
+                "waiting for data %.2f s, writing files %.2f s (summed)\n", t_find, first_byte,
+                volumes, dirs, durable, stats.fetch_busy, stats.write_busy);
+    json_t *phases = json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "found_seconds", t_find,
+                               "first_byte_seconds", first_byte, "volumes_done_seconds", volumes,
+                               "directories_done_seconds", dirs, "durable_seconds", durable,
+                               "fetch_busy_seconds", stats.fetch_busy,
+                               "write_busy_seconds", stats.write_busy);
+    if (o && phases)
+        json_object_set_new(o, "phases", phases);
+    else
+        json_decref(phases);
     json_t *list = json_object_get(ofs_cli_result(cli), "drills");
     if (o && list)
         json_array_append_new(list, o);
@@ -155,7 +176,7 @@ int ofs_cmd_drill(ofs_cli *cli, int argc, char **argv)
         const char *name = cfg->sets[i].name;
         if (set && strcmp(set, name) != 0)
             continue;
-        if ((rc = drill_one(cli, name, from, &t, scratch, keep, ring, &missed)) < 0) {
+        if ((rc = drill_one(cli, name, from, &t, scratch, keep, cfg->parallel, ring, &missed)) < 0) {
             /* one set's failure must not hide the others' results */
             ofs_log_error("%s", ofs_error_last());
             json_t *list = json_object_get(ofs_cli_result(cli), "drills");

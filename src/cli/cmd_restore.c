@@ -5,6 +5,7 @@
 
 #include "offsite/cli.h"
 #include "offsite/error.h"
+#include "offsite/log.h"
 #include "offsite/restore.h"
 #include "offsite/text.h"
 
@@ -71,6 +72,7 @@ int ofs_cmd_restore(ofs_cli *cli, int argc, char **argv)
     restore_listing listing = { .cli = cli, .lock = PTHREAD_MUTEX_INITIALIZER };
     const char *arg, *set = NULL, *from = NULL, *id = NULL;
     const ofs_keyring *ring;
+    const ofs_config *cfg = NULL;
     ofs_store *store = NULL;
     ofs_record *rec = NULL;
     int index = 0, opt, rc, latest = 0, files = 0;
@@ -113,9 +115,10 @@ int ofs_cmd_restore(ofs_cli *cli, int argc, char **argv)
     if (latest && (rc = restore_choose_set(cli, set, &set)) != 0)
         return rc;
 
-    if ((rc = ofs_cli_key(cli, 1, &ring)) < 0 ||
+    if ((rc = ofs_cli_config(cli, &cfg)) < 0 || (rc = ofs_cli_key(cli, 1, &ring)) < 0 ||
         (rc = ofs_cli_find_backup(cli, from, id, set, latest, ring, &store, &rec)) < 0)
         goto cleanup;
+    opts.parallel = cfg->parallel; /* volumes extracted at once */
     listing.entries = json_array();
     opts.show_progress = cli->show_progress;
     if (opts.dry_run || cli->verbose) {
@@ -141,6 +144,13 @@ int ofs_cmd_restore(ofs_cli *cli, int argc, char **argv)
     json_object_set_new(result, "bytes", json_integer((json_int_t)stats.bytes));
     json_object_set_new(result, "backups_kept", json_integer((json_int_t)stats.backups_kept));
     json_object_set_new(result, "seconds", json_real(stats.seconds));
+    if (!opts.dry_run) {
+        json_object_set_new(result, "first_byte_seconds", json_real(stats.first_byte));
+        json_object_set_new(result, "sync_wait_seconds", json_real(stats.sync_wait));
+        ofs_log_debug("restore %s: first byte written after %.2f s, volumes done after %.2f s, "
+                     "%.2f s waited at the end for the files to be durable", rec->id,
+                     stats.first_byte, stats.volumes, stats.sync_wait);
+    }
     char bytes[32], seconds[32], rate[32];
     ofs_format_size(stats.bytes, bytes, sizeof(bytes));
     ofs_format_seconds(stats.seconds, seconds, sizeof(seconds));

@@ -69,6 +69,10 @@ struct ofs_decode {
     int error_code;
     char *error_message;
     atomic_uint_fast64_t files, fifos, dirs, symlinks, hardlinks, bytes;
+    double started;             /* ofs_clock_monotonic() at the run's start */
+    atomic_int first_byte_seen;
+    double first_byte;          /* written once, by the thread that set first_byte_seen */
+    double fetch_busy, sink_busy; /* the workers' sums, added under lock */
 };
 
 #define DECODE_ALL 0

@@ -3,6 +3,7 @@
  * see decode.h (the catalog and the plan are decode.c). */
 #include "decode_internal.h"
 #include "prefetch.h"
+#include "offsite/clock.h"
 #include "offsite/error.h"
 #include "offsite/repo.h"
 #include "offsite/restore.h"
@@ -19,6 +20,7 @@ typedef struct decode_worker {
     ofs_sha256 *sha;            /* the whole file (or a tail's prefix) */
     ofs_sha256 *part;           /* a tail's own bytes */
     int check_failed;           /* the last failure was a check of one entry, not the stream */
+    double fetch_busy, sink_busy; /* seconds waiting for data, and in the sink */
 } decode_worker;
 
 /* ---- failures ---- */
@@ -75,9 +77,12 @@ static int decode_file_data(decode_worker *w, ofs_tar_reader *tar, const ofs_cat
     size_t size;
     uint64_t offset;
     int rc = 0;
+    double t = ofs_clock_monotonic(), t1;
     *end = shift;
     while (tar && (rc = ofs_tar_reader_data(tar, &data, &size, &offset)) == 1) {
         uint64_t at = shift + offset;
+        t1 = ofs_clock_monotonic();
+        w->fetch_busy += t1 - t;
         if (at < *end) {
             w->check_failed = 1;
             return ofs_error_set(OFS_ECORRUPT, "%s: data out of order in the archive", e->path);
@@ -89,12 +94,22 @@ static int decode_file_data(decode_worker *w, ofs_tar_reader *tar, const ofs_cat
         }
         if ((rc = decode_hash_zeros(w, at - *end, tail)) < 0 ||
             (rc = ofs_sha256_update(w->sha, data, size)) < 0 ||
-            (tail && (rc = ofs_sha256_update(w->part, data, size)) < 0) ||
-            (rc = w->d->ops->file_write(w->sink, at, data, size)) < 0)
+            (tail && (rc = ofs_sha256_update(w->part, data, size)) < 0))
+            return rc;
+        t = ofs_clock_monotonic();
+        if (!atomic_exchange(&w->d->first_byte_seen, 1))
+            w->d->first_byte = t - w->d->started;
+        rc = w->d->ops->file_write(w->sink, at, data, size);
+        t1 = ofs_clock_monotonic();
+        w->sink_busy += t1 - t;
+        t = t1;
+        if (rc < 0)
             return rc;
         ofs_progress_add(w->d->progress, (at - *end) + size);
         *end = at + size;
     }
+    if (tar)
+        w->fetch_busy += ofs_clock_monotonic() - t;
     if (tar && rc < 0)
         return rc;
     if (*end < limit) { /* a hole up to the end */
@@ -143,11 +158,15 @@ static int decode_file(decode_worker *w, ofs_tar_reader *tar, const ofs_catalog_
             d->ops->staged_discard(w->sink, e, token);
             return rc;
         }
+        double t = ofs_clock_monotonic();
         rc = d->ops->tail_begin(w->sink, e, token);
+        w->sink_busy += ofs_clock_monotonic() - t;
     } else {
         if ((rc = ofs_sha256_reset(w->sha)) < 0)
             return rc;
+        double t = ofs_clock_monotonic();
         rc = d->ops->file_begin(w->sink, e);
+        w->sink_busy += ofs_clock_monotonic() - t;
     }
     if (rc < 0)
         return rc;
@@ -158,7 +177,10 @@ static int decode_file(decode_worker *w, ofs_tar_reader *tar, const ofs_catalog_
         d->ops->file_abort(w->sink);
         return rc;
     }
-    if ((rc = d->ops->file_commit(w->sink, te ? te->xattrs : NULL, te ? te->xattr_count : 0)) < 0)
+    double t = ofs_clock_monotonic();
+    rc = d->ops->file_commit(w->sink, te ? te->xattrs : NULL, te ? te->xattr_count : 0);
+    w->sink_busy += ofs_clock_monotonic() - t;
+    if (rc < 0)
         return rc;
     atomic_fetch_add(&d->files, 1);
     atomic_fetch_add(&d->bytes, e->size);
@@ -282,7 +304,12 @@ static int decode_volume_run(decode_worker *w, decode_volume *v)
     source = NULL;
     if (rc < 0)
         goto cleanup;
-    while ((rc = ofs_tar_reader_next(tar, &te)) == 1) {
+    for (;;) {
+        double t = ofs_clock_monotonic();
+        rc = ofs_tar_reader_next(tar, &te);
+        w->fetch_busy += ofs_clock_monotonic() - t;
+        if (rc != 1)
+            break;
         uint64_t size = 0;
         if (atomic_load(&d->stop)) {
             rc = ofs_error_set(OFS_ECANCELED, "restore canceled");
@@ -363,6 +390,12 @@ static int decode_worker_new(ofs_decode *d, decode_worker *w)
 
 static void decode_worker_free(decode_worker *w)
 {
+    if (w->d) {
+        pthread_mutex_lock(&w->d->lock);
+        w->d->fetch_busy += w->fetch_busy;
+        w->d->sink_busy += w->sink_busy;
+        pthread_mutex_unlock(&w->d->lock);
+    }
     if (w->sink)
         w->d->ops->worker_free(w->sink);
     ofs_sha256_free(w->sha);
@@ -460,7 +493,7 @@ static int decode_loose_entries(decode_worker *w)
 
 /* After every volume: hard links (their first path exists now), then directory metadata,
  * deepest first (reverse catalog order puts every directory after its contents). */
-static int decode_last(decode_worker *w)
+static int decode_last(decode_worker *w, double *finish)
 {
     ofs_decode *d = w->d;
     int rc;
@@ -475,18 +508,23 @@ static int decode_last(decode_worker *w)
         if (d->selected[i] && d->entries[i].type == OFS_ENTRY_DIR &&
             (rc = d->ops->dir_metadata(w->sink, &d->entries[i])) < 0)
             return rc;
-    return d->ops->finish(d->sink);
+    *finish = ofs_clock_monotonic();
+    rc = d->ops->finish(d->sink);
+    *finish = ofs_clock_monotonic() - *finish;
+    return rc;
 }
 
 int ofs_decode_run(ofs_decode *d, const ofs_sink_ops *ops, void *sink, ofs_progress *progress,
                    ofs_decode_stats *stats)
 {
     decode_worker w = { 0 };
+    double volumes = 0, finish = 0;
     int rc;
 
     if (d->ran)
         return ofs_error_set(OFS_ERROR, "a decoder runs once");
     d->ran = 1;
+    d->started = ofs_clock_monotonic();
     d->ops = ops;
     d->sink = sink;
     d->progress = progress;
@@ -497,7 +535,8 @@ int ofs_decode_run(ofs_decode *d, const ofs_sink_ops *ops, void *sink, ofs_progr
         goto failed;
     if (decode_volumes(d, d->tails ? DECODE_OWN : DECODE_ALL) < 0 && !d->opts.keep_going)
         goto failed;
-    if ((rc = decode_last(&w)) < 0)
+    volumes = ofs_clock_monotonic() - d->started;
+    if ((rc = decode_last(&w, &finish)) < 0)
         goto fail;
     rc = d->error_code; /* keep_going: the first problem reported */
     goto cleanup;
@@ -517,6 +556,11 @@ cleanup:
         stats->symlinks = atomic_load(&d->symlinks);
         stats->hardlinks = atomic_load(&d->hardlinks);
         stats->bytes = atomic_load(&d->bytes);
+        stats->first_byte = atomic_load(&d->first_byte_seen) ? d->first_byte : 0;
+        stats->volumes = volumes;
+        stats->finish = finish;
+        stats->fetch_busy = d->fetch_busy;
+        stats->sink_busy = d->sink_busy;
     }
     return rc;
 }

@@ -2,6 +2,7 @@
  * temporary names and installing, metadata, and every entry type but regular files
  * (extract_file.c); see extract.h. */
 #include "extract_internal.h"
+#include "offsite/clock.h"
 #include "offsite/error.h"
 #include "offsite/log.h"
 #include "offsite/restore.h"
@@ -74,7 +75,11 @@ static int extract_open_target(ofs_extract **out, const ofs_extract_options *opt
     }
     x->target_fd = -1;
     x->overwrite = opts->overwrite;
-    x->is_root = geteuid() == 0;
+    x->euid = geteuid();
+    x->egid = getegid();
+    x->is_root = x->euid == 0;
+    x->umask = umask(0); /* no other thread creates files yet: read it and put it back */
+    umask(x->umask);
     time_t t = (time_t)opts->started;
     struct tm tm;
     gmtime_r(&t, &tm);
@@ -87,6 +92,15 @@ static int extract_open_target(ofs_extract **out, const ofs_extract_options *opt
                                   opts->target_dir);
         goto fail;
     }
+    struct stat st;
+    if (fstat(x->target_fd, &st) < 0) {
+        rc = ofs_error_from_errno(errno, "cannot open the target directory '%s'",
+                                  opts->target_dir);
+        goto fail;
+    }
+    x->target_gid = (st.st_mode & S_ISGID) ? st.st_gid : x->egid;
+    if (create && (rc = extract_sync_new(&x->sync)) < 0)
+        goto fail;
     *out = x;
     return 0;
 fail:
@@ -108,6 +122,7 @@ void ofs_extract_free(ofs_extract *x)
 {
     if (!x)
         return;
+    extract_sync_free(x->sync);
     if (x->target_fd >= 0)
         close(x->target_fd);
     free(x->target_dir);
@@ -123,19 +138,22 @@ void ofs_extract_get_stats(ofs_extract *x, ofs_extract_stats *s)
     s->hardlinks = atomic_load(&x->hardlinks);
     s->bytes = atomic_load(&x->bytes);
     s->backups_kept = atomic_load(&x->backups_kept);
+    s->sync_seconds = x->sync_seconds;
 }
 
 int ofs_extract_sync(ofs_extract *x)
 {
-    if (syncfs(x->target_fd) == 0)
-        return 0;
-    if (errno == ENOSYS) { /* no syncfs: the whole-system sync also waits on Linux */
-        sync();
-        return 0;
-    }
-    /* A write-back error here means a restored file may not be on disk: never report success. */
-    return ofs_error_from_errno(errno, "cannot make the restored files in '%s' durable",
-                                x->target_dir);
+    double t0 = ofs_clock_monotonic();
+    int rc = 0;
+    if (!x->sync)
+        return ofs_error_set(OFS_ERROR, "nothing was restored into '%s'", x->target_dir);
+    /* the files and directories went to the pool as they were finished; the target holds
+     * the top of the restored tree */
+    if ((rc = extract_sync_wait(x->sync)) == 0 && fsync(x->target_fd) < 0)
+        rc = ofs_error_from_errno(errno, "cannot make the restored files in '%s' durable",
+                                  x->target_dir);
+    x->sync_seconds = ofs_clock_monotonic() - t0;
+    return rc;
 }
 
 /* ---- workers and the directory walk ---- */
@@ -149,6 +167,11 @@ int ofs_extract_worker_new(ofs_extract_worker **out, ofs_extract *x)
     w->x = x;
     w->fd = -1;
     w->dir_fd = -1;
+    if (getrandom(&w->tmp_state, sizeof(w->tmp_state), 0) != (ssize_t)sizeof(w->tmp_state)) {
+        static atomic_uint counter;
+        w->tmp_state = ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL) ^
+                       ((uint64_t)atomic_fetch_add(&counter, 1) << 48) ^ (uintptr_t)w;
+    }
     *out = w;
     return 0;
 }
@@ -168,6 +191,7 @@ void ofs_extract_worker_free(ofs_extract_worker *w)
     free(w->parent);
     free(w->fds);
     free(w->ends);
+    free(w->gids);
     free(w);
 }
 
@@ -233,20 +257,36 @@ static int extract_walk(ofs_extract_worker *w, const char *path, size_t len, int
             if (fds)
                 w->fds = fds;
             size_t *ends = fds ? realloc(w->ends, capacity * sizeof(*ends)) : NULL;
-            if (!ends) {
+            if (ends)
+                w->ends = ends;
+            gid_t *gids = ends ? realloc(w->gids, capacity * sizeof(*gids)) : NULL;
+            if (!gids) {
                 close(fd);
                 return ofs_error_set(OFS_ERROR, "out of memory");
             }
-            w->ends = ends;
+            w->gids = gids;
             w->capacity = capacity;
         }
+        /* only root sets owners: what creation gives matters only then */
+        struct stat st;
+        gid_t gid = w->x->egid;
+        if (w->x->is_root && fstat(fd, &st) == 0 && (st.st_mode & S_ISGID))
+            gid = st.st_gid;
         w->fds[w->depth] = fd;
         w->ends[w->depth] = end;
+        w->gids[w->depth] = gid;
         w->depth++;
         at = end + 1;
     }
     *dir_fd = w->depth ? w->fds[w->depth - 1] : w->x->target_fd;
     return 0;
+}
+
+gid_t extract_parent_gid(const ofs_extract_worker *w, int dir_fd)
+{
+    if (w->depth > 0 && dir_fd == w->fds[w->depth - 1])
+        return w->gids[w->depth - 1];
+    return w->x->target_gid;
 }
 
 /* The parent directory of path (created as needed) and the final component. */
@@ -265,19 +305,19 @@ int extract_parent(ofs_extract_worker *w, const char *path, int create, int *dir
 
 /* ---- temporary names and installing under the final name ---- */
 
-/* ".NAME.ofs-tmp-XXXXXX" (NAME cut so the whole stays within NAME_MAX). */
-void extract_tmp_name(char out[EXTRACT_NAME_MAX + 1], const char *base)
+/* ".NAME.ofs-tmp-XXXXXX" (NAME cut so the whole stays within NAME_MAX). The names need not be
+ * secret (O_EXCL | O_NOFOLLOW make a guessed one harmless), only unlikely to collide: a
+ * splitmix64 step over a per-worker random seed. */
+void extract_tmp_name(ofs_extract_worker *w, char out[EXTRACT_NAME_MAX + 1], const char *base)
 {
     static const char letters[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    unsigned char random[6] = { 0 };
     char suffix[7];
-    if (getrandom(random, sizeof(random), 0) != (ssize_t)sizeof(random)) {
-        static atomic_uint counter;
-        unsigned v = atomic_fetch_add(&counter, 1) ^ (unsigned)getpid() ^ (unsigned)time(NULL);
-        memcpy(random, &v, sizeof(v));
-    }
-    for (int i = 0; i < 6; i++)
-        suffix[i] = letters[random[i] % (sizeof(letters) - 1)];
+    uint64_t z = (w->tmp_state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    for (int i = 0; i < 6; i++, z /= sizeof(letters) - 1)
+        suffix[i] = letters[z % (sizeof(letters) - 1)];
     suffix[6] = '\0';
     int room = (int)(EXTRACT_NAME_MAX - strlen(".") - strlen(".ofs-tmp-") - 6);
     snprintf(out, EXTRACT_NAME_MAX + 1, ".%.*s.ofs-tmp-%s", room, base, suffix);
@@ -365,23 +405,26 @@ static int extract_same(int dir_fd, const char *base, const char *tmp, const str
 
 /*
  * Renames tmp to base: what is there is kept as .bak (or replaced with overwrite, or when it
- * already holds the same content); a directory in the way is an error. On failure tmp is left for the caller to remove.
+ * already holds the same content); a directory in the way is an error. On failure tmp is left
+ * for the caller to remove. The rename is tried first: into an empty place (the usual case)
+ * it is the only call.
  */
 int extract_install(ofs_extract_worker *w, int dir_fd, const char *tmp, const char *base,
                            const char *path)
 {
     for (int attempt = 0; attempt < 100; attempt++) {
         struct stat st;
+        if (renameat2(dir_fd, tmp, dir_fd, base, RENAME_NOREPLACE) == 0)
+            return 0;
+        int noreplace = errno != EINVAL; /* EINVAL: the file system lacks RENAME_NOREPLACE */
+        if (noreplace && errno != EEXIST)
+            return ofs_error_from_errno(errno, "cannot rename into '%s'", path);
         if (fstatat(dir_fd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
             if (errno != ENOENT)
                 return ofs_error_from_errno(errno, "cannot stat '%s'", path);
-            if (renameat2(dir_fd, tmp, dir_fd, base, RENAME_NOREPLACE) == 0)
-                return 0;
-            if (errno == EEXIST)
-                continue; /* appeared meanwhile: look again */
-            if (errno != EINVAL)
-                return ofs_error_from_errno(errno, "cannot rename into '%s'", path);
-            /* the file system lacks RENAME_NOREPLACE: nothing is in the way, rename plainly */
+            if (noreplace)
+                continue; /* gone meanwhile: try again */
+            /* nothing is in the way: rename plainly */
             if (renameat(dir_fd, tmp, dir_fd, base) == 0)
                 return 0;
             return ofs_error_from_errno(errno, "cannot rename into '%s'", path);
@@ -422,13 +465,15 @@ static int extract_set_xattrs(ofs_extract_worker *w, int fd, const char *path,
     return 0;
 }
 
-/* Owner before mode (chown clears setuid bits), then extended attributes, then times. */
-int extract_fd_metadata(ofs_extract_worker *w, int fd, const ofs_catalog_entry *e,
-                               const ofs_tar_xattr *xattrs, size_t xattr_count)
+/* Owner before mode (chown clears setuid bits), then extended attributes, then times; owner
+ * and mode only when asked (a file this restore created may have them already). */
+static int extract_metadata(ofs_extract_worker *w, int fd, const ofs_catalog_entry *e,
+                            const ofs_tar_xattr *xattrs, size_t xattr_count, int set_owner,
+                            int set_mode)
 {
-    if (w->x->is_root && fchown(fd, (uid_t)e->uid, (gid_t)e->gid) < 0)
+    if (set_owner && fchown(fd, (uid_t)e->uid, (gid_t)e->gid) < 0)
         return ofs_error_from_errno(errno, "%s: cannot set the owner", e->path);
-    if (fchmod(fd, (mode_t)(e->mode & 07777)) < 0)
+    if (set_mode && fchmod(fd, (mode_t)(e->mode & 07777)) < 0)
         return ofs_error_from_errno(errno, "%s: cannot set the mode", e->path);
     int rc = extract_set_xattrs(w, fd, e->path, xattrs, xattr_count);
     if (rc < 0)
@@ -439,15 +484,32 @@ int extract_fd_metadata(ofs_extract_worker *w, int fd, const ofs_catalog_entry *
     return 0;
 }
 
+int extract_fd_metadata(ofs_extract_worker *w, int fd, const ofs_catalog_entry *e,
+                        const ofs_tar_xattr *xattrs, size_t xattr_count)
+{
+    return extract_metadata(w, fd, e, xattrs, xattr_count, w->x->is_root, 1);
+}
+
+int extract_file_metadata(ofs_extract_worker *w, int fd, const ofs_catalog_entry *e,
+                          const ofs_tar_xattr *xattrs, size_t xattr_count)
+{
+    int set_owner = w->x->is_root && ((uid_t)e->uid != w->x->euid ||
+                                      (gid_t)e->gid != w->created_gid);
+    /* a setuid or setgid mode always differs: creation never sets those bits */
+    int set_mode = (mode_t)(e->mode & 07777) != w->created_mode;
+    return extract_metadata(w, fd, e, xattrs, xattr_count, set_owner, set_mode);
+}
+
 /* ---- other entry types ---- */
 
 /* Creates a temporary name with make(dir_fd, tmp) until it does not collide. */
-static int extract_make_tmp(int dir_fd, const char *base, char tmp[EXTRACT_NAME_MAX + 1],
+static int extract_make_tmp(ofs_extract_worker *w, int dir_fd, const char *base,
+                            char tmp[EXTRACT_NAME_MAX + 1],
                             int (*make)(int dir_fd, const char *tmp, const void *arg),
                             const void *arg)
 {
     for (int attempt = 0; attempt < 100; attempt++) {
-        extract_tmp_name(tmp, base);
+        extract_tmp_name(w, tmp, base);
         if (make(dir_fd, tmp, arg) == 0)
             return 0;
         if (errno != EEXIST)
@@ -476,7 +538,7 @@ int ofs_extract_symlink(ofs_extract_worker *w, const ofs_catalog_entry *e)
         return ofs_error_set(OFS_ECORRUPT, "%s: symlink without a target", e->path);
     if ((rc = extract_parent(w, e->path, 1, &dir_fd, &base)) < 0)
         return rc;
-    if (extract_make_tmp(dir_fd, base, tmp, extract_make_symlink, e->link_target) < 0)
+    if (extract_make_tmp(w, dir_fd, base, tmp, extract_make_symlink, e->link_target) < 0)
         return ofs_error_from_errno(errno, "%s: cannot create the symlink", e->path);
     struct timespec times[2] = { { 0, UTIME_OMIT }, { (time_t)e->mtime_sec, e->mtime_nsec } };
     if (w->x->is_root &&
@@ -502,7 +564,7 @@ int ofs_extract_fifo(ofs_extract_worker *w, const ofs_catalog_entry *e,
     int dir_fd = -1, fd = -1, rc;
     if ((rc = extract_parent(w, e->path, 1, &dir_fd, &base)) < 0)
         return rc;
-    if (extract_make_tmp(dir_fd, base, tmp, extract_make_fifo, NULL) < 0)
+    if (extract_make_tmp(w, dir_fd, base, tmp, extract_make_fifo, NULL) < 0)
         return ofs_error_from_errno(errno, "%s: cannot create the FIFO", e->path);
     /* a FIFO opens for reading without blocking when O_NONBLOCK is given */
     fd = openat(dir_fd, tmp, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
@@ -534,6 +596,7 @@ static int extract_open_parent(ofs_extract_worker *w, const char *path, int *dir
     free(other.parent);
     free(other.fds);
     free(other.ends);
+    free(other.gids);
     if (rc == 0 && *dir_fd < 0)
         rc = ofs_error_from_errno(errno, "cannot open the parent of '%s'", path);
     return rc;
@@ -573,7 +636,7 @@ int ofs_extract_hardlink(ofs_extract_worker *w, const ofs_catalog_entry *e)
     if ((rc = extract_parent(w, e->path, 1, &dir_fd, &base)) < 0)
         goto cleanup;
     extract_link_source source = { target_dir, target_base };
-    if (extract_make_tmp(dir_fd, base, tmp, extract_make_link, &source) < 0) {
+    if (extract_make_tmp(w, dir_fd, base, tmp, extract_make_link, &source) < 0) {
         rc = ofs_error_from_errno(errno, "%s: cannot link to '%s'", e->path, e->link_target);
         goto cleanup;
     }
@@ -633,9 +696,12 @@ int ofs_extract_dir_metadata(ofs_extract_worker *w, const ofs_catalog_entry *e)
             return extract_not_dir(e->path, strlen(e->path));
         return ofs_error_from_errno(errno, "cannot open directory '%s'", e->path);
     }
-    rc = extract_fd_metadata(w, fd, e, NULL, 0);
-    close(fd);
-    return rc;
+    if ((rc = extract_fd_metadata(w, fd, e, NULL, 0)) < 0) {
+        close(fd);
+        return rc;
+    }
+    /* its entries are in place by now (directories come last): durable with the files */
+    return w->x->sync ? extract_sync_add(w->x->sync, fd, e->path, 0) : (close(fd), 0);
 }
 
 int ofs_extract_lookup(ofs_extract_worker *w, const char *path, struct stat *st)

@@ -15,18 +15,24 @@
 
 /* ---- regular files ---- */
 
-/* A temporary file beside e->path, for expect_size bytes. */
-static int extract_begin(ofs_extract_worker *w, const ofs_catalog_entry *e, uint64_t expect_size)
+/*
+ * A temporary file beside e->path, for expect_size bytes, created with mode (the owner may
+ * always write: a base's prefix is reopened). Created with the file's own permission bits,
+ * a file needs no fchmod at the end unless the umask took some off or it is setuid/setgid.
+ */
+static int extract_begin(ofs_extract_worker *w, const ofs_catalog_entry *e, uint64_t expect_size,
+                         mode_t mode)
 {
     int dir_fd = -1, rc;
     const char *base = NULL;
     ofs_extract_file_abort(w);
     if ((rc = extract_parent(w, e->path, 1, &dir_fd, &base)) < 0)
         return rc;
+    mode = (mode & 0777) | 0600;
     for (int attempt = 0; attempt < 100; attempt++) {
-        extract_tmp_name(w->tmp, base);
+        extract_tmp_name(w, w->tmp, base);
         w->fd = openat(dir_fd, w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                       0600);
+                       mode);
         if (w->fd >= 0 || errno != EEXIST)
             break;
     }
@@ -36,21 +42,24 @@ static int extract_begin(ofs_extract_worker *w, const ofs_catalog_entry *e, uint
     w->dir_fd = dir_fd;
     w->base = base;
     w->pos = 0;
+    w->written_end = 0;
     w->block_len = 0;
     w->expect_size = expect_size;
+    w->created_mode = mode & ~w->x->umask;
+    w->created_gid = extract_parent_gid(w, dir_fd);
     return 0;
 }
 
 int ofs_extract_file_begin(ofs_extract_worker *w, const ofs_catalog_entry *e)
 {
-    return extract_begin(w, e, e->size);
+    return extract_begin(w, e, e->size, (mode_t)e->mode);
 }
 
 int ofs_extract_prefix_begin(ofs_extract_worker *w, const ofs_catalog_entry *e)
 {
     if (e->base_size == 0 || e->base_size >= e->size)
         return ofs_error_set(OFS_ECORRUPT, "%s: not stored as a tail", e->path);
-    return extract_begin(w, e, e->base_size);
+    return extract_begin(w, e, e->base_size, 0600);
 }
 
 static int extract_pwrite(ofs_extract_worker *w, const uint8_t *data, size_t size,
@@ -67,6 +76,8 @@ static int extract_pwrite(ofs_extract_worker *w, const uint8_t *data, size_t siz
         size -= (size_t)n;
         offset += (uint64_t)n;
     }
+    if (offset > w->written_end)
+        w->written_end = offset;
     return 0;
 }
 
@@ -158,7 +169,8 @@ void ofs_extract_file_abort(ofs_extract_worker *w)
     w->entry = NULL;
 }
 
-/* Flushes the last block and gives the file (or prefix) its size: trailing holes too. */
+/* Flushes the last block and gives the file (or prefix) its size: trailing holes need a
+ * truncate, a file whose last bytes were written has its size already. */
 static int extract_flush(ofs_extract_worker *w)
 {
     const ofs_catalog_entry *e = w->entry;
@@ -170,7 +182,7 @@ static int extract_flush(ofs_extract_worker *w)
     if (w->pos > w->expect_size)
         return ofs_error_set(OFS_ECORRUPT, "%s: size %llu, expected %llu", e->path,
                              (unsigned long long)w->pos, (unsigned long long)w->expect_size);
-    if (ftruncate(w->fd, (off_t)w->expect_size) < 0)
+    if (w->written_end < w->expect_size && ftruncate(w->fd, (off_t)w->expect_size) < 0)
         return ofs_error_from_errno(errno, "%s: cannot set the size", e->path);
     w->pos = w->expect_size;
     return 0;
@@ -224,6 +236,9 @@ int ofs_extract_tail_begin(ofs_extract_worker *w, const ofs_catalog_entry *e, co
     w->block_len = 0;
     w->expect_size = e->size;
     w->pos = e->base_size;
+    w->written_end = e->base_size;
+    w->created_mode = 0600 & ~w->x->umask;
+    w->created_gid = extract_parent_gid(w, dir_fd);
     /* the decoder checked the part it wrote; what is on disk must still be that much */
     if (fstat(w->fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != e->base_size) {
         rc = ofs_error_set(OFS_ERROR, "%s: the base's part is not as it was written", e->path);
@@ -256,15 +271,17 @@ int ofs_extract_file_commit(ofs_extract_worker *w, const ofs_tar_xattr *xattrs,
     }
     if ((rc = extract_flush(w)) < 0)
         goto fail;
-    if ((rc = extract_fd_metadata(w, w->fd, e, xattrs, xattr_count)) < 0)
+    if ((rc = extract_file_metadata(w, w->fd, e, xattrs, xattr_count)) < 0)
         goto fail;
-    if (close(w->fd) < 0) {
-        w->fd = -1;
-        rc = ofs_error_from_errno(errno, "%s: cannot write", e->path);
+    /* the pool makes it durable (and closes it) while later files are written */
+    rc = w->x->sync ? extract_sync_add(w->x->sync, w->fd, e->path, 1) : close(w->fd);
+    w->fd = -1;
+    if (rc < 0) {
+        if (!w->x->sync)
+            rc = ofs_error_from_errno(errno, "%s: cannot write", e->path);
         unlinkat(w->dir_fd, w->tmp, 0);
         return rc;
     }
-    w->fd = -1;
     if ((rc = extract_install(w, w->dir_fd, w->tmp, w->base, e->path)) < 0) {
         unlinkat(w->dir_fd, w->tmp, 0);
         return rc;

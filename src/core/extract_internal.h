@@ -15,11 +15,19 @@
 #define EXTRACT_BLOCK 4096u
 #define EXTRACT_NAME_MAX 255u
 
+typedef struct extract_sync extract_sync;
+
 struct ofs_extract {
     int target_fd;
     char *target_dir;
     int overwrite;
     int is_root;
+    uid_t euid;
+    gid_t egid;
+    mode_t umask;                 /* what creation takes off a file's mode */
+    gid_t target_gid;             /* the gid a file made in the target gets (setgid dirs) */
+    extract_sync *sync;           /* NULL when nothing is written (dry run) */
+    double sync_seconds;          /* the wait at the end for the last files to be durable */
     char stamp[32];               /* YYYYmmdd_HHMMSS of the restore start (UTC) */
     atomic_int xattr_warned;
     atomic_uint_fast64_t files, dirs, symlinks, fifos, hardlinks, bytes, backups_kept;
@@ -33,7 +41,9 @@ struct ofs_extract_worker {
     size_t parent_size;
     int *fds;                     /* fds[i] = directory after i+1 components */
     size_t *ends;                 /* ends[i] = end of component i in parent */
+    gid_t *gids;                  /* gids[i] = the gid a file made in fds[i] gets */
     size_t depth, capacity;
+    uint64_t tmp_state;           /* temporary names: seeded once, then counted */
     /* the regular file being written */
     const ofs_catalog_entry *entry;
     int fd, dir_fd;
@@ -41,6 +51,9 @@ struct ofs_extract_worker {
     const char *base;             /* final name (points into entry->path) */
     uint64_t expect_size;         /* the file's size, or a base prefix's */
     uint64_t pos;                 /* bytes received so far */
+    uint64_t written_end;         /* end of the last bytes written (holes are not) */
+    mode_t created_mode;          /* the temporary file's mode as created */
+    gid_t created_gid;            /* and its group */
     uint8_t block[EXTRACT_BLOCK]; /* the partial 4 KiB block at pos - block_len */
     size_t block_len;
 };
@@ -50,8 +63,13 @@ struct ofs_extract_worker {
 int extract_parent(ofs_extract_worker *w, const char *path, int create, int *dir_fd,
                    const char **base);
 
-/* extract_tmp_name(out, base): ".NAME.ofs-tmp-XXXXXX" (NAME cut to fit in NAME_MAX). */
-void extract_tmp_name(char out[EXTRACT_NAME_MAX + 1], const char *base);
+/* extract_tmp_name(w, out, base): ".NAME.ofs-tmp-XXXXXX" (NAME cut to fit in NAME_MAX); the
+ * suffix comes from the worker's state, seeded from getrandom once per worker, not per name. */
+void extract_tmp_name(ofs_extract_worker *w, char out[EXTRACT_NAME_MAX + 1], const char *base);
+
+/* extract_parent_gid(w, dir_fd): the gid a file created in dir_fd (the worker's current
+ * parent) gets: the process's, or the directory's when it is setgid. */
+gid_t extract_parent_gid(const ofs_extract_worker *w, int dir_fd);
 
 /* extract_install(w, dir_fd, tmp, base, path): rename tmp to base, keeping what is there as
  * .bak (or replacing it with overwrite); on failure tmp is left for the caller to remove. */
@@ -61,5 +79,23 @@ int extract_install(ofs_extract_worker *w, int dir_fd, const char *tmp, const ch
 /* extract_fd_metadata(w, fd, e, xattrs, n): owner (when root), mode, xattrs, times. */
 int extract_fd_metadata(ofs_extract_worker *w, int fd, const ofs_catalog_entry *e,
                         const ofs_tar_xattr *xattrs, size_t xattr_count);
+
+/* extract_file_metadata(w, fd, e, xattrs, n): the same for a file this restore created with
+ * w->created_mode and w->created_gid: owner and mode only where they differ from those. */
+int extract_file_metadata(ofs_extract_worker *w, int fd, const ofs_catalog_entry *e,
+                          const ofs_tar_xattr *xattrs, size_t xattr_count);
+
+/*
+ * The durability pool (extract_sync.c). extract_sync_new(&s) starts its threads.
+ * extract_sync_add(s, fd, path, is_file) takes fd (closed in every case): a file gets its
+ * writeback started at once, then a pool thread fsyncs and closes it (a directory: fsync
+ * only); blocks while the queue is full. extract_sync_wait(s): returns once everything added
+ * is durable, with the first failure ("PATH: cannot make it durable: ..."). extract_sync_free
+ * closes what is still queued without syncing it; NULL is a no-op.
+ */
+int extract_sync_new(extract_sync **out);
+int extract_sync_add(extract_sync *s, int fd, const char *path, int is_file);
+int extract_sync_wait(extract_sync *s);
+void extract_sync_free(extract_sync *s);
 
 #endif

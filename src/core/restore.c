@@ -108,6 +108,7 @@ int ofs_restore_run(ofs_store *store, const ofs_keyring *ring, const ofs_record 
     ofs_extract_options xo = { .target_dir = opts->target_dir, .overwrite = opts->overwrite,
                                .started = ofs_clock_now() };
     ofs_decode_stats ds;
+    double t_run = restore_monotonic();
     if ((rc = ofs_extract_new(&x, &xo)) < 0 ||
         (rc = ofs_decode_run(d, &ofs_extract_sink, x, progress, &ds)) < 0)
         goto cleanup;
@@ -120,6 +121,11 @@ int ofs_restore_run(ofs_store *store, const ofs_keyring *ring, const ofs_record 
     stats->hardlinks = ds.hardlinks;
     stats->bytes = ds.bytes;
     stats->backups_kept = xs.backups_kept;
+    stats->first_byte = ds.first_byte > 0 ? ds.first_byte + (t_run - t0) : 0;
+    stats->volumes = ds.volumes + (t_run - t0);
+    stats->sync_wait = xs.sync_seconds;
+    stats->fetch_busy = ds.fetch_busy;
+    stats->write_busy = ds.sink_busy;
 cleanup:
     ofs_decode_free(d);
     ofs_extract_free(x);

@@ -24,6 +24,8 @@
 #include "offsite/hash.h"
 #include "offsite/restore.h"
 #include "offsite/tarread.h"
+/* the durability pool and the temporary names are internal to the file-system sink */
+#include "../../src/core/extract_internal.h"
 
 #define STARTED 1795281300 /* 2026-11-21T17:15:00Z */
 
@@ -602,6 +604,104 @@ static void test_target_errors(void **state)
     assert_int_equal(access(missing, F_OK), -1);
 }
 
+/* ---- fewer calls per file, and durability ---- */
+
+/* Files are created with their own permission bits, so most need no fchmod; whatever the
+ * umask takes off, a read-only or a setuid mode, the result is the catalog's mode. */
+static void test_modes_through_creation(void **state)
+{
+    fixture *f = *state;
+    static const struct { const char *name; unsigned mode; } cases[] = {
+        { "plain", 0644 }, { "private", 0600 }, { "group", 0664 }, { "readonly", 0444 },
+        { "none", 0000 }, { "exec", 0755 }, { "setuid", 04755 }, { "sticky", 01777 },
+    };
+    mode_t old = umask(077);
+    assert_int_equal(open_extract(f, 0), 0); /* the umask is read when the extract opens */
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ofs_catalog_entry e = file_entry(cases[i].name, "x", 1);
+        e.mode = cases[i].mode;
+        assert_int_equal(put_file(f, &e, "x", 1), 0);
+        struct stat st;
+        assert_int_equal(stat(path_in(f->target, cases[i].name), &st), 0);
+        assert_int_equal(st.st_mode & 07777, cases[i].mode);
+        assert_int_equal(st.st_size, 1);
+    }
+    umask(old);
+    assert_string_equal(list_dir(f->target),
+                        "exec group none plain private readonly setuid sticky");
+}
+
+/* As root, the owner is set only where creation did not give it: into a setgid directory a
+ * file gets the directory's group, which the catalog's group must replace. */
+static void test_owner_through_creation(void **state)
+{
+    fixture *f = *state;
+    if (geteuid() != 0)
+        skip();
+    assert_int_equal(mkdir(path_in(f->target, "shared"), 0755), 0);
+    assert_int_equal(chown(path_in(f->target, "shared"), 0, 4242), 0);
+    assert_int_equal(chmod(path_in(f->target, "shared"), 02755), 0);
+    ofs_catalog_entry mine = file_entry("shared/root-owned", "a", 1);
+    mine.uid = 0;
+    mine.gid = getegid();
+    ofs_catalog_entry theirs = file_entry("shared/theirs", "b", 1);
+    theirs.uid = 1234;
+    theirs.gid = 5678;
+    theirs.mode = 02750;
+    ofs_catalog_entry top = file_entry("top", "c", 1);
+    top.uid = 0;
+    top.gid = getegid();
+    assert_int_equal(put_file(f, &mine, "a", 1), 0);
+    assert_int_equal(put_file(f, &theirs, "b", 1), 0);
+    assert_int_equal(put_file(f, &top, "c", 1), 0);
+    struct stat st;
+    assert_int_equal(stat(path_in(f->target, "shared/root-owned"), &st), 0);
+    assert_int_equal(st.st_uid, 0);
+    assert_int_equal(st.st_gid, getegid());
+    assert_int_equal(stat(path_in(f->target, "shared/theirs"), &st), 0);
+    assert_int_equal(st.st_uid, 1234);
+    assert_int_equal(st.st_gid, 5678);
+    assert_int_equal(st.st_mode & 07777, 02750); /* set after the chown that clears it */
+    assert_int_equal(stat(path_in(f->target, "top"), &st), 0);
+    assert_int_equal(st.st_gid, getegid());
+}
+
+/* Temporary names come from a per-worker sequence: distinct, in the documented form. */
+static void test_tmp_names(void **state)
+{
+    fixture *f = *state;
+    enum { N = 2000 };
+    static char names[N][EXTRACT_NAME_MAX + 1];
+    for (int i = 0; i < N; i++) {
+        extract_tmp_name(f->w, names[i], "file.csv");
+        assert_int_equal(strlen(names[i]), strlen(".file.csv.ofs-tmp-XXXXXX"));
+        assert_memory_equal(names[i], ".file.csv.ofs-tmp-", 18);
+        for (int j = 0; j < i; j++)
+            assert_string_not_equal(names[i], names[j]);
+    }
+}
+
+/* ofs_extract_sync never reports success past a failed fsync, and names what failed (a pipe
+ * stands in for a file the disk could not take: fsync on it fails with EINVAL). */
+static void test_sync_failure_reported(void **state)
+{
+    fixture *f = *state;
+    int p[2];
+    ofs_catalog_entry e = file_entry("ok.csv", "fine", 4);
+    assert_int_equal(put_file(f, &e, "fine", 4), 0);
+    assert_int_equal(pipe(p), 0);
+    close(p[1]);
+    assert_int_equal(extract_sync_add(f->x->sync, p[0], "srv/lost.csv", 1), 0);
+    assert_int_equal(ofs_extract_sync(f->x), OFS_ERROR);
+    assert_string_equal(ofs_error_last(), "srv/lost.csv: cannot make it durable: Invalid argument");
+    /* the failure stays: a second wait does not turn it into success */
+    assert_int_equal(ofs_extract_sync(f->x), OFS_ERROR);
+    ofs_extract_stats s;
+    ofs_extract_get_stats(f->x, &s);
+    assert_true(s.sync_seconds >= 0);
+    assert_string_equal(read_text(path_in(f->target, "ok.csv")), "fine");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -618,6 +718,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_directories_last, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lookup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_target_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_modes_through_creation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_owner_through_creation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tmp_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sync_failure_reported, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,8 @@ id=$(latest_id "$SCRATCH/staging")
 OFFSITE_NOW=$((t0 + 3600)) run_ok ofs drill --from nas --rpo 26h --rto 30m --target "$SCRATCH/drill" --keep
 expect_glob "$LAST_OUT" "*drill data: restored $id from nas*recovery point: 1h old (target 1d 2h): ok*recovery time: * \(target 30m\): ok*" "drill output"
 compare_trees "$src" "$SCRATCH/drill/$id$src"
+# where the recovery time went: a timeline and the workers' busy times
+expect_glob "$LAST_OUT" "*timeline: *backup found * s, first byte written * s, volumes done * s, directories done * s, durable * s*volume workers: waiting for data * s, writing files * s*" "drill phases"
 
 # --json: one document with the ages
 OFFSITE_NOW=$((t0 + 3600)) run_ok ofs --json drill --from nas
@@ -26,6 +28,14 @@ doc = json.load(open(sys.argv[1]))
 d = doc["drills"][0]
 assert doc["ok"] is True and d["backup"] == sys.argv[2] and d["store"] == "nas", doc
 assert d["recovery_point_age_seconds"] == 3600 and d["files"] > 10, d
+# the timeline only moves forward, and ends at the recovery time
+p = d["phases"]
+order = ["found_seconds", "first_byte_seconds", "volumes_done_seconds",
+         "directories_done_seconds", "durable_seconds"]
+t = [p[k] for k in order]
+assert 0 < t[0] and all(a <= b for a, b in zip(t, t[1:])), p
+assert t[-1] <= d["recovery_time_seconds"] + 1e-6, (p, d)
+assert p["fetch_busy_seconds"] >= 0 and p["write_busy_seconds"] > 0, p
 PY
 # without --keep nothing is left under the state directory
 [ -z "$(find "$SCRATCH/state" -maxdepth 1 -name 'drill-*')" ] || fail "drill left its scratch directory"
