@@ -17,6 +17,7 @@ PACKAGES=(
     radosgw ceph-mon ceph-osd awscli       # S3 targets: Ceph RADOS Gateway, awscli cross-checks
     openssl                                # the TLS case makes its own CA and certificate
     curl                                   # gcs cases read objects back over the JSON API
+    clang-14 libclang-rt-14-dev            # libFuzzer targets (scripts/fuzz.sh, tests/fuzz)
 )
 # gcs targets: the Cloud Storage emulator runs on Node.js (npm's firebase-tools). A machine
 # that has node from elsewhere (NodeSource) keeps it; Debian's packages otherwise.

@@ -6,6 +6,8 @@
 #   e.g. scripts/test.sh -L unit          only the unit tests
 #        scripts/test.sh -L 'file|cli'    two integration groups
 # OFS_TEST_BUILDS="build" limits the run to one build (default "build build-asan").
+# A full run (no arguments) then runs every fuzz target for OFS_FUZZ_SECONDS (default 30; 0
+# skips) under ASan+UBSan with clang (scripts/fuzz.sh).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 root=$(pwd)
@@ -51,6 +53,16 @@ run_build() {
 for b in $builds; do
     run_build "$b" "$@" || failed=1
 done
+
+fuzz_seconds=${OFS_FUZZ_SECONDS:-30}
+if [ "$#" -eq 0 ] && [ "$fuzz_seconds" != 0 ]; then
+    if bash "$root/scripts/fuzz.sh" "$fuzz_seconds"; then
+        summary+=("fuzz: ok (every target ${fuzz_seconds}s, no crash)")
+    else
+        summary+=("fuzz: FAILED (scripts/fuzz.sh; inputs in build-fuzz/artifacts/)")
+        failed=1
+    fi
+fi
 
 echo
 echo "=== summary"
