@@ -8,19 +8,24 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-/* Enough threads for the file system to batch their fsyncs into one journal commit; the
- * queue bounds the open descriptors and the dirty data the pool may fall behind by. */
-#define SYNC_THREADS 4
-#define SYNC_QUEUE 64
+/* Every fsync ends with a flush of the disk's cache; with many in flight the block layer
+ * merges those flushes (20000 small files on a virtio disk: 31 s with 4 threads, 11.4 s
+ * with 16, 8.2 s with 64, against 7.6 s for one syncfs). The queue bounds the open
+ * descriptors and the dirty data the pool may fall behind by. */
+#define SYNC_THREADS 64
+#define SYNC_QUEUE 256
 
 typedef struct sync_item {
     int fd;
-    char *path;                 /* for the message, should the fsync fail */
+    char path[PATH_MAX];        /* for the message, should the fsync fail (no malloc per file:
+                                   a thread freeing what another allocated grows arenas) */
 } sync_item;
 
 struct extract_sync {
@@ -30,7 +35,7 @@ struct extract_sync {
     pthread_cond_t wake;        /* an item queued, or stop */
     pthread_cond_t room;        /* an item taken off the queue */
     pthread_cond_t idle;        /* nothing queued and nothing being synced */
-    sync_item queue[SYNC_QUEUE];
+    sync_item *queue;           /* SYNC_QUEUE items */
     size_t head, count;
     int busy, stop;
     int rc;                     /* the first failure */
@@ -46,7 +51,9 @@ static void *sync_thread(void *arg)
             pthread_cond_wait(&s->wake, &s->lock);
         if (s->count == 0)
             break; /* stop, and everything queued was taken */
-        sync_item item = s->queue[s->head];
+        int fd = s->queue[s->head].fd;
+        char path[PATH_MAX];
+        memcpy(path, s->queue[s->head].path, sizeof(path));
         s->head = (s->head + 1) % SYNC_QUEUE;
         s->count--;
         s->busy++;
@@ -55,15 +62,14 @@ static void *sync_thread(void *arg)
         pthread_mutex_unlock(&s->lock);
         int rc = 0;
         char *message = NULL;
-        if (!failed && fsync(item.fd) < 0) {
-            rc = ofs_error_from_errno(errno, "%s: cannot make it durable", item.path);
+        if (!failed && fsync(fd) < 0) {
+            rc = ofs_error_from_errno(errno, "%s: cannot make it durable", path);
             message = ofs_error_save();
         }
-        if (close(item.fd) < 0 && !failed && rc == 0 && errno != EINTR) {
-            rc = ofs_error_from_errno(errno, "%s: cannot write", item.path);
+        if (close(fd) < 0 && !failed && rc == 0 && errno != EINTR) {
+            rc = ofs_error_from_errno(errno, "%s: cannot write", path);
             message = ofs_error_save();
         }
-        free(item.path);
         pthread_mutex_lock(&s->lock);
         if (rc < 0 && s->rc == 0) {
             s->rc = rc;
@@ -83,8 +89,10 @@ int extract_sync_new(extract_sync **out)
 {
     extract_sync *s = calloc(1, sizeof(*s));
     *out = NULL;
-    if (!s)
+    if (!s || !(s->queue = calloc(SYNC_QUEUE, sizeof(*s->queue)))) {
+        free(s);
         return ofs_error_set(OFS_ERROR, "out of memory");
+    }
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->wake, NULL);
     pthread_cond_init(&s->room, NULL);
@@ -106,15 +114,12 @@ int extract_sync_add(extract_sync *s, int fd, const char *path, int is_file)
     /* only a hint: the pool's fsync is what counts, so a file system without it is fine */
     if (is_file)
         (void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-    char *copy = strdup(path);
-    if (!copy) {
-        close(fd);
-        return ofs_error_set(OFS_ERROR, "out of memory");
-    }
     pthread_mutex_lock(&s->lock);
     while (s->count == SYNC_QUEUE)
         pthread_cond_wait(&s->room, &s->lock);
-    s->queue[(s->head + s->count) % SYNC_QUEUE] = (sync_item){ fd, copy };
+    sync_item *item = &s->queue[(s->head + s->count) % SYNC_QUEUE];
+    item->fd = fd;
+    snprintf(item->path, sizeof(item->path), "%s", path);
     s->count++;
     pthread_cond_signal(&s->wake);
     pthread_mutex_unlock(&s->lock);
@@ -144,10 +149,10 @@ void extract_sync_free(extract_sync *s)
         pthread_join(s->threads[i], NULL);
     for (; s->count > 0; s->count--) { /* no thread started */
         close(s->queue[s->head].fd);
-        free(s->queue[s->head].path);
         s->head = (s->head + 1) % SYNC_QUEUE;
     }
     free(s->message);
+    free(s->queue);
     pthread_cond_destroy(&s->idle);
     pthread_cond_destroy(&s->room);
     pthread_cond_destroy(&s->wake);
