@@ -1,8 +1,9 @@
 /*
  * config.h - the INI configuration (parsed with inih), validated completely at load.
  *
- * Sections: [agent], [set NAME] (one or more), [target NAME] (zero or more), [retention], and
- * [retention NAME] (zero or more: policies a target picks with `retention = NAME`).
+ * Sections: [agent], [set NAME] (one or more), [target NAME] (zero or more), [retention],
+ * [retention NAME] (zero or more: policies a target picks with `retention = NAME`), and
+ * [notify] (how failures are told: a command and/or a webhook).
  * Every error names the file and line: "FILE:LINE: message" (OFS_ECONFIG). Unknown sections
  * and keys, missing required keys, and bad values are errors. Relative paths in the file are
  * resolved against the directory holding the config file. List keys (`paths`, `exclude`) take
@@ -30,8 +31,13 @@ typedef struct ofs_config_set {
     int64_t full_every;        /* seconds; default 7d */
     uint64_t volume_size;      /* bytes; default 128M */
     int compression_level;     /* default 3 */
-    int64_t warn_after;        /* seconds; default 26h */
-    int64_t critical_after;    /* seconds; default 50h */
+    int64_t warn_after;        /* seconds; default 26h (used when warn_runs is 0) */
+    int64_t critical_after;    /* seconds; default 50h (used when critical_runs is 0) */
+    int warn_runs;             /* `warn_after = 1 run`: scheduled runs missed; default 1 when
+                                  the set has a schedule and warn_after is not a duration */
+    int critical_runs;         /* likewise; default 2 */
+    char **schedule;           /* calendar lines (schedule.h) of this set; none: [agent]'s */
+    size_t schedule_count;
 } ofs_config_set;
 
 typedef struct ofs_config_target {
@@ -66,6 +72,15 @@ typedef struct ofs_config_retention {
     int line;                   /* line of the section header; 0 if the section is absent */
 } ofs_config_retention;
 
+typedef struct ofs_config_notify {
+    char *command;              /* run with /bin/sh -c, the event as JSON on stdin; or NULL */
+    char *webhook;              /* http(s) URL: the event POSTed as JSON; or NULL */
+    int64_t timeout;            /* seconds a notifier may take; default 30 */
+    char **events;              /* event names to send; none = every event */
+    size_t event_count;
+    int line;                   /* line of [notify]; 0 if absent */
+} ofs_config_notify;
+
 typedef struct ofs_config {
     char *path;                 /* the file it was read from */
     /* [agent] */
@@ -76,6 +91,11 @@ typedef struct ofs_config {
     char *time_zone;            /* IANA name; default "UTC" */
     int parallel;               /* default: number of online CPUs (at most 8) */
     char *bwlimit;
+    char **schedule;            /* calendar lines (schedule.h): when backups are due */
+    size_t schedule_count;
+    char *holidays;             /* a file of dates without a run, or NULL */
+    int64_t run_grace;          /* how late a run may be before it counts as missed; default 3h */
+    char *verify_after;         /* "off" (default), "staging" or "targets" */
     ofs_config_set *sets;
     size_t set_count;
     ofs_config_target *targets;
@@ -84,6 +104,7 @@ typedef struct ofs_config {
     ofs_config_retention *retentions;    /* [retention NAME] overrides; keys not given in one
                                             are those of [retention] */
     size_t retention_count;
+    ofs_config_notify notify;   /* [notify] */
 } ofs_config;
 
 /*
@@ -106,6 +127,16 @@ const ofs_config_retention *ofs_config_find_retention(const ofs_config *cfg, con
  * NAME` override (checked to exist at load), else [retention]. target NULL is staging. */
 const ofs_config_retention *ofs_config_target_retention(const ofs_config *cfg,
                                                         const ofs_config_target *target);
+
+/*
+ * ofs_config_schedule(cfg, set, &schedule): the schedule a set runs on - its own `schedule`
+ * lines, else [agent]'s - with [agent] holidays and time_zone; set NULL: every line of
+ * [agent] and of every set (what the systemd timer must fire on). A schedule without lines
+ * (nothing configured) has no run due. The caller frees it with ofs_schedule_free.
+ */
+struct ofs_schedule;
+int ofs_config_schedule(const ofs_config *cfg, const ofs_config_set *set,
+                        struct ofs_schedule **out);
 
 /* ofs_parse_size("128M", &bytes): OFS_ECONFIG with a message naming the value if malformed. */
 int ofs_parse_size(const char *text, uint64_t *bytes);

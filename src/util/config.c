@@ -57,7 +57,8 @@ static int config_handler(void *user, const char *section_name, const char *key,
                            "for every store or for none"), 0;
     p->have_key = 1;
 
-    int list = spec->type == KEY_PATHS || spec->type == KEY_PATTERNS;
+    int list = spec->type == KEY_PATHS || spec->type == KEY_PATTERNS ||
+               spec->type == KEY_CALENDAR || spec->type == KEY_WORDS;
     if (p->continuation && !list)
         return config_fail(p, p->lineno, "%s takes one value: an indented line continues the "
                            "key above it (start keys at the beginning of the line)", key), 0;
@@ -86,6 +87,7 @@ static int config_handler(void *user, const char *section_name, const char *key,
     case SEC_AGENT: object = (char *)p->cfg; break;
     case SEC_SET: object = (char *)&p->cfg->sets[s->index]; break;
     case SEC_TARGET: object = (char *)&p->cfg->targets[s->index]; break;
+    case SEC_NOTIFY: object = (char *)&p->cfg->notify; break;
     default:
         object = (char *)(s->named ? &p->cfg->retentions[s->index] : &p->cfg->retention);
         break;
@@ -122,12 +124,15 @@ static int config_begin_section(config_parse *p, char *text)
         sk = SEC_TARGET;
     else if (strcmp(kind, "retention") == 0)
         sk = SEC_RETENTION;
+    else if (strcmp(kind, "notify") == 0)
+        sk = SEC_NOTIFY;
     else
         return config_fail(p, p->lineno, "unknown section [%s%s%s] (agent, set NAME, target "
-                           "NAME, retention or retention NAME)", kind, *name ? " " : "", name);
+                           "NAME, retention, retention NAME or notify)", kind, *name ? " " : "",
+                           name);
     if ((sk == SEC_SET || sk == SEC_TARGET) && !*name)
         return config_fail(p, p->lineno, "[%s] needs a name: [%s NAME]", kind, kind);
-    if (sk == SEC_AGENT && *name)
+    if ((sk == SEC_AGENT || sk == SEC_NOTIFY) && *name)
         return config_fail(p, p->lineno, "[%s] takes no name (found '%s')", kind, name);
     if (*name && !config_name_ok(name))
         return config_fail(p, p->lineno, "bad %s name '%s' (up to %d letters, digits, '.', "
@@ -187,6 +192,8 @@ static int config_begin_section(config_parse *p, char *text)
             return config_fail(p, p->lineno, "out of memory");
     } else if (sk == SEC_RETENTION) {
         cfg->retention.line = p->lineno;
+    } else if (sk == SEC_NOTIFY) {
+        cfg->notify.line = p->lineno;
     }
     return 0;
 }

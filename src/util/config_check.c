@@ -12,19 +12,7 @@
 #include "config_internal.h"
 #include "offsite/error.h"
 #include "offsite/text.h"
-
-static int config_time_zone_ok(const char *zone)
-{
-    const char *dir = getenv("TZDIR");
-    char path[PATH_MAX];
-    struct stat st;
-    if (strcmp(zone, "UTC") == 0 || strcmp(zone, "GMT") == 0)
-        return 1;
-    if (zone[0] == '/' || strstr(zone, ".."))
-        return 0;
-    snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", zone);
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
+#include "offsite/schedule.h"
 
 
 /* config_retention_inherit(p, s): a [retention NAME] takes every key it does not give from
@@ -46,12 +34,54 @@ static int config_retention_inherit(config_parse *p, const section *s)
     return 0;
 }
 
+/* config_schedule_defaults(p, agent): freshness in runs for sets that have a schedule (1 run
+ * missed warns, 2 are critical) unless given as durations; run_grace, verify_after and the
+ * notifier's timeout; the holiday file is read once here so a bad date is a config error. */
+static int config_schedule_defaults(config_parse *p, const section *agent)
+{
+    ofs_config *cfg = p->cfg;
+    int warn = config_key_index(config_set_keys, "warn_after");
+    int critical = config_key_index(config_set_keys, "critical_after");
+    for (size_t i = 0; i < p->section_count; i++) {
+        const section *s = &p->sections[i];
+        ofs_config_set *set = s->kind == SEC_SET ? &cfg->sets[s->index] : NULL;
+        if (!set || (!set->schedule_count && !cfg->schedule_count))
+            continue;
+        if (!s->key_lines[warn])
+            set->warn_runs = 1;
+        if (!s->key_lines[critical])
+            set->critical_runs = set->warn_runs > 2 ? set->warn_runs : 2;
+    }
+    if (!agent || !agent->key_lines[config_key_index(config_agent_keys, "run_grace")])
+        cfg->run_grace = 3 * 3600;
+    if (!cfg->verify_after && !(cfg->verify_after = strdup("off")))
+        return ofs_error_set(OFS_ERROR, "out of memory reading '%s'", cfg->path);
+    if (!cfg->notify.timeout)
+        cfg->notify.timeout = 30;
+    if (cfg->holidays) {
+        ofs_schedule *check = NULL;
+        int rc = ofs_schedule_new(&check, "UTC");
+        if (rc == 0)
+            rc = ofs_schedule_add_holidays(check, cfg->holidays);
+        ofs_schedule_free(check);
+        if (rc < 0) {
+            char message[1024];
+            snprintf(message, sizeof(message), "%s", ofs_error_last());
+            return config_fail(p, agent->key_lines[config_key_index(config_agent_keys,
+                                                                    "holidays")],
+                               "holidays: %s", message);
+        }
+    }
+    return 0;
+}
+
 /* config_finish(p): required keys, keys that do not fit a target's type, cross-key rules,
  * then the defaults that depend on other keys. */
 int config_finish(config_parse *p)
 {
     ofs_config *cfg = p->cfg;
     section *agent = NULL;
+    int rc;
     for (size_t i = 0; i < p->section_count; i++) {
         section *s = &p->sections[i];
         if (s->kind == SEC_AGENT)
@@ -63,7 +93,11 @@ int config_finish(config_parse *p)
             char w[32], c[32];
             if (set->path_count == 0)
                 return config_fail(p, s->line, "%s: missing required key 'paths'", s->label);
-            if (set->critical_after < set->warn_after) {
+            if (set->warn_runs && set->critical_runs && set->critical_runs < set->warn_runs)
+                return config_fail(p, s->key_lines[critical], "%s: critical_after (%d runs) is "
+                                   "fewer than warn_after (%d runs)", s->label,
+                                   set->critical_runs, set->warn_runs);
+            if (!set->warn_runs && !set->critical_runs && set->critical_after < set->warn_after) {
                 ofs_format_duration(set->warn_after, w, sizeof(w));
                 ofs_format_duration(set->critical_after, c, sizeof(c));
                 return config_fail(p, s->key_lines[critical] ? s->key_lines[critical]
@@ -112,10 +146,13 @@ int config_finish(config_parse *p)
     if (cfg->set_count == 0)
         return config_fail(p, p->lineno > 0 ? p->lineno : 1, "no [set NAME] section: nothing "
                            "to back up");
-    if (cfg->time_zone && !config_time_zone_ok(cfg->time_zone))
+    if (cfg->time_zone && !ofs_time_zone_ok(cfg->time_zone))
         return config_fail(p, agent ? agent->key_lines[config_key_index(config_agent_keys, "time_zone")]
                               : 1, "time_zone: unknown time zone '%s' (an IANA name such as "
                            "'Europe/London', or 'UTC')", cfg->time_zone);
+
+    if ((rc = config_schedule_defaults(p, agent)) < 0)
+        return rc;
 
     if (!cfg->state_dir && !(cfg->state_dir = strdup("/var/lib/offsite")))
         return ofs_error_set(OFS_ERROR, "out of memory reading '%s'", cfg->path);

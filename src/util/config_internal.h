@@ -33,7 +33,10 @@ enum key_type {
     KEY_INT,      /* int, within min..max */
     KEY_BOOL,     /* int, 0 or 1 */
     KEY_CLASS,    /* char[max]: a storage class name, capitals, digits and '_' */
-    KEY_BWLIMIT   /* char *, as written, checked by ofs_bwlimit_parse (the drivers' parser) */
+    KEY_BWLIMIT,  /* char *, as written, checked by ofs_bwlimit_parse (the drivers' parser) */
+    KEY_CALENDAR, /* char ** + size_t count: one systemd calendar line each (schedule.h) */
+    KEY_AGE,      /* int64_t seconds within min..max, or "N runs": int at count_offset */
+    KEY_WORDS     /* char ** + size_t count: words from choices, separated by spaces/commas */
 };
 
 /* Target types, as bits: which types a target key applies to. */
@@ -44,7 +47,8 @@ typedef struct key_spec {
     const char *name;
     enum key_type type;
     size_t offset;               /* of the field in its section's struct */
-    size_t count_offset;         /* KEY_PATHS, KEY_PATTERNS: of the size_t count */
+    size_t count_offset;         /* KEY_PATHS, KEY_PATTERNS, KEY_CALENDAR, KEY_WORDS: of the
+                                    size_t count; KEY_AGE: of the int run count */
     int64_t min, max;            /* KEY_SIZE, KEY_DURATION, KEY_INT; KEY_CLASS: max = size */
     const char *const *choices;  /* KEY_CHOICE */
     unsigned types;              /* target keys: the types it applies to */
@@ -59,7 +63,7 @@ typedef struct key_spec {
 
 #define KEYS_MAX 40 /* more keys than any table in config_keys.c has (asserted there) */
 
-enum section_kind { SEC_AGENT, SEC_SET, SEC_TARGET, SEC_RETENTION };
+enum section_kind { SEC_AGENT, SEC_SET, SEC_TARGET, SEC_RETENTION, SEC_NOTIFY };
 
 /* One [section] as read: where it starts and on which line each key was given (0 = not). */
 typedef struct section {
@@ -88,7 +92,7 @@ typedef struct config_parse {
 
 /* config_keys.c: the key table of a section kind, ended by a NULL name. */
 extern const key_spec config_agent_keys[], config_set_keys[], config_target_keys[],
-    config_retention_keys[];
+    config_retention_keys[], config_notify_keys[];
 const key_spec *config_section_keys(enum section_kind kind);
 
 /* config_key_index(keys, name): index of name in keys (0 if absent: callers pass known names). */

@@ -9,6 +9,7 @@ const char *const config_target_types[] = { "file", "s3", "gcs", "rsync", NULL }
 static const char *const url_styles[] = { "path", "virtual", NULL };
 static const char *const lifecycles[] = { "sync", "off", NULL };
 static const char *const object_locks[] = { "off", "governance", "compliance", NULL };
+static const char *const verify_afters[] = { "off", "staging", "targets", NULL };
 
 #define AGENT(n, t, ...) { #n, t, offsetof(ofs_config, n), __VA_ARGS__ }
 const key_spec config_agent_keys[] = {
@@ -19,6 +20,10 @@ const key_spec config_agent_keys[] = {
     AGENT(time_zone, KEY_STRING, 0, 0, 0, NULL, 0),
     AGENT(parallel, KEY_INT, 0, 1, 64, NULL, 0),
     AGENT(bwlimit, KEY_BWLIMIT, 0, 0, 0, NULL, 0),
+    AGENT(schedule, KEY_CALENDAR, offsetof(ofs_config, schedule_count), 0, 0, NULL, 0),
+    AGENT(holidays, KEY_PATH, 0, 0, 0, NULL, 0),
+    AGENT(run_grace, KEY_DURATION, 0, 0, YEARS_100, NULL, 0),
+    AGENT(verify_after, KEY_CHOICE, 0, 0, 0, verify_afters, 0),
     { NULL, 0, 0, 0, 0, 0, NULL, 0 }
 };
 
@@ -32,8 +37,10 @@ const key_spec config_set_keys[] = {
     SET(full_every, KEY_DURATION, 0, 0, YEARS_100, NULL, 0),
     SET(volume_size, KEY_SIZE, 0, 64 * KB, TB, NULL, 0),
     SET(compression_level, KEY_INT, 0, 1, 19, NULL, 0),
-    SET(warn_after, KEY_DURATION, 0, 1, YEARS_100, NULL, 0),
-    SET(critical_after, KEY_DURATION, 0, 1, YEARS_100, NULL, 0),
+    SET(warn_after, KEY_AGE, offsetof(ofs_config_set, warn_runs), 1, YEARS_100, NULL, 0),
+    SET(critical_after, KEY_AGE, offsetof(ofs_config_set, critical_runs), 1, YEARS_100, NULL,
+        0),
+    SET(schedule, KEY_CALENDAR, offsetof(ofs_config_set, schedule_count), 0, 0, NULL, 0),
     { NULL, 0, 0, 0, 0, 0, NULL, 0 }
 };
 
@@ -74,11 +81,25 @@ const key_spec config_retention_keys[] = {
     { NULL, 0, 0, 0, 0, 0, NULL, 0 }
 };
 
+#define NOTIFY(n, t, ...) { #n, t, offsetof(ofs_config_notify, n), __VA_ARGS__ }
+static const char *const notify_events[] = {
+    "backup_failed", "push_failed", "prune_failed", "verify_failed", "status_warning",
+    "status_critical", "drill_missed", "recovered", "unit_failed", NULL
+};
+const key_spec config_notify_keys[] = {
+    NOTIFY(command, KEY_STRING, 0, 0, 0, NULL, 0),
+    NOTIFY(webhook, KEY_URL, 0, 0, 0, NULL, 0),
+    NOTIFY(timeout, KEY_DURATION, 0, 1, 3600, NULL, 0),
+    NOTIFY(events, KEY_WORDS, offsetof(ofs_config_notify, event_count), 0, 0, notify_events, 0),
+    { NULL, 0, 0, 0, 0, 0, NULL, 0 }
+};
+
 #define KEY_COUNT(table) (sizeof(table) / sizeof(table[0]) - 1)
 _Static_assert(KEY_COUNT(config_agent_keys) <= KEYS_MAX, "raise KEYS_MAX");
 _Static_assert(KEY_COUNT(config_set_keys) <= KEYS_MAX, "raise KEYS_MAX");
 _Static_assert(KEY_COUNT(config_target_keys) <= KEYS_MAX, "raise KEYS_MAX");
 _Static_assert(KEY_COUNT(config_retention_keys) <= KEYS_MAX, "raise KEYS_MAX");
+_Static_assert(KEY_COUNT(config_notify_keys) <= KEYS_MAX, "raise KEYS_MAX");
 
 const key_spec *config_section_keys(enum section_kind kind)
 {
@@ -86,6 +107,7 @@ const key_spec *config_section_keys(enum section_kind kind)
     case SEC_AGENT: return config_agent_keys;
     case SEC_SET: return config_set_keys;
     case SEC_TARGET: return config_target_keys;
+    case SEC_NOTIFY: return config_notify_keys;
     default: return config_retention_keys;
     }
 }

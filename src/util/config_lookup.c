@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "offsite/config.h"
+#include "offsite/error.h"
+#include "offsite/schedule.h"
 
 static void config_free_list(char **list, size_t count)
 {
@@ -23,6 +25,7 @@ void ofs_config_free(ofs_config *cfg)
         config_free_list(s->excludes, s->exclude_count);
         free(s->pre_hook);
         free(s->post_hook);
+        config_free_list(s->schedule, s->schedule_count);
     }
     free(cfg->sets);
     for (size_t i = 0; i < cfg->target_count; i++) {
@@ -48,6 +51,12 @@ void ofs_config_free(ofs_config *cfg)
     free(cfg->host);
     free(cfg->time_zone);
     free(cfg->bwlimit);
+    config_free_list(cfg->schedule, cfg->schedule_count);
+    free(cfg->holidays);
+    free(cfg->verify_after);
+    free(cfg->notify.command);
+    free(cfg->notify.webhook);
+    config_free_list(cfg->notify.events, cfg->notify.event_count);
     free(cfg);
 }
 
@@ -82,4 +91,37 @@ const ofs_config_retention *ofs_config_target_retention(const ofs_config *cfg,
     if (target && target->retention)
         r = ofs_config_find_retention(cfg, target->retention);
     return r ? r : &cfg->retention;
+}
+
+/* config_schedule_add(s, lines, count): add already-checked calendar lines. */
+static int config_schedule_add(ofs_schedule *s, char **lines, size_t count)
+{
+    int rc = 0;
+    for (size_t i = 0; i < count && rc == 0; i++)
+        rc = ofs_schedule_add(s, lines[i]);
+    return rc;
+}
+
+int ofs_config_schedule(const ofs_config *cfg, const ofs_config_set *set, ofs_schedule **out)
+{
+    ofs_schedule *s = NULL;
+    int rc;
+
+    *out = NULL;
+    if ((rc = ofs_schedule_new(&s, cfg->time_zone)) < 0)
+        return rc;
+    if (set && set->schedule_count)
+        rc = config_schedule_add(s, set->schedule, set->schedule_count);
+    else
+        rc = config_schedule_add(s, cfg->schedule, cfg->schedule_count);
+    for (size_t i = 0; !set && rc == 0 && i < cfg->set_count; i++)
+        rc = config_schedule_add(s, cfg->sets[i].schedule, cfg->sets[i].schedule_count);
+    if (rc == 0 && cfg->holidays)
+        rc = ofs_schedule_add_holidays(s, cfg->holidays);
+    if (rc < 0) {
+        ofs_schedule_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
 }

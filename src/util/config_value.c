@@ -12,6 +12,7 @@
 #include "offsite/bwlimit.h"
 #include "offsite/error.h"
 #include "offsite/text.h"
+#include "offsite/schedule.h"
 
 char *config_normalize(const char *base, const char *path)
 {
@@ -150,7 +151,8 @@ int config_set_value(config_parse *p, const key_spec *spec, char *object, const 
     uint64_t size = 0;
     int flag;
 
-    if (!*value && spec->type != KEY_PATHS && spec->type != KEY_PATTERNS)
+    if (!*value && spec->type != KEY_PATHS && spec->type != KEY_PATTERNS &&
+        spec->type != KEY_CALENDAR)
         return config_fail(p, p->lineno, "%s: empty value", name);
     switch (spec->type) {
     case KEY_PATHS:
@@ -174,6 +176,67 @@ int config_set_value(config_parse *p, const key_spec *spec, char *object, const 
             return config_fail(p, p->lineno, "%s: '%s' has a '.' or '..' component", name,
                                value);
         break;
+    case KEY_CALENDAR: {
+        /* checked here, where the line number is known; the zone is only a default */
+        ofs_schedule *check = NULL;
+        if (!*value)
+            return 0;
+        if (ofs_schedule_new(&check, "UTC") < 0)
+            return config_fail(p, p->lineno, "out of memory");
+        int rc = ofs_schedule_add(check, value);
+        ofs_schedule_free(check);
+        if (rc < 0) {
+            snprintf(error, sizeof(error), "%s", ofs_error_last());
+            return config_fail(p, p->lineno, "%s: %s", name, error);
+        }
+        char *item = strdup(value);
+        if (!item || config_list_append((char ***)(void *)field,
+                                        (size_t *)(void *)(object + spec->count_offset), item))
+            return config_fail(p, p->lineno, "out of memory");
+        return 0;
+    }
+    case KEY_WORDS: {
+        char copy[CONFIG_LINE_MAX], *save = NULL;
+        snprintf(copy, sizeof(copy), "%s", value);
+        for (char *w = strtok_r(copy, " \t,", &save); w; w = strtok_r(NULL, " \t,", &save)) {
+            size_t i;
+            for (i = 0; spec->choices[i]; i++)
+                if (strcmp(w, spec->choices[i]) == 0)
+                    break;
+            if (!spec->choices[i])
+                return config_fail(p, p->lineno, "%s: unknown value '%s' (%s)", name, w,
+                                   config_choices(spec->choices, error, sizeof(error)));
+            char *item = strdup(w);
+            if (!item || config_list_append((char ***)(void *)field,
+                                            (size_t *)(void *)(object + spec->count_offset),
+                                            item))
+                return config_fail(p, p->lineno, "out of memory");
+        }
+        return 0;
+    }
+    case KEY_AGE: {
+        /* "2 runs": scheduled runs missed; anything else is a duration */
+        int runs = 0, used = 0;
+        if (sscanf(value, "%d run%n", &runs, &used) == 1 && used > 0 &&
+            (value[used] == '\0' || strcmp(value + used, "s") == 0)) {
+            if (runs < 1 || runs > 1000)
+                return config_fail(p, p->lineno, "%s: %s is out of range (1 to 1000 runs)",
+                                   name, value);
+            *(int *)(void *)(object + spec->count_offset) = runs;
+            return 0;
+        }
+        if (ofs_parse_duration(value, &number) < 0) {
+            snprintf(error, sizeof(error), "%s", ofs_error_last());
+            return config_fail(p, p->lineno, "%s: %s (or a number of scheduled runs: '1 run', "
+                               "'2 runs')", name, error);
+        }
+        if (number < spec->min || number > spec->max)
+            return config_fail(p, p->lineno, "%s: %s is out of range (1s to 100 years)", name,
+                               value);
+        *(int64_t *)(void *)field = number;
+        *(int *)(void *)(object + spec->count_offset) = 0;
+        return 0;
+    }
     case KEY_URL:
         if (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0)
             return config_fail_shown(p, name, value, "must start with http:// or https://");

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "offsite/config.h"
+#include "offsite/schedule.h"
 #include "offsite/error.h"
 
 typedef struct fixture {
@@ -294,6 +295,16 @@ static void test_defaults(void **state)
     assert_int_equal(s->compression_level, 3);
     assert_int_equal(s->warn_after, 26 * 3600);
     assert_int_equal(s->critical_after, 50 * 3600);
+    assert_int_equal(s->warn_runs, 0); /* no schedule: hours */
+    assert_int_equal(s->critical_runs, 0);
+    assert_int_equal(cfg->schedule_count, 0);
+    assert_null(cfg->holidays);
+    assert_int_equal(cfg->run_grace, 3 * 3600);
+    assert_string_equal(cfg->verify_after, "off");
+    assert_null(cfg->notify.command);
+    assert_null(cfg->notify.webhook);
+    assert_int_equal(cfg->notify.timeout, 30);
+    assert_int_equal(cfg->notify.line, 0);
 
     assert_int_equal(cfg->retention.daily, 30);
     assert_int_equal(cfg->retention.weekly, 12);
@@ -315,6 +326,67 @@ static void test_defaults(void **state)
     assert_int_equal(cfg->targets[0].transition_days, 0); /* no transition */
     assert_string_equal(cfg->targets[0].transition_class, "");
     ofs_config_free(cfg);
+}
+
+/* a schedule makes freshness count in runs (1 warns, 2 are critical) unless durations are
+ * given; a set's own schedule replaces [agent]'s; the holiday file is read relative to the
+ * config; ofs_config_schedule(NULL) is every line the timer must fire on */
+static void test_schedule_keys(void **state)
+{
+    fixture *f = *state;
+    write_config(f, "holidays.txt", "2026-11-26\n2026-12-25 # Christmas\n");
+    ofs_config *cfg = load_ok(f, "[agent]\ntime_zone = America/New_York\n"
+                                 "schedule = Mon..Fri 17:15\nholidays = holidays.txt\n"
+                                 "run_grace = 90m\nverify_after = targets\n"
+                                 "[set data]\npaths = /data\n"
+                                 "[set positions]\npaths = /pos\nschedule = Mon..Fri 10..16/2:00\n"
+                                 "  Mon..Fri 17:15\ncritical_after = 3 runs\n"
+                                 "[set logs]\npaths = /logs\nwarn_after = 30h\n"
+                                 "[notify]\ncommand = /usr/local/bin/page-oncall\n"
+                                 "webhook = https://hooks.example/T1\nevents = push_failed "
+                                 "recovered\ntimeout = 5s\n");
+    assert_int_equal(cfg->schedule_count, 1);
+    assert_string_equal(cfg->schedule[0], "Mon..Fri 17:15");
+    assert_non_null(strstr(cfg->holidays, "/holidays.txt"));
+    assert_int_equal(cfg->run_grace, 90 * 60);
+    assert_string_equal(cfg->verify_after, "targets");
+    assert_int_equal(cfg->sets[0].warn_runs, 1);
+    assert_int_equal(cfg->sets[0].critical_runs, 2);
+    assert_int_equal(cfg->sets[1].schedule_count, 2);
+    assert_int_equal(cfg->sets[1].warn_runs, 1);
+    assert_int_equal(cfg->sets[1].critical_runs, 3);
+    assert_int_equal(cfg->sets[2].warn_runs, 0); /* a duration given: hours for warnings */
+    assert_int_equal(cfg->sets[2].warn_after, 30 * 3600);
+    assert_int_equal(cfg->sets[2].critical_runs, 2);
+    assert_string_equal(cfg->notify.command, "/usr/local/bin/page-oncall");
+    assert_string_equal(cfg->notify.webhook, "https://hooks.example/T1");
+    assert_int_equal(cfg->notify.event_count, 2);
+    assert_string_equal(cfg->notify.events[1], "recovered");
+    assert_int_equal(cfg->notify.timeout, 5);
+
+    struct ofs_schedule *s = NULL;
+    assert_int_equal(ofs_config_schedule(cfg, &cfg->sets[1], &s), 0);
+    assert_int_equal(ofs_schedule_count(s), 2);
+    assert_string_equal(ofs_schedule_line(s, 0), "Mon..Fri 10..16/2:00 America/New_York");
+    assert_int_equal(ofs_schedule_holiday_count(s), 2);
+    ofs_schedule_free(s);
+    assert_int_equal(ofs_config_schedule(cfg, &cfg->sets[0], &s), 0);
+    assert_int_equal(ofs_schedule_count(s), 1);
+    ofs_schedule_free(s);
+    assert_int_equal(ofs_config_schedule(cfg, NULL, &s), 0);
+    assert_int_equal(ofs_schedule_count(s), 3);
+    ofs_schedule_free(s);
+    ofs_config_free(cfg);
+
+    /* a bad holiday file is a configuration error naming both files */
+    write_config(f, "holidays.txt", "2026-11-26\nThanksgiving\n");
+    ofs_config *bad = (ofs_config *)1;
+    assert_int_equal(ofs_config_load(&bad, write_config(f, "bad.ini", "[agent]\nholidays = "
+                                                         "holidays.txt\n[set d]\npaths = /d\n")),
+                     OFS_ECONFIG);
+    assert_non_null(strstr(ofs_error_last(), "bad.ini:2: holidays: "));
+    assert_non_null(strstr(ofs_error_last(), "holidays.txt:2: 'Thanksgiving' is not a date "
+                                             "YYYY-MM-DD"));
 }
 
 static void test_relative_paths(void **state)
@@ -464,8 +536,8 @@ static void test_errors(void **state)
         { AGENT "\n" SET "this line has no equals sign\n",
           "8: 'this line has no equals sign' is not 'key = value', '[section]' or a comment" },
         { AGENT "\n[frobnicate]\nx = 1\n" SET,
-          "6: unknown section [frobnicate] (agent, set NAME, target NAME, retention or "
-          "retention NAME)" },
+          "6: unknown section [frobnicate] (agent, set NAME, target NAME, retention, "
+          "retention NAME or notify)" },
         { AGENT "\n" SET "full_every = 3 fortnights\n",
           "8: full_every: bad duration '3 fortnights' (use a number with s, m, h, d or w, "
           "e.g. 26h or 7d)" },
@@ -569,6 +641,27 @@ static void test_errors(void **state)
           "6: target 't': key 'transition_days' does not apply to type 'file'" },
         { SET "[target t]\ntype = gcs\nbucket = b\ntransition_class = COLDLINE\n",
           "6: target 't': key 'transition_class' does not apply to type 'gcs'" },
+        /* schedules, freshness in runs, holidays, notifications */
+        { "[agent]\nschedule = Mon..Fri 17:15\n  Mon..Fry 18:00\n" SET,
+          "3: schedule: calendar 'Mon..Fry 18:00': unknown weekday 'Mon..Fry' (Mon, Tue, ... "
+          "Sun; ranges Mon..Fri; lists Mon,Wed)" },
+        { SET "schedule = 9..17/2:00 Europe/Nowhere\n",
+          "3: schedule: calendar '9..17/2:00 Europe/Nowhere': unknown time zone "
+          "'Europe/Nowhere' (an IANA name such as 'America/New_York', or 'UTC')" },
+        { SET "warn_after = 2 runs\ncritical_after = 1 run\n",
+          "4: [set data]: critical_after (1 runs) is fewer than warn_after (2 runs)" },
+        { SET "warn_after = 0 runs\n", "3: warn_after: 0 runs is out of range (1 to 1000 runs)" },
+        { SET "warn_after = soon\n", "3: warn_after: bad duration 'soon' (use a number with s, "
+          "m, h, d or w, e.g. 26h or 7d) (or a number of scheduled runs: '1 run', '2 runs')" },
+        { AGENT "verify_after = always\n" SET,
+          "5: verify_after: unknown value 'always' (off, staging or targets)" },
+        { SET "[notify]\nwebhook = ftp://x\n", "4: webhook: 'ftp://x' must start with http:// or "
+          "https://" },
+        { SET "[notify]\nevents = push_failed, backup_exploded\n",
+          "4: events: unknown value 'backup_exploded' (backup_failed, push_failed, "
+          "prune_failed, verify_failed, status_warning, status_critical, drill_missed, "
+          "recovered or unit_failed)" },
+        { SET "[notify x]\n", "3: [notify] takes no name (found 'x')" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         ofs_config *cfg = (ofs_config *)1;
@@ -749,6 +842,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_every_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schedule_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_relative_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lists, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
