@@ -18,6 +18,8 @@ PACKAGES=(
     openssl                                # the TLS case makes its own CA and certificate
     curl                                   # gcs cases read objects back over the JSON API
     clang-14 libclang-rt-14-dev            # libFuzzer targets (scripts/fuzz.sh, tests/fuzz)
+    dpkg-dev lintian systemd               # packaging/deb: cpack's dpkg-shlibdeps, lintian,
+                                           # systemd-analyze verify of the installed units
 )
 # gcs targets: the Cloud Storage emulator runs on Node.js (npm's firebase-tools). A machine
 # that has node from elsewhere (NodeSource) keeps it; Debian's packages otherwise.

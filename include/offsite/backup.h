@@ -42,6 +42,8 @@ typedef struct ofs_backup_options {
     int full;                /* --full: never a differential */
     int parallel;            /* volume workers; 0 = cfg->parallel */
     int show_progress;       /* progress bar / periodic log lines */
+    int defer_post_hook;     /* the caller runs the post_hook (after the push, so it can tell
+                                the push's outcome): ofs_backup_post_hook */
 } ofs_backup_options;
 
 typedef struct ofs_backup_stats {
@@ -91,5 +93,14 @@ int ofs_backup_dry_run(const ofs_config *cfg, const ofs_config_set *set, ofs_sto
                        const ofs_keyring *ring, const ofs_backup_options *opts,
                        ofs_backup_plan *plan);
 void ofs_backup_plan_free(ofs_backup_plan *plan);
+
+/*
+ * ofs_backup_post_hook(set, id, status, push): run set's post_hook (if any) with OFFSITE_SET,
+ * OFFSITE_BACKUP_ID (id, or unset if NULL), OFFSITE_STATUS ("ok" or "failed": the set's
+ * backup) and OFFSITE_PUSH ("ok", "failed", "skipped"; unset if NULL). Returns its failure
+ * (OFS_ERROR naming the set and the exit status); callers log it, it fails nothing.
+ */
+int ofs_backup_post_hook(const ofs_config_set *set, const char *id, const char *status,
+                         const char *push);
 
 #endif

@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "offsite/backup.h"
 #include "offsite/config.h"
 #include "offsite/error.h"
 #include "offsite/keyring.h"
@@ -47,8 +48,10 @@ struct ofs_cli {
     ofs_config *cfg;         /* loaded by ofs_cli_config() */
     ofs_keyring *ring;       /* loaded by ofs_cli_key() */
     int lock_fd;             /* -1 until ofs_cli_lock() */
+    int64_t lock_wait;       /* --wait: seconds ofs_cli_lock() waits for another run; 0 = none */
     json_t *result;          /* the --json answer, built by the command; may stay NULL */
     int help_shown;          /* --help was printed: no result follows */
+    int notified;            /* a problem was handed to the notifiers during this run */
     int exit_code;           /* with a negative return: the outcome to exit with (OFS_EXIT_*,
                                 error.h) instead of the error kind's code; 0 = the kind's */
 };
@@ -142,7 +145,8 @@ int ofs_cli_config(ofs_cli *cli, const ofs_config **cfg);
 int ofs_cli_key(ofs_cli *cli, int required, const ofs_keyring **ring);
 
 /* ofs_cli_lock(cli): exclusive flock on STATE_DIR/offsite.lock (state dir created 0700);
- * OFS_EEXISTS "another offsite is running (lock PATH)" if held. Released at exit. */
+ * OFS_EEXISTS "another offsite is running (lock PATH)" if held - after waiting up to
+ * cli->lock_wait seconds for it to be released (--wait). Released at exit. */
 int ofs_cli_lock(ofs_cli *cli);
 
 /*
@@ -184,6 +188,46 @@ void ofs_cli_free_ids(char **ids, size_t count);
 /* ofs_cli_free(cli): release config, key, lock and result. */
 void ofs_cli_free(ofs_cli *cli);
 
+/* ---- status_metrics.c ---- */
+
+/*
+ * ofs_cli_status_prometheus(cli, path, status, now): write the status (the --json answer of
+ * `status`) as node_exporter textfile metrics to path, atomically (temporary file, rename;
+ * mode 0644). The metric names are documented in docs/operator-guide.md.
+ */
+int ofs_cli_status_prometheus(ofs_cli *cli, const char *path, json_t *status, int64_t now);
+
+/* ---- backup_after.c: around `offsite backup` ---- */
+
+/*
+ * ofs_cli_backup_due(cli, set, staging, now, why, size): for `backup --scheduled`: 1 if a
+ * scheduled run of set (its schedule, else [agent]'s; holidays skipped) fell after its newest
+ * backup in staging started, or it has none, or no schedule at all; 0 if not. why says which.
+ */
+int ofs_cli_backup_due(ofs_cli *cli, const ofs_config_set *set, const ofs_manifest *staging,
+                       int64_t now, char *why, size_t size);
+
+/* ofs_cli_backup_remember(cli, set, rec, stats, rc): keep a set's backup result in
+ * STATE_DIR/results.json and notify backup_failed (or recovered). rc's message is kept. */
+void ofs_cli_backup_remember(ofs_cli *cli, const ofs_config_set *set, const ofs_record *rec,
+                             const ofs_backup_stats *stats, int rc);
+
+/* ofs_cli_problem(cli, key, event, rc): notify event under alert key if rc < 0, else close the
+ * alert (recovered). rc's message is kept. */
+void ofs_cli_problem(ofs_cli *cli, const char *key, const char *event, int rc);
+
+/*
+ * ofs_cli_verify_after(cli, ring, staging, backups): [agent] verify_after: check each backup of
+ * backups (the --json list, by "id") in staging, and with "targets" on every target too
+ * (records, object sizes and SHA-256). Returns the first problem's code, 0 if none or off.
+ */
+int ofs_cli_verify_after(ofs_cli *cli, const ofs_keyring *ring, ofs_store *staging,
+                         json_t *backups);
+
+/* ofs_cli_run_remember(cli, started, exit_code): the run's record in results.json ("run":
+ * {"backup": ...}) with systemd's INVOCATION_ID, read by `notify --unit-failed`. */
+void ofs_cli_run_remember(ofs_cli *cli, int64_t started, int exit_code);
+
 /* ---- commands (src/cli/cmd_*.c) ---- */
 int ofs_cmd_init(ofs_cli *cli, int argc, char **argv);
 int ofs_cmd_key(ofs_cli *cli, int argc, char **argv);
@@ -197,6 +241,8 @@ int ofs_cmd_prune(ofs_cli *cli, int argc, char **argv);
 int ofs_cmd_drill(ofs_cli *cli, int argc, char **argv);
 int ofs_cmd_retention(ofs_cli *cli, int argc, char **argv);
 int ofs_cmd_status(ofs_cli *cli, int argc, char **argv);
+int ofs_cmd_schedule(ofs_cli *cli, int argc, char **argv);
+int ofs_cmd_notify(ofs_cli *cli, int argc, char **argv);
 int ofs_cmd_config(ofs_cli *cli, int argc, char **argv);
 int ofs_cmd_decrypt(ofs_cli *cli, int argc, char **argv);
 int ofs_cmd_help(ofs_cli *cli, int argc, char **argv);

@@ -96,7 +96,7 @@ const char *ofs_error_name(int code);
 /*
  * The process's exit codes, one meaning each (the table in docs/operator-guide.md, `offsite
  * --help` and offsite(1) say the same). 1-12 name the kind of failure (ofs_error_exit_code);
- * 13-17 name an outcome of a run that got past its start, whatever the kind of the failure
+ * 13-18 name an outcome of a run that got past its start, whatever the kind of the failure
  * behind it (--json's error.code still names that kind). `status` keeps its own 0/1/2.
  * Numbers never change meaning: scripts and alerts depend on them.
  */
@@ -119,6 +119,7 @@ enum {
     OFS_EXIT_PUSH_FAILED = 15,   /* backup committed in staging; a push to a target failed */
     OFS_EXIT_PRUNE_FAILED = 16,  /* backup committed and pushed; the automatic prune failed */
     OFS_EXIT_MISSED = 17,        /* drill restored everything but missed an RPO/RTO objective */
+    OFS_EXIT_VERIFY_FAILED = 18, /* backup committed (and pushed); verify_after found a problem */
     OFS_EXIT_USAGE = 64          /* unknown command or option, missing argument */
 };
 

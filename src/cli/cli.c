@@ -26,7 +26,8 @@ static const ofs_cli_command cli_commands[] = {
       "  export                   print a paper copy of every key, with check codes\n"
       "  import [FILE|-]          add the keys of a paper copy to the key file\n" },
     { "backup", ofs_cmd_backup,
-      "backup [--set S]... [--full] [--description D] [--no-push] [--dry-run]",
+      "backup [--set S]... [--full] [--description D] [--no-push] [--dry-run] [--scheduled] "
+      "[--wait D]",
       "back up every set (or some) to staging, then push to every target",
       "  --set S            only set S; repeat it for several (default: every set)\n"
       "  --full             a full backup, never a differential\n"
@@ -35,6 +36,12 @@ static const ofs_cli_command cli_commands[] = {
       "  --dry-run          per set: full or differential and why, and what would be read\n"
       "                     (files, bytes; new, changed, grown, deleted since the base);\n"
       "                     reads no file, writes nothing, runs no hook\n"
+      "  --scheduled        only the sets whose scheduled run is due (the timer's way: a\n"
+      "                     set's own schedule, holidays skipped, missed runs caught up)\n"
+      "  --wait D           wait up to D (10m) for another running offsite instead of\n"
+      "                     failing at once with exit 11\n"
+      "The post_hook runs after the push with OFFSITE_STATUS and OFFSITE_PUSH (ok, failed,\n"
+      "skipped). With [agent] verify_after, the new backups are checked (exit 18 if not ok).\n"
       "Exits 13 after committing if a file changed while it was read, 14 if a set failed\n"
       "(the others were backed up), 15 if a push failed (committed in staging), 16 if the\n"
       "automatic prune failed.\n"
@@ -106,7 +113,8 @@ static const ofs_cli_command cli_commands[] = {
       "  --set S            only set S (default: every set)\n"
       "  --from T           restore from target T, as a clean machine would (default: staging\n"
       "                     if it holds the backup, else the first target that does)\n"
-      "  --rpo DURATION     recovery point objective: the newest backup may be this old (26h)\n"
+      "  --rpo DURATION     recovery point objective: the newest backup may be this old (26h),\n"
+      "                     or this many scheduled runs old (1run: the last run's backup)\n"
       "  --rto DURATION     recovery time objective: the restore may take this long (30m)\n"
       "  --target DIR       scratch directory (default: STATE_DIR/drill-TIME, removed after)\n"
       "  --keep             keep the restored files\n"
@@ -114,10 +122,34 @@ static const ofs_cli_command cli_commands[] = {
       "(backup found, first byte written, volumes done, directories done, durable).\n"
       "Exits 0 when every set restored and met its objectives, 17 when an objective was\n"
       "missed, the error's code otherwise.\n" },
-    { "status", ofs_cmd_status, "status [--from T]",
-      "freshness of the newest backup of each set; exit 0 ok, 1 warning, 2 critical",
-      "  --from T           read target T's manifest (default: staging)\n"
-      "Ages are compared with each set's warn_after and critical_after. Works without the key.\n" },
+    { "status", ofs_cmd_status, "status [--from T] [--prometheus FILE] [--notify]",
+      "freshness of each set on staging and every target; exit 0 ok, 1 warning, 2 critical",
+      "  --from T           only target T (default: staging, if this machine has one, and\n"
+      "                     every target)\n"
+      "  --prometheus FILE  also write node_exporter textfile metrics to FILE (atomically)\n"
+      "  --notify           tell the notifiers when a set's state changes (warning,\n"
+      "                     critical, recovered)\n"
+      "Freshness is counted in scheduled runs missed when the set has a schedule (warn after\n"
+      "1, critical after 2; weekends and holidays are no runs), else in hours (warn_after,\n"
+      "critical_after). A set whose newest backup is not on a target, or whose last push to\n"
+      "it failed, is at least a warning naming the target. Reads manifests only: works\n"
+      "without the key.\n" },
+    { "schedule", ofs_cmd_schedule, "schedule show [--count N] [--systemd] | schedule check "
+      "TIMER [DROP-IN...]",
+      "the schedule: next runs and the systemd timer's OnCalendar= lines",
+      "  show               the calendar lines, holidays, the next N runs (10) with the sets\n"
+      "                     due, and the OnCalendar= lines for offsite-backup.timer\n"
+      "  --systemd          print only the timer drop-in ([Timer] and OnCalendar= lines)\n"
+      "  check TIMER...     compare the OnCalendar= lines of a timer and its drop-ins with the\n"
+      "                     configured schedule; exit 2 if they differ\n" },
+    { "notify", ofs_cmd_notify, "notify [--event E] [--message M] [--set S] [--target T] | "
+      "notify --unit-failed UNIT",
+      "send an event to the [notify] command and webhook (default: a test event)",
+      "  --event E          the event name (default: test)\n"
+      "  --message M        its message\n"
+      "  --unit-failed UNIT the OnFailure= handler: tell that UNIT failed, unless the run\n"
+      "                     already told its own failure (systemd's MONITOR_* variables)\n"
+      "Exits non-zero if a notifier failed.\n" },
     { "config", ofs_cmd_config, "config check",
       "validate the configuration",
       "  check              load and validate the configuration (every value, as the\n"
@@ -167,7 +199,8 @@ void ofs_cli_print_help(FILE *out)
           "7 transient (retry later); 8 no space; 9 canceled; 10 unsupported; 11 exists (another\n"
           "offsite is running); 12 conflict; 13 backup committed with warnings (a file changed\n"
           "while read); 14 a set failed; 15 push failed (committed in staging); 16 prune failed;\n"
-          "17 drill missed an objective; 64 usage. status: 0 ok, 1 warning, 2 critical.\n"
+          "17 drill missed an objective; 18 verify_after failed; 64 usage. status: 0 ok,\n"
+          "1 warning, 2 critical.\n"
           "See docs/operator-guide.md.\n", out);
 }
 

@@ -1,18 +1,21 @@
-/* cmd_backup.c - `offsite backup`: every set (or one) into staging, then push to the targets,
- * then (with [retention] auto = true) prune. */
+/* cmd_backup.c - `offsite backup`: every set (or those named, or with --scheduled those whose
+ * run is due) into staging, then push to the targets, then the post_hooks (which learn the
+ * push's outcome), verify_after, and (with [retention] auto = true) prune. Results are kept
+ * for `status` and problems notified (backup_after.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "offsite/backup.h"
 #include "offsite/cli.h"
+#include "offsite/clock.h"
 #include "offsite/error.h"
 #include "offsite/log.h"
 #include "offsite/text.h"
 
 enum {
     BACKUP_OPT_SET = 300, BACKUP_OPT_FULL, BACKUP_OPT_DESCRIPTION, BACKUP_OPT_NO_PUSH,
-    BACKUP_OPT_DRY_RUN
+    BACKUP_OPT_DRY_RUN, BACKUP_OPT_WAIT, BACKUP_OPT_SCHEDULED
 };
 
 /* backup_report(cli, rec, stats, list): the result line and the JSON entry of one backup. */
@@ -176,9 +179,11 @@ int ofs_cmd_backup(ofs_cli *cli, int argc, char **argv)
         { "description", required_argument, NULL, BACKUP_OPT_DESCRIPTION },
         { "no-push", no_argument, NULL, BACKUP_OPT_NO_PUSH },
         { "dry-run", no_argument, NULL, BACKUP_OPT_DRY_RUN },
+        { "wait", required_argument, NULL, BACKUP_OPT_WAIT },
+        { "scheduled", no_argument, NULL, BACKUP_OPT_SCHEDULED },
         { NULL, 0, NULL, 0 }
     };
-    ofs_backup_options opts = { 0 };
+    ofs_backup_options opts = { .defer_post_hook = 1 };
     const char *arg;
     char **names = NULL;
     size_t name_count = 0;
@@ -186,10 +191,14 @@ int ofs_cmd_backup(ofs_cli *cli, int argc, char **argv)
     const ofs_config *cfg = NULL;
     const ofs_keyring *ring;
     ofs_store *staging = NULL;
+    ofs_manifest *current = NULL;
     json_t *backups = NULL;
     ofs_error_first first = { 0 };
-    int index = 0, opt, rc, no_push = 0, dry_run = 0;
+    int index = 0, opt, rc, no_push = 0, dry_run = 0, scheduled = 0, ran_at_all = 0;
     uint64_t changed = 0;
+    int64_t started = ofs_clock_now();
+    char **ids = NULL; /* per set: the committed backup's id, for the post_hook */
+    int *set_ok = NULL; /* per set: 1 committed, -1 failed, 0 not run */
 
     /* --set may be repeated: at most one name per argument */
     if (!(names = calloc((size_t)argc + 1, sizeof(*names))))
@@ -201,6 +210,13 @@ int ofs_cmd_backup(ofs_cli *cli, int argc, char **argv)
         case BACKUP_OPT_FULL: opts.full = 1; break;
         case BACKUP_OPT_DESCRIPTION: opts.description = arg; break;
         case BACKUP_OPT_NO_PUSH: no_push = 1; break;
+        case BACKUP_OPT_SCHEDULED: scheduled = 1; break;
+        case BACKUP_OPT_WAIT:
+            if (ofs_parse_duration(arg, &cli->lock_wait) < 0) {
+                rc = ofs_cli_usage_error(cli, "--wait: %s", ofs_error_last());
+                goto cleanup;
+            }
+            break;
         }
     }
     if (rc != 0) {
@@ -227,20 +243,41 @@ int ofs_cmd_backup(ofs_cli *cli, int argc, char **argv)
     if ((rc = ofs_cli_key(cli, 1, &ring)) < 0 || (rc = ofs_cli_lock(cli)) < 0 ||
         (rc = ofs_cli_open_staging(cli, 1, &staging)) < 0)
         goto cleanup;
+    ran_at_all = 1;
     opts.show_progress = cli->show_progress;
     backups = json_array();
+    ids = calloc(cfg->set_count + 1, sizeof(*ids));
+    set_ok = calloc(cfg->set_count + 1, sizeof(*set_ok));
+    if (!backups || !ids || !set_ok) {
+        rc = ofs_error_set(OFS_ERROR, "out of memory");
+        goto cleanup;
+    }
+    /* --scheduled (the timer): only the sets whose scheduled run is due, holidays skipped */
+    if (scheduled && (rc = ofs_cli_load_manifest(cli, staging, ring, &current)) < 0)
+        goto cleanup;
 
+    size_t ran = 0;
     for (size_t i = 0; i < cfg->set_count; i++) {
         const ofs_config_set *set = &cfg->sets[i];
         ofs_backup_stats stats = { 0 };
         ofs_record *rec = NULL;
+        char why[256];
         if (!chosen[i])
             continue;
+        if (scheduled && !ofs_cli_backup_due(cli, set, current, started, why, sizeof(why))) {
+            ofs_cli_out(cli, "set %s: %s\n", set->name, why);
+            continue;
+        }
+        ran++;
         rc = ofs_backup_run(cfg, set, staging, ring, &opts, &rec, &stats);
+        ofs_cli_backup_remember(cli, set, rec, &stats, rc);
         if (rc == 0) {
             backup_report(cli, rec, &stats, backups);
             changed += stats.changed_while_read;
+            set_ok[i] = 1;
+            ids[i] = strdup(rec->id);
         } else {
+            set_ok[i] = -1;
             /* one failed set must not cost the others their nightly backup */
             ofs_error_first_add(&first, ofs_error_wrap(rc, "backup of set '%s' failed",
                                                        set->name));
@@ -248,6 +285,11 @@ int ofs_cmd_backup(ofs_cli *cli, int argc, char **argv)
         ofs_record_free(rec);
     }
     json_object_set(ofs_cli_result(cli), "backups", backups);
+    if (scheduled && ran == 0) {
+        ofs_cli_out(cli, "no set is due: nothing to do\n");
+        rc = 0;
+        goto cleanup;
+    }
 
     /* staging may also hold committed backups an earlier push did not deliver */
     int push_rc = 0;
@@ -262,17 +304,41 @@ int ofs_cmd_backup(ofs_cli *cli, int argc, char **argv)
             push_message = ofs_error_save();
         }
     }
+    /* post_hook after the push, so it knows whether the backup left the machine */
+    for (size_t i = 0; i < cfg->set_count; i++) {
+        if (!set_ok[i])
+            continue;
+        const char *push = no_push || cfg->target_count == 0 ? "skipped"
+                         : push_rc < 0 ? "failed" : "ok";
+        char *saved = ofs_error_save();
+        if (ofs_backup_post_hook(&cfg->sets[i], ids[i], set_ok[i] > 0 ? "ok" : "failed",
+                                 set_ok[i] > 0 ? push : "skipped") < 0)
+            ofs_log_warn("%s", ofs_error_last());
+        ofs_error_restore(0, saved);
+        free(saved);
+    }
+
+    /* verify_after: the new backups, where they were written */
+    int verify_rc = 0;
+    char *verify_message = NULL;
+    if (!first.code && push_rc == 0) {
+        verify_rc = ofs_cli_verify_after(cli, ring, staging, backups);
+        ofs_cli_problem(cli, "verify_failed", "verify_failed", verify_rc);
+        if (verify_rc < 0)
+            verify_message = ofs_error_save();
+    }
 
     /* auto prune only after everything succeeded: a failed backup or push is the night's news,
      * and the stores are left as they are for the next run to look at */
     int prune_rc = 0;
     char *prune_message = NULL;
-    if (!first.code && push_rc == 0 && cfg->retention.auto_prune) {
+    if (!first.code && push_rc == 0 && verify_rc == 0 && cfg->retention.auto_prune) {
         prune_rc = ofs_cli_prune_stores(cli, ring, NULL, !no_push, 0, 0);
-        if (prune_rc < 0) {
+        if (prune_rc < 0)
             ofs_error_wrap(prune_rc, "backup committed%s, but", no_push ? "" : " and pushed");
+        ofs_cli_problem(cli, "prune_failed", "prune_failed", prune_rc);
+        if (prune_rc < 0)
             prune_message = ofs_error_save();
-        }
     }
 
     json_object_set_new(ofs_cli_result(cli), "changed_while_read", json_integer((json_int_t)changed));
@@ -283,6 +349,9 @@ int ofs_cmd_backup(ofs_cli *cli, int argc, char **argv)
     } else if (push_rc < 0) {
         rc = ofs_error_restore(push_rc, push_message);
         cli->exit_code = OFS_EXIT_PUSH_FAILED;
+    } else if (verify_rc < 0) {
+        rc = ofs_error_restore(verify_rc, verify_message);
+        cli->exit_code = OFS_EXIT_VERIFY_FAILED;
     } else if (prune_rc < 0) {
         rc = ofs_error_restore(prune_rc, prune_message);
         cli->exit_code = OFS_EXIT_PRUNE_FAILED;
@@ -300,9 +369,19 @@ int ofs_cmd_backup(ofs_cli *cli, int argc, char **argv)
     }
     free(push_message);
     free(prune_message);
+    free(verify_message);
 cleanup:
+    if (ran_at_all) /* a run that got its lock: what `notify --unit-failed` reads */
+        ofs_cli_run_remember(cli, started, rc < 0 ? (cli->exit_code ? cli->exit_code
+                                                                    : ofs_error_exit_code(rc))
+                                                  : rc);
+    for (size_t i = 0; ids && i < cfg->set_count; i++)
+        free(ids[i]);
+    free(ids);
+    free(set_ok);
     json_decref(backups);
     ofs_error_first_free(&first);
+    ofs_manifest_free(current);
     ofs_store_free(staging);
     free(chosen);
     free(names);

@@ -17,14 +17,46 @@
 #include "offsite/text.h"
 #include "offsite/fsutil.h"
 #include "offsite/log.h"
+#include "offsite/notify.h"
 #include "offsite/restore.h"
+#include "offsite/runstate.h"
+#include "offsite/schedule.h"
 
 enum { DRILL_OPT_SET = 300, DRILL_OPT_FROM, DRILL_OPT_RPO, DRILL_OPT_RTO, DRILL_OPT_TARGET,
        DRILL_OPT_KEEP };
 
 typedef struct drill_targets {
     int64_t rpo, rto; /* seconds; 0 = not checked */
+    int rpo_runs;     /* --rpo 1run: at most this many scheduled runs old (0: rpo is seconds) */
 } drill_targets;
+
+/* drill_remember(cli, set, o, missed_or_failed): keep the drill's result for status and the
+ * Prometheus file, and tell the notifiers when a drill missed (or recovered). */
+static void drill_remember(ofs_cli *cli, const char *set, json_t *o, int bad)
+{
+    char key[128];
+    json_t *kept = o ? json_deep_copy(o) : NULL;
+    char *saved = ofs_error_save();
+    if (kept) {
+        json_object_set_new(kept, "time", ofs_json_time(ofs_clock_now()));
+        json_object_set_new(kept, "ok", json_boolean(!bad));
+        json_object_del(kept, "set");
+    }
+    if (ofs_runstate_put(cli->cfg->state_dir, "drills", set, kept) < 0)
+        ofs_log_warn("%s", ofs_error_last());
+    snprintf(key, sizeof(key), "drill_missed:%s", set);
+    const char *message = json_string_value(json_object_get(o, "error"));
+    ofs_notify_fields fields = { .set = set, .message = message ? message
+                                 : "recovery point or time objective missed" };
+    if (bad) {
+        (void)ofs_notify_problem(cli->cfg, key, "drill_missed", &fields, 1);
+    } else {
+        fields.message = "drill met its objectives again";
+        ofs_notify_clear(cli->cfg, key, &fields);
+    }
+    ofs_error_restore(0, saved);
+    free(saved);
+}
 
 /* drill_one(cli, set, from, targets, scratch, keep, ring, &missed): one set's drill. */
 static int drill_one(ofs_cli *cli, const char *set, const char *from, const drill_targets *t,
@@ -63,10 +95,23 @@ static int drill_one(ofs_cli *cli, const char *set, const char *from, const dril
     if (age < 0)
         age = 0;
     int rpo_ok = !t->rpo || age <= t->rpo, rto_ok = !t->rto || elapsed <= (double)t->rto;
+    unsigned runs_old = 0;
+    if (t->rpo_runs) {
+        /* in scheduled runs: weekends and holidays do not age a backup */
+        ofs_schedule *schedule = NULL;
+        if (ofs_config_schedule(cli->cfg, ofs_config_find_set(cli->cfg, set), &schedule) == 0)
+            runs_old = ofs_schedule_missed(schedule, rec->started, ofs_clock_now(),
+                                           cli->cfg->run_grace);
+        ofs_schedule_free(schedule);
+        rpo_ok = runs_old < (unsigned)t->rpo_runs;
+    }
     if (!rpo_ok || !rto_ok)
         *missed = 1;
     ofs_format_duration(age, age_text, sizeof(age_text));
-    if (t->rpo)
+    if (t->rpo_runs)
+        snprintf(rpo_text, sizeof(rpo_text), "%d run%s; %u run%s missed since", t->rpo_runs,
+                 t->rpo_runs == 1 ? "" : "s", runs_old, runs_old == 1 ? "" : "s");
+    else if (t->rpo)
         ofs_format_duration(t->rpo, rpo_text, sizeof(rpo_text));
     if (t->rto)
         ofs_format_duration(t->rto, rto_text, sizeof(rto_text));
@@ -77,7 +122,8 @@ static int drill_one(ofs_cli *cli, const char *set, const char *from, const dril
                 "(target %s): %s\n", set, rec->id, ofs_store_name(store),
                 (unsigned long long)stats.files, ofs_text_plural(stats.files, "file", "files"),
                 bytes, age_text, rpo_text,
-                t->rpo ? (rpo_ok ? "ok" : "MISSED") : "not checked", seconds, rto_text,
+                t->rpo || t->rpo_runs ? (rpo_ok ? "ok" : "MISSED") : "not checked", seconds,
+                rto_text,
                 t->rto ? (rto_ok ? "ok" : "MISSED") : "not checked");
     json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:f, s:b, s:b}", "set", set,
                           "backup", rec->id, "store", ofs_store_name(store),
@@ -102,6 +148,9 @@ static int drill_one(ofs_cli *cli, const char *set, const char *from, const dril
         json_object_set_new(o, "phases", phases);
     else
         json_decref(phases);
+    if (o && t->rpo_runs)
+        json_object_set_new(o, "runs_missed", json_integer(runs_old));
+    drill_remember(cli, set, o, !rpo_ok || !rto_ok);
     json_t *list = json_object_get(ofs_cli_result(cli), "drills");
     if (o && list)
         json_array_append_new(list, o);
@@ -132,7 +181,7 @@ int ofs_cmd_drill(ofs_cli *cli, int argc, char **argv)
     const char *arg, *set = NULL, *from = NULL, *target = NULL;
     const ofs_config *cfg = NULL;
     const ofs_keyring *ring = NULL;
-    drill_targets t = { 0, 0 };
+    drill_targets t = { 0, 0, 0 };
     char *scratch = NULL, stamp[32];
     int index = 0, opt, rc, keep = 0, missed = 0, first_code = 0;
 
@@ -143,11 +192,20 @@ int ofs_cmd_drill(ofs_cli *cli, int argc, char **argv)
         case DRILL_OPT_TARGET: target = arg; break;
         case DRILL_OPT_KEEP: keep = 1; break;
         case DRILL_OPT_RPO:
-        case DRILL_OPT_RTO:
+        case DRILL_OPT_RTO: {
+            char *end = NULL;
+            long runs = strtol(arg, &end, 10);
+            end += strspn(end, " ");
+            if (opt == DRILL_OPT_RPO && end != arg && runs > 0 && runs <= 1000 &&
+                (strcmp(end, "run") == 0 || strcmp(end, "runs") == 0)) {
+                t.rpo_runs = (int)runs;
+                break;
+            }
             if (ofs_parse_duration(arg, opt == DRILL_OPT_RPO ? &t.rpo : &t.rto) < 0)
                 return ofs_cli_usage_error(cli, "--%s: %s", opt == DRILL_OPT_RPO ? "rpo" : "rto",
                                            ofs_error_last());
             break;
+        }
         }
     }
     if (rc != 0)
@@ -182,6 +240,7 @@ int ofs_cmd_drill(ofs_cli *cli, int argc, char **argv)
             json_t *list = json_object_get(ofs_cli_result(cli), "drills");
             json_t *o = json_pack("{s:s, s:s, s:s}", "set", name, "error", ofs_error_last(),
                                   "code", ofs_error_name(rc));
+            drill_remember(cli, name, o, 1);
             if (o && list)
                 json_array_append_new(list, o);
             else

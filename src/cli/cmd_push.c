@@ -5,11 +5,40 @@
 
 #include "offsite/cli.h"
 #include "offsite/error.h"
+#include "offsite/clock.h"
 #include "offsite/text.h"
 #include "offsite/log.h"
+#include "offsite/notify.h"
 #include "offsite/push.h"
+#include "offsite/runstate.h"
 
 enum { PUSH_OPT_TARGET = 300 };
+
+/* push_remember(cli, name, entry, rc): keep the result for `status` (runstate.h) and tell
+ * the notifiers: every failed push, and the first success after one ("recovered"). */
+static void push_remember(ofs_cli *cli, const char *name, json_t *entry, int rc)
+{
+    char key[128], *saved = rc < 0 ? ofs_error_save() : NULL;
+    ofs_notify_fields fields = { .target = name, .message = saved };
+    json_t *kept = entry ? json_deep_copy(entry) : NULL;
+    if (kept) {
+        json_object_set_new(kept, "time", ofs_json_time(ofs_clock_now()));
+        json_object_del(kept, "target");
+        if (ofs_runstate_put(cli->cfg->state_dir, "targets", name, kept) < 0)
+            ofs_log_warn("%s", ofs_error_last());
+    }
+    snprintf(key, sizeof(key), "push_failed:%s", name);
+    char ok[160];
+    snprintf(ok, sizeof(ok), "push to target '%s' succeeded again", name);
+    if (rc < 0) {
+        cli->notified |= ofs_notify_problem(cli->cfg, key, "push_failed", &fields, 1);
+    } else {
+        fields.message = ok;
+        ofs_notify_clear(cli->cfg, key, &fields);
+    }
+    ofs_error_restore(rc, saved);
+    free(saved);
+}
 
 /* push_one(cli, staging, ring, name, pushes): push to one target and report it. */
 static int push_one(ofs_cli *cli, ofs_store *staging, const ofs_keyring *ring, const char *name,
@@ -53,8 +82,9 @@ static int push_one(ofs_cli *cli, ofs_store *staging, const ofs_keyring *ring, c
     if (entry)
         json_array_append_new(pushes, entry);
     if (rc < 0)
-        return ofs_error_wrap(rc, "push to target '%s'", name);
-    return 0;
+        ofs_error_wrap(rc, "push to target '%s'", name);
+    push_remember(cli, name, entry, rc);
+    return rc;
 }
 
 int ofs_cli_push_targets(ofs_cli *cli, ofs_store *staging, const ofs_keyring *ring,

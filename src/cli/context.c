@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "offsite/cli.h"
+#include "offsite/clock.h"
 #include "offsite/error.h"
 #include "offsite/fsutil.h"
 #include "offsite/log.h"
@@ -88,9 +89,23 @@ int ofs_cli_lock(ofs_cli *cli)
         rc = ofs_error_from_errno(errno, "cannot open lock file '%s'", path);
         goto cleanup;
     }
-    /* flock: released by the kernel when the process ends, even after kill -9 */
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        if (errno == EWOULDBLOCK)
+    /* flock: released by the kernel when the process ends, even after kill -9. --wait polls
+     * (a blocking flock cannot be bounded without a signal) */
+    double deadline = ofs_clock_monotonic() + (double)cli->lock_wait;
+    int said = 0;
+    while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        if (errno == EWOULDBLOCK && ofs_clock_monotonic() < deadline) {
+            if (!said++)
+                ofs_log_info("another offsite is running (lock %s): waiting up to %llds",
+                             path, (long long)cli->lock_wait);
+            struct timespec pause = { 0, 250 * 1000 * 1000 };
+            nanosleep(&pause, NULL);
+            continue;
+        }
+        if (errno == EWOULDBLOCK && cli->lock_wait > 0)
+            rc = ofs_error_set(OFS_EEXISTS, "another offsite is running (lock %s); waited "
+                               "%llds for it", path, (long long)cli->lock_wait);
+        else if (errno == EWOULDBLOCK)
             rc = ofs_error_set(OFS_EEXISTS, "another offsite is running (lock %s)", path);
         else
             rc = ofs_error_from_errno(errno, "cannot lock '%s'", path);

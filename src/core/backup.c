@@ -38,9 +38,12 @@ extern char **environ;
 
 /* Runs command with /bin/sh -c and OFFSITE_* variables added to the environment. */
 static int backup_hook(const char *command, const char *which, const char *set_name,
-                       const char *id, const char *status)
+                       const char *id, const char *status, const char *push)
 {
-    char *vars[3] = { NULL, NULL, NULL };
+    static const char *const names[] = { "OFFSITE_SET=", "OFFSITE_BACKUP_ID=", "OFFSITE_STATUS=",
+                                         "OFFSITE_PUSH=" };
+    const char *values[4] = { set_name, id, status, push };
+    char *vars[4] = { NULL, NULL, NULL, NULL };
     char **envp = NULL;
     size_t count = 0, n = 0;
     pid_t pid;
@@ -48,25 +51,27 @@ static int backup_hook(const char *command, const char *which, const char *set_n
 
     if (!command || !command[0])
         return 0;
-    if (asprintf(&vars[0], "OFFSITE_SET=%s", set_name) < 0 ||
-        (id && asprintf(&vars[1], "OFFSITE_BACKUP_ID=%s", id) < 0) ||
-        (status && asprintf(&vars[2], "OFFSITE_STATUS=%s", status) < 0)) {
-        vars[0] = vars[1] = vars[2] = NULL; /* asprintf leaves them undefined on failure */
-        rc = ofs_error_set(OFS_ERROR, "out of memory");
-        goto cleanup;
+    for (int i = 0; i < 4; i++) {
+        if (values[i] && asprintf(&vars[i], "%s%s", names[i], values[i]) < 0) {
+            vars[i] = NULL; /* asprintf leaves it undefined on failure */
+            rc = ofs_error_set(OFS_ERROR, "out of memory");
+            goto cleanup;
+        }
     }
     while (environ && environ[count])
         count++;
-    if (!(envp = calloc(count + 4, sizeof(*envp)))) {
+    if (!(envp = calloc(count + 5, sizeof(*envp)))) {
         rc = ofs_error_set(OFS_ERROR, "out of memory");
         goto cleanup;
     }
-    for (size_t i = 0; i < count; i++)
-        if (strncmp(environ[i], "OFFSITE_SET=", 12) != 0 &&
-            strncmp(environ[i], "OFFSITE_BACKUP_ID=", 18) != 0 &&
-            strncmp(environ[i], "OFFSITE_STATUS=", 15) != 0)
+    for (size_t i = 0; i < count; i++) {
+        int ours = 0;
+        for (int k = 0; k < 4; k++)
+            ours |= strncmp(environ[i], names[k], strlen(names[k])) == 0;
+        if (!ours)
             envp[n++] = environ[i];
-    for (int i = 0; i < 3; i++)
+    }
+    for (int i = 0; i < 4; i++)
         if (vars[i])
             envp[n++] = vars[i];
     char *argv[] = { "sh", "-c", (char *)command, NULL };
@@ -89,10 +94,16 @@ static int backup_hook(const char *command, const char *which, const char *set_n
         rc = ofs_error_set(OFS_ERROR, "%s of set '%s' was killed by signal %d", which, set_name,
                            WTERMSIG(wstatus));
 cleanup:
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         free(vars[i]);
     free(envp);
     return rc;
+}
+
+int ofs_backup_post_hook(const ofs_config_set *set, const char *id, const char *status,
+                         const char *push)
+{
+    return backup_hook(set->post_hook, "post_hook", set->name, id, status, push);
 }
 
 /* ---- orphans of crashed runs: data/<class>/<id>/ folders without backup.json ---- */
@@ -399,7 +410,7 @@ int ofs_backup_run(const ofs_config *cfg, const ofs_config_set *set, ofs_store *
     job.staging = staging;
     job.id = id;
 
-    if ((rc = backup_hook(set->pre_hook, "pre_hook", set->name, NULL, NULL)) < 0 ||
+    if ((rc = backup_hook(set->pre_hook, "pre_hook", set->name, NULL, NULL, NULL)) < 0 ||
         (rc = backup_remove_orphans(staging)) < 0 ||
         (rc = backup_load_manifest(staging, ring, &manifest)) < 0 ||
         (rc = backup_choose_id(staging, set->name, started, id)) < 0)
@@ -489,10 +500,10 @@ cleanup:
     ofs_catalog_writer_free(cw);
     if (rc < 0 && written && !committed)
         backup_remove_objects(&job);
-    {
+    if (!opts || !opts->defer_post_hook) {
         char *saved = rc < 0 ? ofs_error_save() : NULL;
         if (backup_hook(set->post_hook, "post_hook", set->name, id[0] ? id : NULL,
-                        rc < 0 ? "failed" : "ok") < 0)
+                        rc < 0 ? "failed" : "ok", NULL) < 0)
             ofs_log_warn("%s", ofs_error_last());
         if (saved) {
             ofs_error_restore(rc, saved);

@@ -84,7 +84,7 @@ const key_spec config_retention_keys[] = {
 #define NOTIFY(n, t, ...) { #n, t, offsetof(ofs_config_notify, n), __VA_ARGS__ }
 static const char *const notify_events[] = {
     "backup_failed", "push_failed", "prune_failed", "verify_failed", "status_warning",
-    "status_critical", "drill_missed", "recovered", "unit_failed", NULL
+    "status_critical", "drill_missed", "recovered", "unit_failed", "test", NULL
 };
 const key_spec config_notify_keys[] = {
     NOTIFY(command, KEY_STRING, 0, 0, 0, NULL, 0),

@@ -121,7 +121,7 @@ const char *ofs_error_name(int code)
     }
 }
 
-/* One table from error code to exit code (pgBackRest's error.yaml); the outcome codes 13-17
+/* One table from error code to exit code (pgBackRest's error.yaml); the outcome codes 13-18
  * are chosen by the commands (error.h). Documented in docs/operator-guide.md. */
 int ofs_error_exit_code(int code)
 {
@@ -153,6 +153,7 @@ const char *ofs_exit_name(int exit_code)
     case OFS_EXIT_PUSH_FAILED: return "push failed";
     case OFS_EXIT_PRUNE_FAILED: return "prune failed";
     case OFS_EXIT_MISSED: return "objective missed";
+    case OFS_EXIT_VERIFY_FAILED: return "verify failed";
     case OFS_EXIT_USAGE: return "usage";
     }
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)

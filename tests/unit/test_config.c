@@ -660,7 +660,7 @@ static void test_errors(void **state)
         { SET "[notify]\nevents = push_failed, backup_exploded\n",
           "4: events: unknown value 'backup_exploded' (backup_failed, push_failed, "
           "prune_failed, verify_failed, status_warning, status_critical, drill_missed, "
-          "recovered or unit_failed)" },
+          "recovered, unit_failed or test)" },
         { SET "[notify x]\n", "3: [notify] takes no name (found 'x')" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -215,9 +215,10 @@ static void test_exit_codes(void **state)
     assert_int_equal(ofs_error_exit_code(OFS_EEXISTS), 11);
     assert_int_equal(ofs_error_exit_code(-99), OFS_EXIT_ERROR);
     const int outcomes[] = { OFS_EXIT_WARNINGS, OFS_EXIT_SET_FAILED, OFS_EXIT_PUSH_FAILED,
-                             OFS_EXIT_PRUNE_FAILED, OFS_EXIT_MISSED, OFS_EXIT_USAGE };
+                             OFS_EXIT_PRUNE_FAILED, OFS_EXIT_MISSED, OFS_EXIT_VERIFY_FAILED,
+                             OFS_EXIT_USAGE };
     const char *names[] = { "committed with warnings", "set failed", "push failed",
-                            "prune failed", "objective missed", "usage" };
+                            "prune failed", "objective missed", "verify failed", "usage" };
     for (size_t i = 0; i < sizeof(outcomes) / sizeof(outcomes[0]); i++) {
         assert_int_equal(seen[outcomes[i]], 0);
         seen[outcomes[i]] = 1;
