@@ -58,6 +58,14 @@ static int config_schedule_defaults(config_parse *p, const section *agent)
         return ofs_error_set(OFS_ERROR, "out of memory reading '%s'", cfg->path);
     if (!cfg->notify.timeout)
         cfg->notify.timeout = 30;
+    for (size_t i = 0; i < p->section_count; i++) {
+        const section *s = &p->sections[i];
+        const char *url = cfg->notify.webhook;
+        if (s->kind == SEC_NOTIFY && url && strncmp(url, "http://", 7) != 0 &&
+            strncmp(url, "https://", 8) != 0)
+            return config_fail(p, s->key_lines[config_key_index(config_notify_keys, "webhook")],
+                               "webhook: '%s' must start with http:// or https://", url);
+    }
     if (cfg->holidays) {
         ofs_schedule *check = NULL;
         int rc = ofs_schedule_new(&check, "UTC");
