@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# run-bench.sh - time offsite against restic, borg and a tar|zstd|openssl pipe on the shared
-# synthetic trading dataset, with /work/shared/bench/peers.sh, and print offsite's ratios.
+# run-bench.sh - time offsite against restic, borg, a tar|zstd|openssl pipe and `cp -a` (the
+# floor: no compression, encryption or checks) on the shared synthetic trading dataset, with
+# /work/shared/bench/peers.sh (every phase ends with a sync inside its timing; each restore
+# goes into a freshly made ext4), and print offsite's ratios side by side.
 #
 # Usage: tests/bench/run-bench.sh [-s SIZE_MIB] [-n RUNS] [-w WORKDIR] [-k]
 #   -s SIZE_MIB   dataset size (default 1024); the dataset is generated once and kept in
@@ -8,17 +10,19 @@
 #   -n RUNS       passed to peers.sh (default 1)
 #   -w WORKDIR    peers.sh scratch directory (must not exist or be empty)
 #   -k            keep WORKDIR
+#   -t TOOLS      tools (default "offsite restic borg tarpipe copy")
 # Environment: OFS_SHARED (default ../shared next to the repository), OFFSITE_BIN (default
 # build/offsite, built Release if missing). Run by hand; never by ctest or CI.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 shared=${OFS_SHARED:-$(cd "$root/.." && pwd)/shared}
-size=1024 runs=1 work="" keep=()
-while getopts "s:n:w:k" o; do
+size=1024 runs=1 work="" keep=() tools="offsite restic borg tarpipe copy"
+while getopts "s:n:w:kt:" o; do
     case $o in
         s) size=$OPTARG ;; n) runs=$OPTARG ;; w) work=$OPTARG ;; k) keep=(-k) ;;
-        *) sed -n '2,12p' "$0" >&2; exit 2 ;;
+        t) tools=$OPTARG ;;
+        *) sed -n '2,15p' "$0" >&2; exit 2 ;;
     esac
 done
 peers=$shared/bench/peers.sh
@@ -50,7 +54,8 @@ fi
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-args=(-p "$here/offsite-plugin.sh" -t "offsite restic borg tarpipe" -n "$runs" "${keep[@]+"${keep[@]}"}")
+echo "# offsite $(git -C "$root" rev-parse --short HEAD 2>/dev/null) ($OFFSITE_BIN); load $(cut -d' ' -f1-3 /proc/loadavg)"
+args=(-p "$here/offsite-plugin.sh" -t "$tools" -n "$runs" "${keep[@]+"${keep[@]}"}")
 [ -z "$work" ] || args+=(-w "$work")
 rc=0
 "$peers" "${args[@]}" "$data" | tee "$out" || rc=$?
