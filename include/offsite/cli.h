@@ -159,6 +159,14 @@ int ofs_cli_open_staging(ofs_cli *cli, int create, ofs_store **out);
  * configured targets if there is no [target NAME]. */
 int ofs_cli_open_target(ofs_cli *cli, const char *name, ofs_store **out);
 
+/*
+ * ofs_cli_open_target_for_prune(cli, name, &store, &admin): the target with the credentials
+ * `prune` uses: its prune_profile where it names one and that profile can be read here
+ * (*admin = 1; `delete = no` is about the target's own credentials, not these), else its own
+ * (*admin = 0; a missing prune profile is logged at info: a nightly host has none).
+ */
+int ofs_cli_open_target_for_prune(ofs_cli *cli, const char *name, ofs_store **out, int *admin);
+
 /* ofs_cli_open_source(cli, from, &store): --from T if given, else staging (must exist). */
 int ofs_cli_open_source(ofs_cli *cli, const char *from, ofs_store **out);
 
@@ -243,6 +251,7 @@ int ofs_cmd_retention(ofs_cli *cli, int argc, char **argv);
 int ofs_cmd_status(ofs_cli *cli, int argc, char **argv);
 int ofs_cmd_schedule(ofs_cli *cli, int argc, char **argv);
 int ofs_cmd_notify(ofs_cli *cli, int argc, char **argv);
+int ofs_cmd_doctor(ofs_cli *cli, int argc, char **argv);
 int ofs_cmd_config(ofs_cli *cli, int argc, char **argv);
 int ofs_cmd_decrypt(ofs_cli *cli, int argc, char **argv);
 int ofs_cmd_help(ofs_cli *cli, int argc, char **argv);
@@ -255,16 +264,27 @@ int ofs_cmd_help(ofs_cli *cli, int argc, char **argv);
 int ofs_cli_push_targets(ofs_cli *cli, ofs_store *staging, const ofs_keyring *ring,
                          const char *only);
 
+/* What ofs_cli_prune_stores does besides its policy. */
+enum {
+    OFS_PRUNE_TARGETS = 1 << 0,   /* targets too, not only staging */
+    OFS_PRUNE_DRY_RUN = 1 << 1,
+    OFS_PRUNE_SHOW_KEPT = 1 << 2, /* a line for every backup kept, too */
+    OFS_PRUNE_ALL_HOSTS = 1 << 3  /* on targets, every host's backups (an admin host's prune):
+                                     the policy decides for all; fresh unfinished folders stay */
+};
+
 /*
- * ofs_cli_prune_stores(cli, ring, only, with_targets, dry_run, show_kept): prune staging (if
- * this machine has one) and, with with_targets, every target - or only target `only` - each
- * with its policy ([retention], or the target's `retention = NAME`); staging keeps backups a
- * target has not received yet. Prints per store every backup deleted (and kept, with
- * show_kept) with the reason, and a summary; sets cli->result's "prune". Shared by `prune`
- * and `backup` (auto). The caller holds the lock. Returns the first failure's code (the other
- * stores are still pruned), 0 if all succeeded.
+ * ofs_cli_prune_stores(cli, ring, only, flags): prune staging (if this machine has one and
+ * ALL_HOSTS is not given) and, with OFS_PRUNE_TARGETS, every target - or only target `only` -
+ * each with its policy ([retention], or the target's `retention = NAME`) and the credentials
+ * ofs_cli_open_target_for_prune picks; staging keeps backups a target has not received yet. A
+ * target whose credentials may not delete is planned and reported, not changed (no failure).
+ * Prints per store every backup deleted (and kept, with OFS_PRUNE_SHOW_KEPT) with the reason,
+ * and a summary; sets cli->result's "prune". Shared by `prune` and `backup` (auto). The caller
+ * holds the lock. Returns the first failure's code (the other stores are still pruned), 0 if
+ * all succeeded.
  */
 int ofs_cli_prune_stores(ofs_cli *cli, const ofs_keyring *ring, const char *only,
-                         int with_targets, int dry_run, int show_kept);
+                         unsigned flags);
 
 #endif

@@ -49,6 +49,8 @@ typedef struct ofs_config_target {
     /* s3 */
     char *endpoint, *region, *bucket, *prefix, *url_style, *storage_class, *object_lock,
         *credentials_file, *profile, *ca_file;
+    char *prune_profile;       /* the credentials profile `prune` uses (an admin's, allowed to
+                                  delete); NULL: prune uses the target's own credentials */
     uint64_t part_size;        /* 0 = driver default */
     int transition_days;       /* lifecycle: move data to transition_class after this many
                                   days; 0 = no transition (given with transition_class) */
@@ -60,6 +62,8 @@ typedef struct ofs_config_target {
     char *retention;           /* name of a retention override, or NULL */
     char *bwlimit;             /* as written; parsed by the transport */
     int parallel;              /* transfers at once; 0 = the driver's default (s3: 4) */
+    int write_only;            /* `delete = no`: these credentials may not delete (a write-only
+                                  target); default 0 */
 } ofs_config_target;
 
 typedef struct ofs_config_retention {
@@ -148,6 +152,10 @@ int ofs_parse_duration(const char *text, int64_t *seconds);
  * test knobs OFFSITE_RETRY_BUDGET, OFFSITE_S3_STALL_TIMEOUT, ...); fallback when the variable
  * is unset, empty or not such a number. */
 double ofs_env_number(const char *name, double fallback);
+
+/* ofs_endpoint_host_is_ip("http://127.0.0.1:7480"): 1 if the endpoint's host is an IP address
+ * literal, where a virtual-hosted bucket name cannot go in front of it. */
+int ofs_endpoint_host_is_ip(const char *endpoint);
 
 /* ofs_format_duration(seconds, buf, size): "3d 4h", "12m 5s", "45s". */
 void ofs_format_duration(int64_t seconds, char *buf, size_t size);

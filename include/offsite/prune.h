@@ -15,6 +15,10 @@
  *      backup does not exist), then every other object of its folder data/<class>/<id>/. A crash
  *      in between leaves an orphan.
  *   5. delete the orphans: folders data/<class>/<id>/ holding objects but no backup.json.
+ * Where the store refuses deletes (a write-only target: `delete = no`, or the server's answer
+ * to ofs_store_delete_check before step 3), the run stops after step 2: it plans and reports,
+ * and writes and deletes nothing - the manifest stays as it is. A record delete refused later
+ * (object lock, a policy that changed mid-run) leaves that backup whole and listed again.
  * A backup being written also has no record yet: the caller must hold the lock that `backup`
  * and `push` hold (src/cli/context.c), so an orphan is never a backup in progress on this
  * host; on a target other hosts write to, orphan_grace keeps their pushes in progress.
@@ -45,6 +49,7 @@ typedef struct ofs_prune_options {
      * host's own staging, which the lock protects. */
     const char *host;
     int64_t orphan_grace;
+    const char *probe_host;   /* names the delete check's probe key (the agent's host) */
 } ofs_prune_options;
 
 typedef struct ofs_prune_backup {
@@ -55,8 +60,8 @@ typedef struct ofs_prune_backup {
     const char *needed_by;    /* with OFS_RETAIN_BASE: the id of a kept backup based on it */
     int deleted;              /* its record and data are gone (never in a dry run) */
     char *locked;             /* the store refused to delete its record: object lock (the
-                                 driver's message, "object is locked until DATE ..."); the
-                                 backup stays whole and listed */
+                                 driver's message, "object is locked until DATE ...") or the
+                                 credentials; the backup stays whole and listed */
 } ofs_prune_backup;
 
 typedef struct ofs_prune_orphan {
@@ -76,6 +81,8 @@ typedef struct ofs_prune_result {
     uint64_t objects_deleted, bytes_freed; /* what was (dry run: would be) deleted, orphans
                                               included */
     int manifest_rebuilt;      /* the manifest disagreed with the records and was rebuilt */
+    int delete_refused;        /* the credentials may not delete: planned only, nothing
+                                  written or deleted (deleted counts what would go) */
 } ofs_prune_result;
 
 /*

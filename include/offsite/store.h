@@ -48,9 +48,20 @@ enum {
                                            its own budget): the store layer does not again */
     OFS_STORE_CAP_CONCURRENT = 1 << 6,  /* one writer may finish on another thread while the
                                            store is used on this one */
-    OFS_STORE_CAP_ATOMIC_REPLACE = 1 << 7 /* ofs_store_replace is a true compare-and-swap (s3:
+    OFS_STORE_CAP_ATOMIC_REPLACE = 1 << 7, /* ofs_store_replace is a true compare-and-swap (s3:
                                            known once the first replace has probed) */
+    OFS_STORE_CAP_DELETE_REFUSED = 1 << 8 /* these credentials may not delete (a write-only
+                                           target): `delete = no` in the [target], or learnt
+                                           by ofs_store_delete_check; ofs_store_del and
+                                           del_many then refuse at once, touching nothing */
 };
+
+/* Where offsite writes probe objects (init's checks, the s3 If-Match probe), relative to a
+ * target's root. Nothing under it is part of a repository; where delete is refused the
+ * probes stay, one fixed key per host and purpose, until a lifecycle rule over this prefix
+ * (offsite retention sync writes one) expires them. */
+#define OFS_STORE_PROBE_PREFIX "offsite-probe/"
+
 
 enum {
     OFS_PUT_IF_ABSENT = 1 << 0
@@ -173,6 +184,16 @@ int ofs_store_replace_checked(ofs_store *s, const char *key, const char *version
  * by one. Stops at the first failure, whose message names the key.
  */
 int ofs_store_del_many(ofs_store *s, const char *const *keys, size_t count);
+
+/*
+ * ofs_store_delete_check(s, host): may these credentials delete? Asks the server to delete a
+ * key that does not exist (OFS_STORE_PROBE_PREFIX "HOST/delete-check"): S3 and GCS decide
+ * permission before existence, so a refusal is the answer and nothing is written or removed.
+ * 1: allowed, 0: refused (and OFS_STORE_CAP_DELETE_REFUSED is set from then on; also at once
+ * when the target says `delete = no`), < 0 when the question could not be asked (the
+ * server's error).
+ */
+int ofs_store_delete_check(ofs_store *s, const char *host);
 
 /* ofs_store_key_check(key): OFS_ECONFIG naming the key if it breaks the rules above. */
 int ofs_store_key_check(const char *key);

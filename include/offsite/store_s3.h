@@ -105,7 +105,7 @@ typedef struct ofs_lifecycle_rule {
  * write check (cmd_init.c) and the s3 driver's If-Match probe (s3_replace.c). In a versioned
  * bucket a target without object_lock (which deletes every version) leaves each behind as a
  * noncurrent version under a delete marker. */
-#define OFS_S3_PROBE_PREFIX "offsite-probe/"
+#define OFS_S3_PROBE_PREFIX OFS_STORE_PROBE_PREFIX
 
 /*
  * ofs_store_s3_versioning(store, &versioned): whether deleting an object in the target's
@@ -144,5 +144,32 @@ int ofs_store_s3_lifecycle_sync(ofs_store *store, const ofs_lifecycle_rule *rule
  * key, OFS_EUNSUPPORTED if store is not s3.
  */
 int ofs_store_s3_delete_many(ofs_store *store, const char *const *keys, size_t count);
+
+/* What `doctor` reads of a target's bucket (ofs_store_s3_inspect). -1 in an int: could not
+ * tell (the question was refused). */
+typedef struct ofs_s3_bucket_facts {
+    int versioned;            /* deleting or overwriting leaves the old data as a version */
+    int object_lock;          /* the bucket has object lock enabled */
+    int lock_objects;         /* the target writes objects locked (object_lock = MODE) */
+    const char *lock_mode;    /* "GOVERNANCE", "COMPLIANCE" or NULL (static) */
+    int lifecycle_rules;      /* rules in the bucket's lifecycle configuration */
+    int probe_rule;           /* one of them expires the current objects under
+                                 OFS_STORE_PROBE_PREFIX (what a write-only host leaves) */
+    int may_put_lifecycle;    /* OFS_ABLE_*: these credentials may replace the lifecycle rules
+                                 (and so expire every backup at once) */
+    int may_delete_versions;  /* OFS_ABLE_*: may delete a version (s3:DeleteObjectVersion),
+                                 which destroys data a plain delete only hides */
+    int clock_known;          /* an answer carried a Date */
+    int64_t clock_offset;     /* the server's clock minus this host's, seconds */
+} ofs_s3_bucket_facts;
+
+/*
+ * ofs_store_s3_inspect(store, host, &facts): versioning, object lock, lifecycle rules and the
+ * server's clock, and whether these credentials may replace lifecycle rules or delete
+ * versions - asked with requests that cannot take effect (a malformed lifecycle document, a
+ * version of a key that does not exist: S3 refuses the unpermitted before it reads the rest),
+ * so nothing is changed. OFS_EUNSUPPORTED if store is not s3; other errors are the server's.
+ */
+int ofs_store_s3_inspect(ofs_store *store, const char *host, ofs_s3_bucket_facts *facts);
 
 #endif

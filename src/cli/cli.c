@@ -15,9 +15,11 @@ static const ofs_cli_command cli_commands[] = {
     { "init", ofs_cmd_init, "init",
       "create the state directories and a key, check every target",
       "Creates state_dir and staging_dir (mode 0700), generates a key if key_file does not\n"
-      "exist, and checks every target by writing, reading back, rewriting and deleting a\n"
-      "probe object; says whether the target's manifest updates are atomic (several hosts\n"
-      "may share it) or check-then-write. Exits non-zero if any target failed its check.\n" },
+      "exist, and checks every target: what its credentials may do (put, get, list, delete)\n"
+      "by trying each on a probe object under offsite-probe/, and whether its manifest\n"
+      "updates are atomic (several hosts may share it) or check-then-write. Where delete\n"
+      "is refused the target is write-only: the probe stays (one per host) and is counted.\n"
+      "Exits non-zero if any target failed its check or refuses put, get or list.\n" },
     { "key", ofs_cmd_key, "key generate [--key-file F] | key id | key export | key import [FILE|-]",
       "manage the master key (rotation, paper copy)",
       "  generate [--key-file F]  add a new key (creates the file, mode 0600; on an existing\n"
@@ -50,15 +52,30 @@ static const ofs_cli_command cli_commands[] = {
     { "push", ofs_cmd_push, "push [--target T]",
       "replicate committed backups a target lacks (resumes)",
       "  --target T         only target T (default: every target)\n" },
-    { "prune", ofs_cmd_prune, "prune [--dry-run] [--target T]",
+    { "doctor", ofs_cmd_doctor, "doctor [--target T]",
+      "can a compromised host delete its backups? per target, what its credentials may do",
+      "  --target T         only target T (default: every target)\n"
+      "For each target: what the credentials may do (put, get, list, delete; on s3 also\n"
+      "write lifecycle rules and delete versions, asked with requests that cannot take\n"
+      "effect), versioning, object lock, lifecycle rules, the server's clock against this\n"
+      "host's, whether manifest updates are atomic, and the verdict: a compromised host\n"
+      "can or cannot delete its backups, with what to change. Exits non-zero only if a\n"
+      "target could not be checked.\n" },
+    { "prune", ofs_cmd_prune, "prune [--dry-run] [--target T] [--all-hosts]",
       "delete the backups the retention policy no longer keeps",
       "  --dry-run          show what would be deleted and why; change nothing\n"
       "  --target T         only target T (default: staging and every target)\n"
+      "  --all-hosts        with --target: decide for every host's backups there (an admin\n"
+      "                     host pruning a shared prefix), not only this host's\n"
       "Each store keeps what its policy keeps ([retention], or the target's retention = NAME):\n"
       "class ages, keep_last, the newest full of each set, the base of every kept\n"
       "differential; staging also keeps what a target has not received yet. Deletes each\n"
       "backup's record first, then its data, and objects left by interrupted runs. On a\n"
       "target, other hosts' backups and unfinished folders under a day old are left alone.\n"
+      "A target whose [target] names prune_profile is pruned with that credentials profile\n"
+      "(when it is found here); one whose credentials may not delete is planned and\n"
+      "reported, nothing changed (a write-only target: another host or lifecycle rules\n"
+      "prune it).\n"
       "Prints every backup with keep or delete and the reason. See docs/configuration.md.\n" },
     { "list", ofs_cmd_list, "list [--set S] [--from T] [--since DATE] [--until DATE]",
       "backups, newest first, from a manifest",

@@ -333,7 +333,7 @@ int ofs_cmd_backup(ofs_cli *cli, int argc, char **argv)
     int prune_rc = 0;
     char *prune_message = NULL;
     if (!first.code && push_rc == 0 && verify_rc == 0 && cfg->retention.auto_prune) {
-        prune_rc = ofs_cli_prune_stores(cli, ring, NULL, !no_push, 0, 0);
+        prune_rc = ofs_cli_prune_stores(cli, ring, NULL, no_push ? 0 : OFS_PRUNE_TARGETS);
         if (prune_rc < 0)
             ofs_error_wrap(prune_rc, "backup committed%s, but", no_push ? "" : " and pushed");
         ofs_cli_problem(cli, "prune_failed", "prune_failed", prune_rc);

@@ -8,8 +8,7 @@
 #include "offsite/error.h"
 #include "offsite/fsutil.h"
 #include "offsite/log.h"
-
-#define INIT_PROBE_DATA "offsite probe\n"
+#include "offsite/store_check.h"
 
 /* init_parent_dir(path): create the directory that will hold path (mode 0700). */
 static int init_parent_dir(const char *path)
@@ -27,32 +26,51 @@ static int init_parent_dir(const char *path)
     return rc;
 }
 
-/* init_probe(store, host): write, read back, rewrite and delete a small object: can we write,
- * read, delete - and update the manifest the way push will (ofs_store_replace, which also
- * tells whether that is atomic: caps afterwards)? */
-static int init_probe(ofs_store *store, const char *host)
+/* init_report(cli, name, store, a, targets): one target's line(s) and JSON. 0 if push can
+ * work there (put, get, list and the manifest update allowed), else OFS_EDENIED naming what
+ * is refused. A refused delete is fine: a write-only target. */
+static int init_report(ofs_cli *cli, const char *name, const ofs_store *store,
+                       const ofs_store_abilities *a, json_t *targets)
 {
-    char key[512];
-    ofs_object_info info;
-    int rc;
+    json_t *may = json_pack("{s:s, s:s, s:s, s:s, s:s}", "put", ofs_store_able_name(a->put),
+                            "get", ofs_store_able_name(a->get),
+                            "list", ofs_store_able_name(a->list),
+                            "delete", ofs_store_able_name(a->del),
+                            "replace", ofs_store_able_name(a->replace));
+    const char *missing = a->put != OFS_ABLE_YES ? "put" : a->get != OFS_ABLE_YES ? "get"
+                          : a->list != OFS_ABLE_YES ? "list"
+                          : a->replace != OFS_ABLE_YES ? "replace manifest.json" : NULL;
+    int write_only = a->del != OFS_ABLE_YES;
 
-    snprintf(key, sizeof(key), "offsite-probe/%s/probe", host);
-    /* a probe an interrupted init left would make "create if absent" fail */
-    if ((rc = ofs_store_del(store, key)) < 0)
-        return ofs_error_wrap(rc, "delete");
-    if ((rc = ofs_store_replace(store, key, "", INIT_PROBE_DATA, strlen(INIT_PROBE_DATA),
-                                NULL)) < 0)
-        return ofs_error_wrap(rc, "write");
-    if ((rc = ofs_store_stat(store, key, &info)) < 0)
-        return ofs_error_wrap(rc, "read back");
-    if (info.size != strlen(INIT_PROBE_DATA))
-        return ofs_error_set(OFS_ECORRUPT, "read back: '%s' has %llu bytes, wrote %zu", key,
-                             (unsigned long long)info.size, strlen(INIT_PROBE_DATA));
-    if ((rc = ofs_store_replace(store, key, info.version, INIT_PROBE_DATA,
-                                strlen(INIT_PROBE_DATA), NULL)) < 0)
-        return ofs_error_wrap(rc, "rewrite");
-    if ((rc = ofs_store_del(store, key)) < 0)
-        return ofs_error_wrap(rc, "delete");
+    if (!missing) {
+        ofs_cli_out(cli, "target %s: ok (%s; manifest updates %s)\n", name,
+                    store->description ? store->description : "",
+                    a->atomic ? "atomic" : "check-then-write: see docs/operator-guide.md, "
+                    "several hosts on one target");
+    }
+    ofs_cli_out(cli, "  credentials may: put %s, get %s, list %s, delete %s\n",
+                ofs_store_able_name(a->put), ofs_store_able_name(a->get),
+                ofs_store_able_name(a->list), ofs_store_able_name(a->del));
+    if (write_only && !missing)
+        ofs_cli_out(cli, "  write-only target: prune here plans only; pruning is left to a host "
+                    "whose credentials may delete (prune_profile, prune --all-hosts) or to "
+                    "lifecycle rules\n");
+    if (a->probe_kept)
+        ofs_cli_out(cli, "  the probe stays as '%s' (delete refused; rewritten by each check): "
+                    "%llu probe object%s under %s - a lifecycle rule over that prefix expires "
+                    "them (offsite retention sync from a host that may put lifecycle rules)\n",
+                    a->probe_key, (unsigned long long)a->probes, a->probes == 1 ? "" : "s",
+                    OFS_STORE_PROBE_PREFIX);
+    json_array_append_new(targets, json_pack("{s:s, s:b, s:b, s:o, s:b, s:I, s:b}", "name", name,
+                                             "ok", !missing, "atomic_manifest", a->atomic,
+                                             "may", may, "write_only", write_only,
+                                             "probes", (json_int_t)a->probes,
+                                             "probe_kept", a->probe_kept));
+    if (missing)
+        return ofs_error_set(OFS_EDENIED, "these credentials may not %s: push needs put, get, "
+                             "list and replacing manifest.json\nHINT: grant s3:PutObject, "
+                             "s3:GetObject and s3:ListBucket (the bucket policy or the key's "
+                             "permissions)", missing);
     return 0;
 }
 
@@ -113,22 +131,20 @@ int ofs_cmd_init(ofs_cli *cli, int argc, char **argv)
     for (size_t i = 0; i < cfg->target_count; i++) {
         const char *name = cfg->targets[i].name;
         ofs_store *store = NULL;
-        int trc = ofs_cli_open_target(cli, name, &store);
+        ofs_store_abilities a;
+        int reported = 0, trc = ofs_cli_open_target(cli, name, &store);
         if (trc == 0)
-            trc = init_probe(store, cfg->host);
+            trc = ofs_store_check(store, cfg->host, &a);
         if (trc == 0) {
-            int atomic = (ofs_store_caps(store) & OFS_STORE_CAP_ATOMIC_REPLACE) != 0;
-            ofs_cli_out(cli, "target %s: ok (%s; manifest updates %s)\n", name,
-                        store->description ? store->description : cfg->targets[i].type,
-                        atomic ? "atomic" : "check-then-write: see docs/operator-guide.md, "
-                        "several hosts on one target");
-            json_array_append_new(targets, json_pack("{s:s, s:b, s:b}", "name", name, "ok", 1,
-                                                     "atomic_manifest", atomic));
-        } else {
+            trc = init_report(cli, name, store, &a, targets);
+            reported = 1;
+        }
+        if (trc < 0) {
             ofs_cli_out(cli, "target %s: failed: %s\n", name, ofs_error_last());
             ofs_log_error("target '%s': %s", name, ofs_error_last());
-            json_array_append_new(targets, json_pack("{s:s, s:b, s:s}", "name", name, "ok", 0,
-                                                     "message", ofs_error_last()));
+            if (!reported)
+                json_array_append_new(targets, json_pack("{s:s, s:b, s:s}", "name", name, "ok",
+                                                         0, "message", ofs_error_last()));
             if (!first_failure)
                 first_failure = trc;
             failures++;

@@ -1,5 +1,5 @@
-/* cmd_prune.c - `offsite prune [--dry-run] [--target T]`, and the prune `offsite backup` ends
- * with when [retention] auto = true. */
+/* cmd_prune.c - `offsite prune [--dry-run] [--target T] [--all-hosts]`, and the prune `offsite
+ * backup` ends with when [retention] auto = true. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +14,7 @@
 /* an unfinished folder on a target younger than this may be another host's push at work */
 #define PRUNE_TARGET_ORPHAN_GRACE (24 * 3600)
 
-enum { PRUNE_OPT_DRY_RUN = 300, PRUNE_OPT_TARGET };
+enum { PRUNE_OPT_DRY_RUN = 300, PRUNE_OPT_TARGET, PRUNE_OPT_ALL_HOSTS };
 
 /* Staging backups a target has not received yet, and the first such target of each. */
 typedef struct prune_pending {
@@ -210,7 +210,10 @@ static void prune_report(ofs_cli *cli, const char *name, const ofs_prune_result 
                     name, (unsigned long long)r->kept, dry_run ? "would delete" : "deleted",
                     (unsigned long long)r->deleted, r->deleted == 1 ? "" : "s", unfinished,
                     (unsigned long long)r->objects_deleted, size,
-                    dry_run ? " (dry run: nothing changed)" : " freed");
+                    r->delete_refused ? " (delete refused: these credentials may not delete; "
+                    "nothing changed - pruning is left to a host that may, or to lifecycle "
+                    "rules)" : dry_run ? " (dry run: nothing changed)" : " freed");
+        json_object_set_new(entry, "delete_refused", json_boolean(r->delete_refused));
         json_object_set_new(entry, "kept", json_integer((json_int_t)r->kept));
         json_object_set_new(entry, "deleted", json_integer((json_int_t)r->deleted));
         json_object_set_new(entry, "objects_deleted", json_integer((json_int_t)r->objects_deleted));
@@ -221,18 +224,23 @@ static void prune_report(ofs_cli *cli, const char *name, const ofs_prune_result 
     json_object_set_new(entry, "orphans", orphans);
 }
 
-/* prune_one(cli, store, ring, policy, pending, ...): prune one store and report it. */
-/* prune_one(cli, store, ring, policy, pending, host, ...): host is NULL for staging (this
- * host's alone, under its lock) and the agent's host for a target, which other hosts may
- * share: their backups stay, and unfinished folders younger than a day are left. */
+/* prune_one(cli, store, ring, policy, pending, host, ...): pending is given for staging (this
+ * host's alone, under its lock) and NULL for a target, which other hosts may share: there
+ * unfinished folders younger than a day are left, and with host (the agent's; NULL with
+ * --all-hosts) only that host's backups are decided on - the others' stay. */
 static int prune_one(ofs_cli *cli, ofs_store *store, const ofs_keyring *ring,
                      const ofs_config_retention *policy, const prune_pending *pending,
                      const char *host, int dry_run, int show_kept, json_t *stores)
 {
+    const ofs_config *cfg = NULL;
+    int is_target = pending == NULL;
+    if (ofs_cli_config(cli, &cfg) < 0)
+        return ofs_error_wrap(OFS_ECONFIG, "prune");
     ofs_prune_options opts = { .policy = policy, .now = ofs_clock_now(), .dry_run = dry_run,
                                .held = pending ? pending->ids : NULL,
                                .held_count = pending ? pending->count : 0, .host = host,
-                               .orphan_grace = host ? PRUNE_TARGET_ORPHAN_GRACE : 0 };
+                               .orphan_grace = is_target ? PRUNE_TARGET_ORPHAN_GRACE : 0,
+                               .probe_host = cfg->host };
     ofs_prune_result *r = NULL;
     char described[128];
     const char *name = ofs_store_name(store);
@@ -249,7 +257,8 @@ static int prune_one(ofs_cli *cli, ofs_store *store, const ofs_keyring *ring,
     if (rc < 0 && entry)
         json_object_set_new(entry, "message", json_string(ofs_error_last()));
     if (entry)
-        prune_report(cli, name, r, pending, dry_run, show_kept, opts.now, entry);
+        prune_report(cli, name, r, pending, dry_run || (r && r->delete_refused), show_kept,
+                     opts.now, entry);
     if (rc < 0)
         ofs_cli_out(cli, "%s: prune FAILED%s\n", name, r ? " (the lines above show what was "
                     "decided; the next prune finishes)" : "");
@@ -261,16 +270,20 @@ static int prune_one(ofs_cli *cli, ofs_store *store, const ofs_keyring *ring,
 }
 
 int ofs_cli_prune_stores(ofs_cli *cli, const ofs_keyring *ring, const char *only,
-                         int with_targets, int dry_run, int show_kept)
+                         unsigned flags)
 {
+    int with_targets = (flags & OFS_PRUNE_TARGETS) != 0;
+    int dry_run = (flags & OFS_PRUNE_DRY_RUN) != 0, show_kept = (flags & OFS_PRUNE_SHOW_KEPT) != 0;
+    int all_hosts = (flags & OFS_PRUNE_ALL_HOSTS) != 0;
     const ofs_config *cfg = NULL;
     ofs_store *store = NULL;
     prune_pending pending = { 0 };
     json_t *result = json_object(), *stores = json_array();
     ofs_error_first first = { 0 };
-    int rc;
+    int rc, admin = 0;
 
     json_object_set_new(result, "dry_run", json_boolean(dry_run));
+    json_object_set_new(result, "all_hosts", json_boolean(all_hosts));
     json_object_set(result, "stores", stores);
     if ((rc = ofs_cli_config(cli, &cfg)) < 0)
         goto cleanup;
@@ -280,7 +293,8 @@ int ofs_cli_prune_stores(ofs_cli *cli, const ofs_keyring *ring, const char *only
     }
     for (size_t i = 0; i <= cfg->target_count; i++) {
         const ofs_config_target *t = i ? &cfg->targets[i - 1] : NULL;
-        if ((only && (!t || strcmp(only, t->name) != 0)) || (t && !with_targets))
+        if ((only && (!t || strcmp(only, t->name) != 0)) || (t && !with_targets) ||
+            (!t && all_hosts))
             continue;
         if (!t) {
             rc = ofs_cli_open_staging(cli, 0, &store);
@@ -291,9 +305,9 @@ int ofs_cli_prune_stores(ofs_cli *cli, const ofs_keyring *ring, const char *only
             if (rc == 0 && (rc = prune_find_pending(cli, store, ring, &pending)) == 0)
                 rc = prune_one(cli, store, ring, &cfg->retention, &pending, NULL, dry_run,
                                show_kept, stores);
-        } else if ((rc = ofs_cli_open_target(cli, t->name, &store)) == 0) {
+        } else if ((rc = ofs_cli_open_target_for_prune(cli, t->name, &store, &admin)) == 0) {
             rc = prune_one(cli, store, ring, ofs_config_target_retention(cfg, t), NULL,
-                           cfg->host, dry_run, show_kept, stores);
+                           all_hosts ? NULL : cfg->host, dry_run, show_kept, stores);
         }
         ofs_store_free(store);
         store = NULL;
@@ -318,17 +332,21 @@ int ofs_cmd_prune(ofs_cli *cli, int argc, char **argv)
     static const struct option options[] = {
         { "dry-run", no_argument, NULL, PRUNE_OPT_DRY_RUN },
         { "target", required_argument, NULL, PRUNE_OPT_TARGET },
+        { "all-hosts", no_argument, NULL, PRUNE_OPT_ALL_HOSTS },
         { NULL, 0, NULL, 0 }
     };
     const char *arg, *only = NULL;
     const ofs_keyring *ring;
-    int index = 0, opt, rc, dry_run = 0;
+    unsigned flags = OFS_PRUNE_TARGETS | OFS_PRUNE_SHOW_KEPT;
+    int index = 0, opt, rc;
 
     while ((rc = ofs_cli_parse(cli, argc, argv, options, &index, &opt, &arg)) == 1) {
         if (opt == PRUNE_OPT_DRY_RUN)
-            dry_run = 1;
+            flags |= OFS_PRUNE_DRY_RUN;
         else if (opt == PRUNE_OPT_TARGET)
             only = arg;
+        else if (opt == PRUNE_OPT_ALL_HOSTS)
+            flags |= OFS_PRUNE_ALL_HOSTS;
     }
     if (rc != 0)
         return rc == 2 ? 0 : rc;
@@ -337,7 +355,10 @@ int ofs_cmd_prune(ofs_cli *cli, int argc, char **argv)
     /* the lock also for a dry run: an orphan is only an orphan while no backup is running */
     if ((rc = ofs_cli_key(cli, 1, &ring)) < 0 || (rc = ofs_cli_lock(cli)) < 0)
         return rc;
-    rc = ofs_cli_prune_stores(cli, ring, only, 1, dry_run, 1);
+    if ((flags & OFS_PRUNE_ALL_HOSTS) && !only)
+        return ofs_cli_usage_error(cli, "--all-hosts needs --target T (the shared target to "
+                                   "prune for every host)");
+    rc = ofs_cli_prune_stores(cli, ring, only, flags);
     /* `offsite prune --json` answers with the prune object itself */
     json_t *inner = json_incref(json_object_get(ofs_cli_result(cli), "prune"));
     if (inner) {

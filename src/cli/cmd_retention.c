@@ -38,7 +38,9 @@ enum { RETENTION_OPT_TARGET = 300, RETENTION_OPT_DRY_RUN };
  * removes the markers left with no version (S3 refuses that flag next to Days). Every push
  * replaces manifest.json, and `init` and the If-Match probe write and delete objects of their
  * own, so their old versions would pile up for ever: a rule over the manifest's key keeps a
- * month of them, one over the probes' prefix drops them after a day, then their markers.
+ * month of them, one over the probes' prefix drops them after a day, then their markers. In
+ * a bucket without versions the probes' rule expires them after a day: what a write-only
+ * host (delete refused) leaves there goes that way.
  * Returns how many rules it filled.
  */
 static size_t retention_rules(const ofs_config_retention *p, const ofs_config_target *t,
@@ -68,6 +70,9 @@ static size_t retention_rules(const ofs_config_retention *p, const ofs_config_ta
                                            .noncurrent_days = RETENTION_MANIFEST_HISTORY_DAYS };
         rules[n++] = (ofs_lifecycle_rule){ .prefix = OFS_S3_PROBE_PREFIX, .noncurrent_days = 1,
                                            .expired_delete_marker = 1 };
+    } else {
+        /* a write-only host cannot delete its probes: they expire instead */
+        rules[n++] = (ofs_lifecycle_rule){ .prefix = OFS_S3_PROBE_PREFIX, .expiration_days = 1 };
     }
     return n;
 }
@@ -187,6 +192,9 @@ static int retention_sync_one(ofs_cli *cli, const ofs_config *cfg, const ofs_con
                 t->type, rules[0].expiration_days, rules[1].expiration_days,
                 rules[2].expiration_days);
     retention_print_transition(cli, t, rules);
+    if (!versioned)
+        ofs_cli_out(cli, "  probe objects (%s) expire after 1 day (a write-only host cannot "
+                    "delete its own)\n", OFS_S3_PROBE_PREFIX);
     if (versioned) {
         ofs_cli_out(cli, "  bucket is versioned%s: expired data removed 1 day after it stops "
                     "being the current version, then its delete marker (rule over data/)\n",

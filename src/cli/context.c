@@ -168,6 +168,41 @@ int ofs_cli_open_target(ofs_cli *cli, const char *name, ofs_store **out)
     return rc; /* the message names the target (store.h) */
 }
 
+int ofs_cli_open_target_for_prune(ofs_cli *cli, const char *name, ofs_store **out, int *admin)
+{
+    const ofs_config *cfg = NULL;
+    const ofs_config_target *target;
+    int rc;
+
+    *admin = 0;
+    if ((rc = ofs_cli_config(cli, &cfg)) < 0)
+        return rc;
+    target = ofs_config_find_target(cfg, name);
+    if (target && target->prune_profile && *target->prune_profile) {
+        ofs_config_target as_admin = *target; /* shallow: borrows every string */
+        char *cache = ofs_path_join(cfg->state_dir, "cache");
+        if (!cache)
+            return ofs_error_set(OFS_ERROR, "out of memory");
+        as_admin.profile = target->prune_profile;
+        as_admin.write_only = 0;
+        rc = ofs_store_open(out, &as_admin, ofs_config_target_retention(cfg, target), cache);
+        free(cache);
+        if (rc == 0) {
+            *admin = 1;
+            ofs_log_info("target '%s': pruning with credentials profile '%s' (prune_profile)",
+                         name, target->prune_profile);
+            return 0;
+        }
+        if (rc != OFS_ENOTFOUND && rc != OFS_ECONFIG)
+            return rc;
+        ofs_log_info("target '%s': prune_profile '%s' is not available here (%s); pruning with "
+                     "the target's own credentials", name, target->prune_profile,
+                     ofs_error_last());
+        ofs_error_clear();
+    }
+    return ofs_cli_open_target(cli, name, out);
+}
+
 int ofs_cli_open_source(ofs_cli *cli, const char *from, ofs_store **out)
 {
     int rc;

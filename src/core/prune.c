@@ -304,19 +304,24 @@ void ofs_prune_result_free(ofs_prune_result *r)
 
 /* ---- deleting ---- */
 
-/* prune_delete_folder(store, l, f): backup.json first (the backup stops existing), then every
- * other object of the folder in batches (s3: multi-object deletes). */
-static int prune_delete_folder(ofs_store *store, const prune_listing *l, const prune_folder *f)
+/* prune_delete_folder(store, l, f, &record_kept): backup.json first (the backup stops
+ * existing), then every other object of the folder in batches (s3: multi-object deletes).
+ * *record_kept: the record's delete was refused, so the backup is still whole. */
+static int prune_delete_folder(ofs_store *store, const prune_listing *l, const prune_folder *f,
+                               int *record_kept)
 {
     char key[PRUNE_KEY_MAX];
     const char **rest = NULL;
     size_t n = 0;
     int rc = 0;
 
+    *record_kept = 0;
     if (f->has_record) {
         snprintf(key, sizeof(key), "%s%s", f->prefix, OFS_RECORD_NAME);
-        if ((rc = ofs_store_del(store, key)) < 0)
+        if ((rc = ofs_store_del(store, key)) < 0) {
+            *record_kept = 1;
             return rc;
+        }
     }
     if (f->end > f->first && !(rest = malloc((f->end - f->first) * sizeof(*rest))))
         return ofs_error_set(OFS_ERROR, "out of memory");
@@ -361,10 +366,11 @@ static int prune_apply(ofs_store *store, const ofs_keyring *ring, ofs_manifest *
         if (b->decision.reasons)
             continue;
         prune_folder *f = prune_find_folder(l, b->class_name, b->id);
-        if (f && (rc = prune_delete_folder(store, l, f)) == OFS_EDENIED &&
-            (ofs_store_caps(store) & OFS_STORE_CAP_OBJECT_LOCK)) {
-            /* object lock: the record is the first delete, so the backup is still whole; it
-             * stays, listed again, until its retain-until date passes */
+        int record_kept = 0;
+        if (f && (rc = prune_delete_folder(store, l, f, &record_kept)) == OFS_EDENIED &&
+            record_kept) {
+            /* object lock or the credentials: the record is the first delete, so the backup
+             * is still whole; it stays, listed again (until its retain-until date passes) */
             if (!(b->locked = strdup(ofs_error_last())) ||
                 (rc = prune_relist_locked(store, ring, m, b->id)) < 0)
                 return b->locked ? rc : ofs_error_set(OFS_ERROR, "out of memory");
@@ -387,9 +393,10 @@ static int prune_apply(ofs_store *store, const ofs_keyring *ring, ofs_manifest *
         const prune_folder *f = &l->folders[i];
         if (f->has_record)
             continue;
+        int record_kept = 0;
         if (r->orphans[o++].young)
             continue;
-        if ((rc = prune_delete_folder(store, l, f)) < 0)
+        if ((rc = prune_delete_folder(store, l, f, &record_kept)) < 0)
             return ofs_error_wrap(rc, "cannot delete the unfinished backup '%s'", f->prefix);
         r->orphans[o - 1].deleted = 1;
     }
@@ -430,8 +437,14 @@ int ofs_prune_run(ofs_store *store, const ofs_keyring *ring, const ofs_prune_opt
             decisions[i].reasons = OFS_RETAIN_HOST; /* that host's own prune decides */
     if ((rc = prune_result_fill(r, m, decisions, &listing, opts->orphan_grace)) < 0)
         goto cleanup;
-    if (!opts->dry_run)
+    if (!opts->dry_run && (rc = ofs_store_delete_check(store, opts->probe_host)) == 0) {
+        /* a write-only target: the plan stands as a report; the manifest is not touched */
+        r->delete_refused = 1;
+        ofs_log_info("%s: these credentials may not delete: planned only, nothing changed",
+                     ofs_store_name(store));
+    } else if (!opts->dry_run && rc > 0) {
         rc = prune_apply(store, ring, m, r, &listing, rebuilt);
+    }
 cleanup:
     *result = r;
     prune_listing_free(&listing);

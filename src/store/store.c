@@ -383,6 +383,32 @@ int ofs_store_list(ofs_store *s, const char *prefix, ofs_store_list_fn fn, void 
     return rc;
 }
 
+/* store_delete_refused(s, key): the refusal of a delete on a write-only target, at once */
+static int store_delete_refused(const ofs_store *s, const char *key)
+{
+    ofs_error_set(OFS_EDENIED, "delete refused: these credentials may not delete (a "
+                  "write-only target)\nHINT: prune from a host whose credentials may delete "
+                  "(prune_profile, prune --all-hosts), or let lifecycle rules expire backups");
+    return store_fail(s, key, OFS_EDENIED);
+}
+
+int ofs_store_delete_check(ofs_store *s, const char *host)
+{
+    char key[300];
+    int rc;
+
+    if (s->caps & OFS_STORE_CAP_DELETE_REFUSED)
+        return 0;
+    snprintf(key, sizeof(key), OFS_STORE_PROBE_PREFIX "%s/delete-check",
+             host && *host ? host : "host");
+    if ((rc = ofs_store_del(s, key)) == OFS_EDENIED) {
+        ofs_error_clear();
+        s->caps |= OFS_STORE_CAP_DELETE_REFUSED;
+        return 0;
+    }
+    return rc < 0 ? rc : 1;
+}
+
 int ofs_store_del(ofs_store *s, const char *key)
 {
     ofs_retry r;
@@ -390,6 +416,8 @@ int ofs_store_del(ofs_store *s, const char *key)
 
     if ((rc = ofs_store_key_check(key)) < 0)
         return store_fail(s, NULL, rc);
+    if (s->caps & OFS_STORE_CAP_DELETE_REFUSED)
+        return store_delete_refused(s, key);
     retry_begin(&r);
     do {
         rc = s->ops->del(s, key);
@@ -406,6 +434,8 @@ int ofs_store_del_many(ofs_store *s, const char *const *keys, size_t count)
     for (size_t i = 0; i < count; i++)
         if ((rc = ofs_store_key_check(keys[i])) < 0)
             return store_fail(s, NULL, rc);
+    if (count > 0 && (s->caps & OFS_STORE_CAP_DELETE_REFUSED))
+        return store_delete_refused(s, keys[0]);
     if (!s->ops->del_many) {
         for (size_t i = 0; i < count && rc == 0; i++)
             rc = ofs_store_del(s, keys[i]);
@@ -515,16 +545,20 @@ int ofs_store_open(ofs_store **out, const ofs_config_target *target,
             *out = NULL;
             return ofs_error_wrap(rc, "target '%s' (line %d)", target->name, target->line);
         }
-        return 0;
+    } else if (strcmp(type, "s3") == 0) {
+        rc = ofs_store_s3_new_with_retention(out, target, retention);
+    } else if (strcmp(type, "rsync") == 0) {
+        rc = ofs_store_rsync_new(out, target, cache_dir);
+    } else if (strcmp(type, "gcs") == 0) {
+        rc = ofs_store_gcs_new(out, target, cache_dir);
+    } else {
+        return ofs_error_set(OFS_EUNSUPPORTED, "target '%s' (line %d): unknown type '%s'",
+                             target->name, target->line, type);
     }
-    if (strcmp(type, "s3") == 0)
-        return ofs_store_s3_new_with_retention(out, target, retention);
-    if (strcmp(type, "rsync") == 0)
-        return ofs_store_rsync_new(out, target, cache_dir);
-    if (strcmp(type, "gcs") == 0)
-        return ofs_store_gcs_new(out, target, cache_dir);
-    return ofs_error_set(OFS_EUNSUPPORTED, "target '%s' (line %d): unknown type '%s'",
-                         target->name, target->line, type);
+    /* `delete = no`: a write-only target, whatever the credentials could do */
+    if (rc == 0 && target->write_only)
+        (*out)->caps |= OFS_STORE_CAP_DELETE_REFUSED;
+    return rc;
 }
 
 int ofs_store_check_target(const ofs_config_target *target)

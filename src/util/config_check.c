@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <arpa/inet.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +19,26 @@
 
 /* config_retention_inherit(p, s): a [retention NAME] takes every key it does not give from
  * [retention] (or its defaults), so an override names only what differs. */
+int ofs_endpoint_host_is_ip(const char *endpoint)
+{
+    const char *host = endpoint ? strstr(endpoint, "://") : NULL;
+    char text[64];
+    struct in_addr v4;
+    size_t n;
+
+    if (!host)
+        return 0;
+    host += 3;
+    if (*host == '[')
+        return 1;
+    n = strcspn(host, ":/");
+    if (n >= sizeof(text))
+        return 0;
+    memcpy(text, host, n);
+    text[n] = '\0';
+    return inet_pton(AF_INET, text, &v4) == 1;
+}
+
 static int config_retention_inherit(config_parse *p, const section *s)
 {
     const ofs_config_retention *main = &p->cfg->retention;
@@ -149,6 +171,12 @@ int config_finish(config_parse *p)
                                    "(give both, or neither)", t->name,
                                    days ? "transition_days" : "transition_class",
                                    days ? "transition_class" : "transition_days");
+            int style = s->key_lines[config_key_index(config_target_keys, "url_style")];
+            if (style && strcmp(t->url_style, "virtual") == 0 &&
+                ofs_endpoint_host_is_ip(t->endpoint))
+                return config_fail(p, style, "target '%s': url_style 'virtual' puts the bucket "
+                                   "in front of the host name, but endpoint '%s' is an IP "
+                                   "address\nHINT: set url_style = path", t->name, t->endpoint);
         }
     }
     if (cfg->set_count == 0)

@@ -32,6 +32,7 @@ enum key_type {
     KEY_DURATION, /* int64_t seconds, within min..max */
     KEY_INT,      /* int, within min..max */
     KEY_BOOL,     /* int, 0 or 1 */
+    KEY_NOT_BOOL, /* int, 1 when the value is false (`delete = no` sets write_only) */
     KEY_CLASS,    /* char[max]: a storage class name, capitals, digits and '_' */
     KEY_BWLIMIT,  /* char *, as written, checked by ofs_bwlimit_parse (the drivers' parser) */
     KEY_CALENDAR, /* char ** + size_t count: one systemd calendar line each (schedule.h) */

@@ -57,6 +57,7 @@ const key_spec config_target_keys[] = {
     TARGET(object_lock, KEY_CHOICE, 0, 0, 0, object_locks, T_S3),
     TARGET(credentials_file, KEY_PATH, 0, 0, 0, NULL, T_S3 | T_GCS),
     TARGET(profile, KEY_STRING, 0, 0, 0, NULL, T_S3),
+    TARGET(prune_profile, KEY_STRING, 0, 0, 0, NULL, T_S3),
     TARGET(ca_file, KEY_PATH, 0, 0, 0, NULL, T_S3 | T_GCS),
     TARGET(part_size, KEY_SIZE, 0, 5 * MB, 5 * GB, NULL, T_S3 | T_GCS),
     TARGET(transition_days, KEY_INT, 0, 1, 100000, NULL, T_S3),
@@ -67,6 +68,7 @@ const key_spec config_target_keys[] = {
     TARGET(retention, KEY_STRING, 0, 0, 0, NULL, T_ALL),
     TARGET(bwlimit, KEY_BWLIMIT, 0, 0, 0, NULL, T_ALL),
     TARGET(parallel, KEY_INT, 0, 1, 64, NULL, T_ALL),
+    { "delete", KEY_NOT_BOOL, offsetof(ofs_config_target, write_only), 0, 0, 0, NULL, T_ALL },
     { NULL, 0, 0, 0, 0, 0, NULL, 0 }
 };
 

@@ -33,7 +33,7 @@ void ofs_config_free(ofs_config *cfg)
         char *strings[] = { t->name, t->type, t->path, t->endpoint, t->region, t->bucket,
                             t->prefix, t->url_style, t->storage_class, t->object_lock,
                             t->credentials_file, t->profile, t->ca_file, t->url, t->ssh_command,
-                            t->password_file, t->retention, t->bwlimit };
+                            t->password_file, t->retention, t->bwlimit, t->prune_profile };
         for (size_t k = 0; k < sizeof(strings) / sizeof(strings[0]); k++)
             free(strings[k]);
     }

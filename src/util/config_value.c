@@ -296,9 +296,10 @@ int config_set_value(config_parse *p, const key_spec *spec, char *object, const 
         *(int *)(void *)field = (int)number;
         return 0;
     case KEY_BOOL:
+    case KEY_NOT_BOOL:
         if (config_parse_bool(value, &flag) < 0)
             return config_fail(p, p->lineno, "%s: '%s' is not true or false", name, value);
-        *(int *)(void *)field = flag;
+        *(int *)(void *)field = spec->type == KEY_NOT_BOOL ? !flag : flag;
         return 0;
     case KEY_CLASS:
         /* the provider's spelling, passed on as is: any provider's classes, none guessed */

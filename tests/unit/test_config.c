@@ -132,6 +132,8 @@ static void test_every_key(void **state)
         "object_lock = governance\n"
         "credentials_file = /etc/offsite/aws\n"
         "profile = backup\n"
+        "prune_profile = backup-admin\n"
+        "delete = no\n"
         "ca_file = /etc/ssl/ca.pem\n"
         "part_size = 16M\n"
         "transition_days = 30\n"
@@ -212,6 +214,8 @@ static void test_every_key(void **state)
     assert_string_equal(t->object_lock, "governance");
     assert_string_equal(t->credentials_file, "/etc/offsite/aws");
     assert_string_equal(t->profile, "backup");
+    assert_string_equal(t->prune_profile, "backup-admin");
+    assert_int_equal(t->write_only, 1);
     assert_string_equal(t->ca_file, "/etc/ssl/ca.pem");
     assert_int_equal(t->part_size, 16 << 20);
     assert_int_equal(t->transition_days, 30);
@@ -221,6 +225,7 @@ static void test_every_key(void **state)
 
     t = ofs_config_find_target(cfg, "gcs");
     assert_non_null(t);
+    assert_int_equal(t->write_only, 0); /* the default */
     assert_string_equal(t->bucket, "firm-gcs");
     assert_string_equal(t->prefix, "db1");
     assert_string_equal(t->credentials_file, "/etc/offsite/gcs.json");
@@ -239,14 +244,14 @@ static void test_every_key(void **state)
     assert_int_equal(cfg->retention.auto_prune, 1);
     assert_string_equal(cfg->retention.lifecycle, "off");
     assert_null(cfg->retention.name);
-    assert_int_equal(cfg->retention.line, 58);
+    assert_int_equal(cfg->retention.line, 60);
 
     /* the override gives monthly and keep_last; the rest comes from [retention] */
     assert_int_equal(cfg->retention_count, 1);
     const ofs_config_retention *r = ofs_config_find_retention(cfg, "long");
     assert_ptr_equal(r, &cfg->retentions[0]);
     assert_string_equal(r->name, "long");
-    assert_int_equal(r->line, 66);
+    assert_int_equal(r->line, 68);
     assert_int_equal(r->daily, 10);
     assert_int_equal(r->weekly, 4);
     assert_int_equal(r->monthly, 36);
@@ -662,6 +667,18 @@ static void test_errors(void **state)
           "prune_failed, verify_failed, status_warning, status_critical, drill_missed, "
           "recovered, unit_failed or test)" },
         { SET "[notify x]\n", "3: [notify] takes no name (found 'x')" },
+        { SET "[target t]\ntype = file\npath = /t\nprune_profile = admin\n",
+          "6: target 't': key 'prune_profile' does not apply to type 'file'" },
+        { SET "[target t]\ntype = s3\nbucket = b\ndelete = never\n",
+          "6: delete: 'never' is not true or false" },
+        { SET "[target t]\ntype = s3\nbucket = b\nendpoint = http://127.0.0.1:7480\n"
+              "url_style = virtual\n",
+          "7: target 't': url_style 'virtual' puts the bucket in front of the host name, but "
+          "endpoint 'http://127.0.0.1:7480' is an IP address\nHINT: set url_style = path" },
+        { SET "[target t]\ntype = s3\nbucket = b\nurl_style = virtual\n"
+              "endpoint = http://[::1]:7480\n",
+          "6: target 't': url_style 'virtual' puts the bucket in front of the host name, but "
+          "endpoint 'http://[::1]:7480' is an IP address\nHINT: set url_style = path" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         ofs_config *cfg = (ofs_config *)1;

@@ -34,8 +34,11 @@
 /* the offline tests play with the AWS variables; the live ones need the real ones back */
 static const char *const aws_vars[] = { "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
                                         "AWS_SESSION_TOKEN", "AWS_PROFILE",
-                                        "AWS_SHARED_CREDENTIALS_FILE", NULL };
-static char *aws_saved[8];
+                                        "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE",
+                                        "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL",
+                                        "AWS_ENDPOINT_URL_S3",
+                                        "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", NULL };
+static char *aws_saved[16];
 
 static void env_save(void)
 {
@@ -189,6 +192,65 @@ static void test_credentials(void **state)
     assert_non_null(strstr(ofs_error_last(), "no profile 'nobody' in S3 credentials file"));
     /* secrets never appear in the messages */
     assert_null(strstr(ofs_error_last(), "secret"));
+    env_restore();
+}
+
+/* description(t): the store's description ("s3 s3://BUCKET/PREFIX at ORIGIN"), malloc'd */
+static char *description(const ofs_config_target *t)
+{
+    ofs_store *s = NULL;
+    if (ofs_store_s3_new(&s, t) != 0)
+        fail_msg("open: %s", ofs_error_last());
+    char *d = strdup(s->description);
+    ofs_store_free(s);
+    return d;
+}
+
+/* the endpoint as the AWS CLI finds it: the target's key, else AWS_ENDPOINT_URL_S3, else
+ * AWS_ENDPOINT_URL, else the profile's endpoint_url in the config file (not its nested "s3 ="
+ * block); AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true drops all but the target's */
+static void test_aws_config(void **state)
+{
+    (void)state;
+    char path[300], *d;
+    ofs_config_target t = base_target();
+
+    env_save();
+    for (size_t i = 0; aws_vars[i]; i++)
+        unsetenv(aws_vars[i]);
+    setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "very/secret/value", 1);
+    snprintf(path, sizeof(path), "%s/aws-config", scratch);
+    write_text(path, "[default]\nregion = eu-west-1\n"
+                     "[profile lab]\nregion = us-west-2\ns3 =\n"
+                     "  endpoint_url = http://nested.invalid:1\n"
+                     "endpoint_url = http://127.0.0.1:7480\n");
+    setenv("AWS_CONFIG_FILE", path, 1);
+    setenv("AWS_PROFILE", "lab", 1);
+    t.endpoint = NULL;
+    assert_non_null(strstr(d = description(&t), " at http://127.0.0.1:7480")); /* the file */
+    free(d);
+    setenv("AWS_ENDPOINT_URL", "http://127.0.0.2:1", 1);
+    assert_non_null(strstr(d = description(&t), " at http://127.0.0.2:1")); /* env over file */
+    free(d);
+    setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.3:1", 1);
+    assert_non_null(strstr(d = description(&t), " at http://127.0.0.3:1")); /* the s3 one */
+    free(d);
+    t.endpoint = (char *)"http://127.0.0.4:1";
+    assert_non_null(strstr(d = description(&t), " at http://127.0.0.4:1")); /* the target */
+    free(d);
+    t.endpoint = NULL;
+    setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true", 1);
+    setenv("AWS_REGION", "ap-south-1", 1);
+    /* AWS itself, virtual-hosted, in the environment's region over the file's */
+    t.url_style = NULL;
+    assert_non_null(strstr(d = description(&t),
+                            " at https://acme-backups.s3.ap-south-1.amazonaws.com"));
+    free(d);
+    unsetenv("AWS_REGION");
+    assert_non_null(strstr(d = description(&t),
+                            " at https://acme-backups.s3.us-west-2.amazonaws.com")); /* file */
+    free(d);
     env_restore();
 }
 
@@ -690,6 +752,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_settings_errors),
         cmocka_unit_test(test_credentials),
+        cmocka_unit_test(test_aws_config),
         cmocka_unit_test(test_connection_refused),
         cmocka_unit_test(test_stalled_server),
         cmocka_unit_test(test_lifecycle_offline),

@@ -2,7 +2,8 @@
  * each connection with the next canned answer and logs every request): what a real server
  * cannot be made to do here - the lifecycle read-back differing from what was written, and a
  * server that ignores If-Match and If-None-Match (the probe finds out; the manifest falls back
- * to check-then-write and records to a HEAD first). */
+ * to check-then-write and records to a HEAD first), odd answers to ?versioning, and a HEAD
+ * refused for clock skew (no body to say so). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "offsite/error.h"
@@ -167,6 +169,7 @@ static void test_conditions_ignored(void **state)
 {
     (void)state;
     static const canned_answer answers[] = {
+        { .status = 204 },                                     /* may delete? (absent key) */
         { .status = 200, .headers = "ETag: \"0123\"\r\n" },           /* 0 probe PUT */
         { .status = 200, .headers = "ETag: \"0123\"\r\n" },           /* 1 If-Match right */
         { .status = 200, .headers = "ETag: \"0123\"\r\n" },           /* 2 If-Match wrong */
@@ -206,7 +209,11 @@ static void test_conditions_ignored(void **state)
     ofs_store_free(s);
     script_end(pid);
 
-    log = read_log(log_path);
+    char *full = read_log(log_path);
+    /* delete is asked first, of the probe's key before it exists: allowed, so a random name */
+    assert_non_null(strstr(nth_request(full, 0), "DELETE /acme-backups/h/offsite-probe/if-match-"));
+    log = strdup(nth_request(full, 1)); /* the rest numbered as before */
+    free(full);
     assert_non_null(strstr(nth_request(log, 0), "PUT /acme-backups/h/offsite-probe/if-match-"));
     assert_true(request_has(log, 1, "\r\nIf-Match: \"0123\""));
     assert_true(request_has(log, 2, "\r\nIf-Match: \"00000000000000000000000000000000\""));
@@ -227,11 +234,101 @@ static void test_conditions_ignored(void **state)
     unsetenv("AWS_SECRET_ACCESS_KEY");
 }
 
+/* scripted_store(answers, n, log_path, &pid): an s3 store on a scripted server */
+static ofs_store *scripted_store(const canned_answer *answers, size_t n, const char *name,
+                                 char log_path[300], pid_t *pid)
+{
+    static char endpoint[64];
+    ofs_config_target t = base_target();
+    ofs_store *s = NULL;
+
+    snprintf(log_path, 300, "%s/%s.log", scratch, name);
+    setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "very/secret/value", 1);
+    setenv("OFFSITE_RETRY_BUDGET", "0", 1);
+    *pid = script_start(answers, n, log_path, endpoint);
+    t.endpoint = endpoint;
+    t.prefix = (char *)"h";
+    assert_int_equal(ofs_store_s3_new(&s, &t), 0);
+    return s;
+}
+
+static void scripted_end(ofs_store *s, pid_t pid)
+{
+    ofs_store_free(s);
+    script_end(pid);
+    unsetenv("OFFSITE_RETRY_BUDGET");
+    unsetenv("AWS_ACCESS_KEY_ID");
+    unsetenv("AWS_SECRET_ACCESS_KEY");
+}
+
+/* servers that answer ?versioning with another document (a bucket listing) or an unknown
+ * status: "not versioned", as awscli takes it, and no failure (retention sync goes on) */
+static void test_versioning_odd_answers(void **state)
+{
+    (void)state;
+    static const canned_answer answers[] = {
+        { .status = 200, .body = "<ListBucketResult><Name>acme-backups</Name></ListBucketResult>" },
+        { .status = 200, .body = "<VersioningConfiguration><Status>Sometimes</Status>"
+                                 "</VersioningConfiguration>" },
+        { .status = 200, .body = "<VersioningConfiguration><Status>Enabled</Status>"
+                                 "</VersioningConfiguration>" },
+    };
+    char log_path[300];
+    pid_t pid;
+    int versioned = -1;
+    ofs_store *s = scripted_store(answers, 3, "versioning", log_path, &pid);
+
+    if (ofs_store_s3_versioning(s, &versioned) != 0)
+        fail_msg("a listing for an answer: %s", ofs_error_last());
+    assert_int_equal(versioned, 0);
+    versioned = -1;
+    assert_int_equal(ofs_store_s3_versioning(s, &versioned), 0);
+    assert_int_equal(versioned, 0);
+    assert_int_equal(ofs_store_s3_versioning(s, &versioned), 0);
+    assert_int_equal(versioned, 1); /* the real answer still counts */
+    scripted_end(s, pid);
+}
+
+/* a HEAD refused for clock skew has no body to say so: the server's Date tells, the clock is
+ * corrected and the HEAD signed again at once - the stat succeeds */
+static void test_head_clock_skew(void **state)
+{
+    (void)state;
+    char date[64], headers[128], amz[17], log_path[300];
+    time_t ahead = time(NULL) + 3600;
+    struct tm tm;
+    pid_t pid;
+    ofs_object_info info;
+
+    gmtime_r(&ahead, &tm);
+    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    snprintf(headers, sizeof(headers), "Date: %s\r\nContent-Length: 0\r\n", date);
+    canned_answer answers[] = {
+        { .status = 403, .headers = headers },
+        { .status = 200, .headers = "ETag: \"e\"\r\nContent-Length: 5\r\n" },
+    };
+    ofs_store *s = scripted_store(answers, 2, "skew", log_path, &pid);
+    if (ofs_store_stat(s, "manifest.json", &info) != 0)
+        fail_msg("stat after a skewed HEAD: %s", ofs_error_last());
+    assert_int_equal(info.size, 5);
+    scripted_end(s, pid);
+
+    char *log = read_log(log_path);
+    assert_non_null(strstr(nth_request(log, 1), "HEAD /acme-backups/h/manifest.json"));
+    /* signed again with the server's hour: x-amz-date says the hour ahead */
+    strftime(amz, sizeof(amz), "%Y%m%dT%H", &tm);
+    assert_true(request_has(log, 1, amz));
+    free(log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lifecycle_readback),
         cmocka_unit_test(test_conditions_ignored),
+        cmocka_unit_test(test_versioning_odd_answers),
+        cmocka_unit_test(test_head_clock_skew),
     };
     return cmocka_run_group_tests(tests, setup_scratch, teardown_scratch);
 }

@@ -57,6 +57,34 @@ int64_t s3_now(s3_store *s)
 
 /* ---- errors ---- */
 
+/* AWS allows 15 minutes of skew, some servers less: a bodiless 403 from a server whose clock
+ * is further off than this is taken for a skew refusal (one re-signed attempt settles it) */
+#define S3_SKEW_ALLOWED 60
+
+/* s3_head_skewed(s, code, status, h): a 403 without an error document (the answer to a HEAD
+ * has no body) from a server whose Date is off our signing clock: the RequestTimeTooSkewed a
+ * body would have named. */
+static int s3_head_skewed(s3_store *s, const char *code, long status, ofs_http *h)
+{
+    int64_t server, off;
+    if (code || status != 403 || ofs_http_date_parse(ofs_http_header(h, "Date"), &server) < 0)
+        return 0;
+    off = server - s3_now(s);
+    return off > S3_SKEW_ALLOWED || off < -S3_SKEW_ALLOWED;
+}
+
+/* s3_note_date(s, date): the server's clock against ours, for `doctor` */
+static void s3_note_date(s3_store *s, const char *date)
+{
+    int64_t server;
+    if (ofs_http_date_parse(date, &server) < 0)
+        return;
+    pthread_mutex_lock(&s->lock);
+    s->date_offset = server - (int64_t)time(NULL);
+    s->date_seen = 1;
+    pthread_mutex_unlock(&s->lock);
+}
+
 static int code_is(const char *code, const char *name)
 {
     return code && strcmp(code, name) == 0;
@@ -83,8 +111,10 @@ static int s3_error(s3_store *s, const s3_request *req, long status, const char 
     c = code && *code ? code : status_text;
     m = message && *message ? message : NULL;
 
-    if (code_is(code, "RequestTimeTooSkewed")) {
+    if (code_is(code, "RequestTimeTooSkewed") || s3_head_skewed(s, code, status, h)) {
         int64_t server;
+        if (!code)
+            c = "RequestTimeTooSkewed";
         if (ofs_http_date_parse(ofs_http_header(h, "Date"), &server) == 0) {
             int64_t now = (int64_t)time(NULL), off;
             pthread_mutex_lock(&s->lock);
@@ -118,8 +148,22 @@ static int s3_error(s3_store *s, const s3_request *req, long status, const char 
             hint = "\nHINT: check that these credentials may read and write the bucket (the "
                    "bucket policy and the key's permissions)";
     } else if (code_is(code, "NoSuchBucket")) {
-        rc = OFS_ECONFIG;
-        hint = "\nHINT: check 'bucket' and 'endpoint' in the target; the bucket must exist";
+        /* the cause first: what the request was doing when it found out does not matter */
+        rc = ofs_error_set(OFS_ECONFIG, "bucket '%s' does not exist at %s (NoSuchBucket)\n"
+                           "HINT: create it (offsite never creates buckets), or fix 'bucket' "
+                           "and 'endpoint' in the target", s->bucket, s->origin);
+        goto done;
+    } else if (s->session_token && (code_is(code, "InvalidToken") ||
+                                    code_is(code, "ExpiredToken") ||
+                                    code_is(code, "TokenRefreshRequired") ||
+                                    (status == 400 && code_is(code, "InvalidArgument")))) {
+        /* a malformed token is InvalidArgument on Ceph RGW, InvalidToken on AWS */
+        rc = code_is(code, "InvalidArgument") ? OFS_ECONFIG : OFS_EDENIED;
+        rc = ofs_error_set(rc, "the session token was refused: %s%s%s (%s)\nHINT: the session "
+                           "token (AWS_SESSION_TOKEN, or aws_session_token in the credentials "
+                           "file) is malformed or expired: get a fresh one, or unset it for "
+                           "long-term keys", c, m ? ": " : "", m ? m : "", where);
+        goto done;
     } else if (status == 404) {
         rc = OFS_ENOTFOUND;
         if (!m)
@@ -148,6 +192,7 @@ static int s3_error(s3_store *s, const s3_request *req, long status, const char 
         ofs_error_set(rc, "%s: %s (%s)%s", c, m, where, hint);
     else
         ofs_error_set(rc, "%s (%s)%s", c, where, hint);
+done:
     free(code);
     free(message);
     return rc;
@@ -259,6 +304,7 @@ static int s3_attempt(s3_store *s, const s3_request *req, s3_response *resp, int
     if ((rc = ofs_http_pool_acquire(s->pool, &resp->h)) < 0 || (rc = ofs_http_begin(resp->h, &hr)) < 0)
         goto cleanup;
     status = resp->status = ofs_http_status(resp->h);
+    s3_note_date(s, ofs_http_header(resp->h, "Date"));
     ofs_log_debug("s3: %s %s%s%s -> %ld", req->method, uri, *query ? "?" : "", query, status);
     if (status >= 200 && status < 300) {
         if (req->stream)
@@ -401,14 +447,18 @@ static int s3_stat(ofs_store *store, const char *key, ofs_object_info *info)
 
 static int s3_del(ofs_store *store, const char *key)
 {
-    s3_store *s = (s3_store *)store;
+    /* a plain DELETE would only hide a locked object behind a delete marker */
+    if (((s3_store *)store)->lock_mode)
+        return ofs_store_s3_delete_many(store, &key, 1);
+    return s3_delete_plain((s3_store *)store, key);
+}
+
+int s3_delete_plain(s3_store *s, const char *key)
+{
     s3_response resp;
     char *full = NULL;
     int rc;
 
-    /* a plain DELETE would only hide a locked object behind a delete marker */
-    if (s->lock_mode)
-        return ofs_store_s3_delete_many(store, &key, 1);
     if (!(full = s3_full_key(s, key)))
         return ofs_error_set(OFS_ERROR, "out of memory");
     s3_request req = { .method = "DELETE", .key = full };
@@ -522,9 +572,9 @@ static const struct ofs_store_ops s3_ops = {
 };
 
 /* s3_endpoint(s, t): origin, Host header and base path from endpoint, region, url_style. */
-static int s3_endpoint(s3_store *s, const ofs_config_target *t)
+static int s3_endpoint(s3_store *s, const ofs_config_target *t, const char *endpoint)
 {
-    const char *endpoint = t->endpoint, *host_start, *style = t->url_style;
+    const char *host_start, *style = t->url_style;
     char *origin = NULL;
     size_t n;
     int is_virtual;
@@ -551,6 +601,11 @@ static int s3_endpoint(s3_store *s, const ofs_config_target *t)
     if (style && !is_virtual && strcmp(style, "path") != 0)
         return ofs_error_set(OFS_ECONFIG, "target '%s' (line %d): url_style '%s' is not 'path' "
                              "or 'virtual'", t->name, t->line, style);
+    if (is_virtual && ofs_endpoint_host_is_ip(origin))
+        return ofs_error_set(OFS_ECONFIG, "target '%s' (line %d): url_style 'virtual' puts the "
+                             "bucket in front of the host name, but endpoint '%s' is an IP "
+                             "address ('%s.%s' cannot resolve)\nHINT: set url_style = path",
+                             t->name, t->line, endpoint, s->bucket, host_start);
     if (is_virtual) {
         char *scheme_end = strstr(origin, "://") + 3, *vorigin = NULL;
         if (asprintf(&s->host, "%s.%s", s->bucket, host_start) < 0 ||
@@ -574,6 +629,7 @@ static int s3_settings(s3_store *s, const ofs_config_target *t,
 {
     const char *prefix = t->prefix ? t->prefix : "";
     ofs_http_options http_opt = { 0 };
+    char *endpoint = NULL;
     size_t prefix_len;
     int rc;
 
@@ -597,19 +653,23 @@ static int s3_settings(s3_store *s, const ofs_config_target *t,
         s->parallel = S3_MAX_PARALLEL;
     if ((rc = ofs_bwlimit_parse(t->bwlimit, &s->bwlimit)) < 0)
         return ofs_error_wrap(rc, "target '%s' (line %d)", t->name, t->line);
+    if ((rc = s3_aws_settings(t, &s->region, &endpoint)) < 0)
+        return rc;
     if (!(s->bucket = strdup(t->bucket)) ||
-        !(s->region = strdup(t->region && *t->region ? t->region : "us-east-1")) ||
         asprintf(&s->prefix, "%.*s%s", (int)prefix_len, prefix, prefix_len ? "/" : "") < 0 ||
         (t->storage_class && *t->storage_class &&
          !(s->storage_class = strdup(t->storage_class)))) {
         s->prefix = NULL;
+        free(endpoint);
         return ofs_error_set(OFS_ERROR, "out of memory");
     }
     http_opt.ca_file = t->ca_file && *t->ca_file ? t->ca_file : NULL;
     /* a testing aid: how long a connection may move no data before it counts as failed */
     http_opt.low_speed_time = (long)ofs_env_number("OFFSITE_S3_STALL_TIMEOUT", 60);
-    if ((rc = ofs_http_pool_new(&s->pool, &http_opt)) < 0)
+    if ((rc = ofs_http_pool_new(&s->pool, &http_opt)) < 0) {
+        free(endpoint);
         return rc;
+    }
     s->retry_budget = ofs_env_number("OFFSITE_RETRY_BUDGET", S3_DEFAULT_BUDGET);
     /* a testing aid: pretend this host's clock is off by this many seconds */
     if (getenv("OFFSITE_S3_CLOCK_SKEW"))
@@ -618,7 +678,9 @@ static int s3_settings(s3_store *s, const ofs_config_target *t,
     s->list_max_keys = (int)ofs_env_number("OFFSITE_S3_MAX_KEYS", 1000);
     if (s->list_max_keys < 1 || s->list_max_keys > 1000)
         s->list_max_keys = 1000;
-    return s3_endpoint(s, t);
+    rc = s3_endpoint(s, t, endpoint);
+    free(endpoint);
+    return rc;
 }
 
 int ofs_store_s3_new(ofs_store **out, const ofs_config_target *target)

@@ -1,5 +1,6 @@
 /*
- * s3_credentials.c - S3 credentials from the environment or an AWS shared credentials file.
+ * s3_credentials.c - S3 credentials from the environment or an AWS shared credentials file,
+ * and the region and endpoint from the environment or the AWS config file.
  *
  * The file is parsed here rather than with inih: session tokens run to over a thousand
  * characters and inih's packaged build cuts lines at 200. Secrets are wiped before they are
@@ -8,6 +9,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include <openssl/crypto.h>
@@ -50,16 +52,21 @@ static int section_matches(const char *section, const char *profile)
     return strcmp(section, profile) == 0;
 }
 
-/* credentials_parse: fills the three values of profile from the file's text (modified). */
-static int credentials_parse(char *text, const char *profile, char **access_key,
-                             char **secret_key, char **session_token, int *found)
+/* profile_parse(text, profile, names, slots, n, &found): slots[i] = the value of names[i] in
+ * profile's section of an AWS shared file (text is modified). The indented lines after a key
+ * with no value are its nested settings ("s3 =" blocks) and not read. */
+static int profile_parse(char *text, const char *profile, const char *const *names,
+                         char **const *slots, size_t n, int *found)
 {
-    int in_profile = 0;
+    int in_profile = 0, in_block = 0;
     char *save = NULL;
 
     *found = 0;
     for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        char *l = trim(line), *eq, *name, *value, **slot = NULL;
+        int indented = isspace((unsigned char)*line), nested = indented && in_block;
+        char *l = trim(line), *eq, *name, **slot = NULL;
+        if (!indented)
+            in_block = 0;
         if (*l == '\0' || *l == '#' || *l == ';')
             continue;
         if (*l == '[') {
@@ -71,24 +78,103 @@ static int credentials_parse(char *text, const char *profile, char **access_key,
             *found |= in_profile;
             continue;
         }
-        if (!in_profile || !(eq = strchr(l, '=')))
+        if (!in_profile || nested || !(eq = strchr(l, '=')))
             continue;
         *eq = '\0';
         name = trim(l);
-        value = trim(eq + 1);
-        if (strcmp(name, "aws_access_key_id") == 0)
-            slot = access_key;
-        else if (strcmp(name, "aws_secret_access_key") == 0)
-            slot = secret_key;
-        else if (strcmp(name, "aws_session_token") == 0)
-            slot = session_token;
+        if (!*trim(eq + 1) && !indented) {
+            in_block = 1; /* "s3 =": its settings follow, indented */
+            continue;
+        }
+        for (size_t i = 0; i < n && !slot; i++)
+            if (strcmp(name, names[i]) == 0)
+                slot = slots[i];
         if (!slot)
             continue;
         secret_free(*slot);
-        if (!(*slot = strdup(value)))
+        if (!(*slot = strdup(trim(eq + 1))))
             return ofs_error_set(OFS_ERROR, "out of memory");
     }
     return 0;
+}
+
+/* credentials_parse: fills the three values of profile from the file's text (modified). */
+static int credentials_parse(char *text, const char *profile, char **access_key,
+                             char **secret_key, char **session_token, int *found)
+{
+    static const char *const names[] = { "aws_access_key_id", "aws_secret_access_key",
+                                         "aws_session_token" };
+    char **const slots[] = { access_key, secret_key, session_token };
+    return profile_parse(text, profile, names, slots, 3, found);
+}
+
+/* profile_name(t): the profile the target reads, as the AWS CLI picks it */
+static const char *profile_name(const ofs_config_target *t)
+{
+    const char *profile = t->profile;
+    if (!profile || !*profile)
+        profile = getenv("AWS_PROFILE");
+    return profile && *profile ? profile : "default";
+}
+
+/* env_first(a, b): the first of two environment variables that is set and not empty */
+static const char *env_first(const char *a, const char *b)
+{
+    const char *v = getenv(a);
+    if (!v || !*v)
+        v = b ? getenv(b) : NULL;
+    return v && *v ? v : NULL;
+}
+
+int s3_aws_settings(const ofs_config_target *t, char **region, char **endpoint)
+{
+    const char *path = getenv("AWS_CONFIG_FILE"), *env_region, *env_endpoint, *ignore;
+    char *default_path = NULL, *text = NULL, *file_region = NULL, *file_endpoint = NULL;
+    size_t size = 0;
+    int found = 0, rc = 0, use_endpoints;
+
+    *region = *endpoint = NULL;
+    ignore = getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
+    use_endpoints = !(ignore && strcasecmp(ignore, "true") == 0);
+    env_region = env_first("AWS_REGION", "AWS_DEFAULT_REGION");
+    env_endpoint = use_endpoints ? env_first("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL") : NULL;
+    int need_region = !(t->region && *t->region) && !env_region;
+    int need_endpoint = !(t->endpoint && *t->endpoint) && !env_endpoint && use_endpoints;
+    if (need_region || need_endpoint) {
+        const char *home = getenv("HOME");
+        if ((!path || !*path) && home && *home &&
+            !(path = default_path = ofs_path_join(home, ".aws/config"))) {
+            rc = ofs_error_set(OFS_ERROR, "out of memory");
+            goto cleanup;
+        }
+        /* a missing or unreadable config file is the common case: defaults apply */
+        if (path && *path && ofs_read_file(path, &text, &size, CREDENTIALS_MAX) == 0) {
+            static const char *const names[] = { "region", "endpoint_url" };
+            char **const slots[] = { &file_region, &file_endpoint };
+            if ((rc = profile_parse(text, profile_name(t), names, slots, 2, &found)) < 0)
+                goto cleanup;
+        }
+        ofs_error_clear();
+    }
+    /* the target's keys first, then the environment, then the config file: the AWS CLI's
+     * order with the target in the place of its command-line options */
+    const char *r = t->region && *t->region ? t->region
+                    : env_region ? env_region
+                    : file_region && *file_region ? file_region : "us-east-1";
+    const char *e = t->endpoint && *t->endpoint ? t->endpoint
+                    : env_endpoint ? env_endpoint
+                    : use_endpoints && file_endpoint && *file_endpoint ? file_endpoint : NULL;
+    if (!(*region = strdup(r)) || (e && !(*endpoint = strdup(e)))) {
+        free(*region);
+        *region = NULL;
+        rc = ofs_error_set(OFS_ERROR, "out of memory");
+    }
+cleanup:
+    free(text);
+    free(file_region);
+    free(file_endpoint);
+    free(default_path);
+    return rc;
 }
 
 static int credentials_from_file(const ofs_config_target *t, char **access_key,
@@ -111,10 +197,7 @@ static int credentials_from_file(const ofs_config_target *t, char **access_key,
             return ofs_error_set(OFS_ERROR, "out of memory");
         path = default_path;
     }
-    if (!profile || !*profile)
-        profile = getenv("AWS_PROFILE");
-    if (!profile || !*profile)
-        profile = "default";
+    profile = profile_name(t);
     if ((rc = ofs_read_file(path, &text, &size, CREDENTIALS_MAX)) < 0) {
         rc = ofs_error_wrap(rc, "target '%s' (line %d): S3 credentials", t->name, t->line);
         goto cleanup;

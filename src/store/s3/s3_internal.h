@@ -51,6 +51,9 @@ typedef struct s3_store {
     int lock_checked;      /* the bucket was seen to have object lock enabled */
     int if_match;          /* how the server takes If-Match on PUT: S3_IF_MATCH_* */
     int if_none_match;     /* If-None-Match: * on PUT: 0 not probed, 1 honoured, -1 ignored */
+    int64_t date_offset;   /* the server's Date minus this host's clock, at the last answer
+                              (guarded by lock; date_seen 0: no answer had a Date) */
+    int date_seen;
 } s3_store;
 
 typedef struct s3_request {
@@ -112,6 +115,10 @@ int s3_object_is(s3_store *s, const char *full_key, const void *data, size_t siz
  * an object of its own (s3_replace.c); sets s->if_match and s->if_none_match. < 0 only when
  * the probe object cannot be written at all. Called once, from the thread that puts. */
 int s3_conditions_probe(s3_store *s);
+
+/* s3_delete_plain(s, key): one DELETE of key (relative to the prefix), absent not an error;
+ * no version listing even under object lock (for probes of keys never written). */
+int s3_delete_plain(s3_store *s, const char *key);
 
 /* s3_replace: the store's replace op (s3_replace.c), If-Match probed once per store */
 int s3_replace(ofs_store *store, const char *key, const char *version, const void *data,
@@ -185,12 +192,26 @@ int s3_lock_headers(s3_store *s, const char *full_key, int64_t now, char mode[S3
  * store); OFS_ECONFIG with a HINT if not. 0 when the lock is off. */
 int s3_lock_check(s3_store *s);
 
+/* s3_lock_enabled(s, &enabled): whether the bucket has object lock enabled (GET
+ * ?object-lock; none configured is 0). */
+int s3_lock_enabled(s3_store *s, int *enabled);
+
 /* s3_lock_refusal(s, full_key, version_id): OFS_EDENIED "object is locked until DATE ...",
  * read from the version's HEAD, for a delete the server refused. */
 int s3_lock_refusal(s3_store *s, const char *full_key, const char *version_id);
 
+/* s3_lifecycle_get(s, &rules, &count): the bucket's lifecycle rules (none: count 0); free
+ * with ofs_s3_xml_lifecycle_free (s3_lifecycle.c). */
+int s3_lifecycle_get(s3_store *s, ofs_s3_lifecycle_rule **rules, size_t *count);
+
 /* s3_now(s): Unix time on the server's clock (corrected after RequestTimeTooSkewed). */
 int64_t s3_now(s3_store *s);
+
+/*
+ * s3_aws_settings(target, &region, &endpoint): where the target's requests go, as the AWS CLI
+ * decides (store_s3.h): region never NULL, endpoint NULL for AWS itself. Both malloc'd.
+ */
+int s3_aws_settings(const ofs_config_target *target, char **region, char **endpoint);
 
 /*
  * s3_credentials_load(target, &access, &secret, &token): as store_s3.h says; token may come

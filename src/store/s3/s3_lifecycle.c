@@ -22,8 +22,7 @@
 
 static const ofs_sigv4_param lifecycle_param[] = { { "lifecycle", NULL } };
 
-/* lifecycle_get: the current rules; none if the bucket has no configuration */
-static int lifecycle_get(s3_store *s, ofs_s3_lifecycle_rule **rules, size_t *count)
+int s3_lifecycle_get(s3_store *s, ofs_s3_lifecycle_rule **rules, size_t *count)
 {
     s3_request req = { .method = "GET", .params = lifecycle_param, .param_count = 1 };
     s3_response resp;
@@ -220,6 +219,14 @@ int ofs_store_s3_versioning(ofs_store *store, int *versioned)
     if (rc == OFS_EUNSUPPORTED) { /* 501: a server without versioning keeps no old versions */
         ofs_error_clear();
         rc = 0;
+    } else if (rc == OFS_ECORRUPT) {
+        /* some S3-compatible servers answer ?versioning with another document (a bucket
+         * listing): no versioning there, as awscli takes it too */
+        ofs_log_warn("%s: bucket %s answered ?versioning with something other than a "
+                     "VersioningConfiguration (%s); taking it as not versioned", s->parent.name,
+                     s->bucket, ofs_error_last());
+        ofs_error_clear();
+        rc = 0;
     } else if (rc < 0) {
         rc = ofs_error_wrap(rc, "%s: reading whether bucket %s is versioned", s->parent.name,
                             s->bucket);
@@ -227,6 +234,10 @@ int ofs_store_s3_versioning(ofs_store *store, int *versioned)
         /* Suspended still keeps the versions written while it was Enabled */
         *versioned = status && (strcmp(status, "Enabled") == 0 ||
                                 strcmp(status, "Suspended") == 0);
+        if (status && !*versioned)
+            ofs_log_warn("%s: bucket %s versioning status '%s' is neither Enabled nor "
+                         "Suspended; taking it as not versioned", s->parent.name, s->bucket,
+                         status);
         ofs_log_debug("%s: bucket %s versioning: %s", s->parent.name, s->bucket,
                       status ? status : "never enabled");
     }
@@ -247,7 +258,8 @@ int ofs_store_s3_lifecycle_sync(ofs_store *store, const ofs_lifecycle_rule *rule
         *changed = 0;
     if (!store || store->ops->put != s3_put)
         return ofs_error_set(OFS_EUNSUPPORTED, "lifecycle rules need an s3 target");
-    if ((rc = want_rules(s, rules, count, &want)) < 0 || (rc = lifecycle_get(s, &have, &nhave)) < 0)
+    if ((rc = want_rules(s, rules, count, &want)) < 0 ||
+        (rc = s3_lifecycle_get(s, &have, &nhave)) < 0)
         goto cleanup;
     if (lifecycle_matches(s, have, nhave, want, count, &what))
         goto cleanup;
@@ -270,7 +282,7 @@ int ofs_store_s3_lifecycle_sync(ofs_store *store, const ofs_lifecycle_rule *rule
     /* read back: a server may accept a document and keep something else */
     ofs_s3_xml_lifecycle_free(have, nhave);
     have = NULL;
-    if ((rc = lifecycle_get(s, &have, &nhave)) < 0)
+    if ((rc = s3_lifecycle_get(s, &have, &nhave)) < 0)
         goto cleanup;
     if (!lifecycle_matches(s, have, nhave, want, count, &what))
         rc = ofs_error_set(OFS_ECORRUPT, "lifecycle rule '%s' read back differs from what was "

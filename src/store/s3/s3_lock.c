@@ -95,14 +95,32 @@ int s3_lock_headers(s3_store *s, const char *full_key, int64_t now,
     return 2;
 }
 
-int s3_lock_check(s3_store *s)
+int s3_lock_enabled(s3_store *s, int *enabled)
 {
     static const char *const top[] = { "ObjectLockEnabled", NULL };
     const ofs_sigv4_param params[] = { { "object-lock", NULL } };
     s3_request req = { .method = "GET", .params = params, .param_count = 1 };
     s3_response resp;
-    char *enabled = NULL;
-    int rc = 0;
+    char *value = NULL;
+    int rc;
+
+    *enabled = 0;
+    if ((rc = s3_call(s, &req, &resp)) == 0)
+        rc = ofs_s3_xml_each(resp.body, resp.body_size, "ObjectLockConfiguration", NULL, NULL,
+                             NULL, NULL, top, &value);
+    s3_response_done(s, &resp);
+    if (rc == OFS_ENOTFOUND) { /* ObjectLockConfigurationNotFoundError */
+        ofs_error_clear();
+        rc = 0;
+    }
+    *enabled = rc == 0 && value && strcmp(value, "Enabled") == 0;
+    free(value);
+    return rc;
+}
+
+int s3_lock_check(s3_store *s)
+{
+    int rc = 0, enabled = 0;
 
     if (!s->lock_mode)
         return 0;
@@ -110,11 +128,7 @@ int s3_lock_check(s3_store *s)
     pthread_mutex_lock(&s->lock_check);
     if (s->lock_checked)
         goto cleanup;
-    if ((rc = s3_call(s, &req, &resp)) == 0)
-        rc = ofs_s3_xml_each(resp.body, resp.body_size, "ObjectLockConfiguration", NULL, NULL,
-                             NULL, NULL, top, &enabled);
-    s3_response_done(s, &resp);
-    if (rc == OFS_ENOTFOUND || (rc == 0 && (!enabled || strcmp(enabled, "Enabled") != 0))) {
+    if ((rc = s3_lock_enabled(s, &enabled)) == 0 && !enabled) {
         rc = ofs_error_set(OFS_ECONFIG, "%s: object_lock = %s, but bucket %s has no object "
                            "lock enabled\nHINT: object lock can only be turned on when a "
                            "bucket is created (x-amz-bucket-object-lock-enabled: true); use "
@@ -127,7 +141,6 @@ int s3_lock_check(s3_store *s)
     }
 cleanup:
     pthread_mutex_unlock(&s->lock_check);
-    free(enabled);
     return rc;
 }
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include "offsite/error.h"
 #include "offsite/hash.h"
@@ -54,17 +55,42 @@ static int probe_put(s3_store *s, const char *key, int style, const char *etag)
     return rc < 0 ? rc : 1;
 }
 
-int s3_conditions_probe(s3_store *s)
+/* probe_name(s, relative): the probe's key. A random name of its own, so two hosts probing at
+ * once never meet - unless these credentials may not delete (asked by deleting that name
+ * before it exists): then one fixed name per host, rewritten by every run instead of one more
+ * object left behind per push. */
+static int probe_name(s3_store *s, char relative[300])
 {
     unsigned char nonce[8];
-    char relative[64], hex[17], *key = NULL, *etag = NULL, *saved = NULL;
-    int style = S3_IF_MATCH_IGNORED, rc;
+    char hex[17], host[256] = "";
+    int rc;
 
-    /* a name of its own: two hosts probing at once must not meet */
     if (getrandom(nonce, sizeof(nonce), 0) != (ssize_t)sizeof(nonce))
         return ofs_error_from_errno(errno, "getrandom");
     ofs_hex_encode(nonce, sizeof(nonce), hex);
-    snprintf(relative, sizeof(relative), "%s-%s", S3_PROBE_KEY, hex);
+    snprintf(relative, 300, "%s-%s", S3_PROBE_KEY, hex);
+    if (!(s->parent.caps & OFS_STORE_CAP_DELETE_REFUSED)) {
+        if ((rc = s3_delete_plain(s, relative)) == OFS_EDENIED)
+            s->parent.caps |= OFS_STORE_CAP_DELETE_REFUSED;
+        else if (rc < 0)
+            return rc;
+        ofs_error_clear();
+    }
+    if (s->parent.caps & OFS_STORE_CAP_DELETE_REFUSED) {
+        if (gethostname(host, sizeof(host) - 1) < 0 || !*host || strchr(host, '/'))
+            snprintf(host, sizeof(host), "host");
+        snprintf(relative, 300, "%s-%s", S3_PROBE_KEY, host);
+    }
+    return 0;
+}
+
+int s3_conditions_probe(s3_store *s)
+{
+    char relative[300], *key = NULL, *etag = NULL, *saved = NULL;
+    int style = S3_IF_MATCH_IGNORED, rc;
+
+    if ((rc = probe_name(s, relative)) < 0)
+        return rc;
     if (!(key = s3_full_key(s, relative)))
         return ofs_error_set(OFS_ERROR, "out of memory");
     if ((rc = s3_put_object(s, key, S3_PROBE_BODY, strlen(S3_PROBE_BODY), NULL, &etag)) < 0)
@@ -108,7 +134,11 @@ cleanup:
     /* the probe is ours alone: leave nothing behind, whatever happened - keeping the message
      * of what failed, not of the cleanup */
     saved = rc < 0 ? ofs_error_save() : NULL;
-    if (s->parent.ops->del(&s->parent, relative) < 0)
+    if (s->parent.caps & OFS_STORE_CAP_DELETE_REFUSED)
+        ofs_log_info("%s: delete refused: the If-Match probe stays as '%s%s' (one per host, "
+                     "rewritten each run; a lifecycle rule over %s expires it)", s->parent.name,
+                     s->prefix, relative, OFS_STORE_PROBE_PREFIX);
+    else if (s->parent.ops->del(&s->parent, relative) < 0)
         ofs_log_debug("%s: could not delete %s: %s", s->parent.name, key, ofs_error_last());
     if (rc < 0)
         ofs_error_restore(rc, saved);

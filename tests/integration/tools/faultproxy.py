@@ -8,15 +8,24 @@ upstream connection, except that:
                           cut after half the body reached the server
   --cut-download-every N  every Nth response with a body over --big bytes is cut after half
                           its body reached the client
+  --clock-offset S        play a server whose clock is S seconds ahead of this host's (negative:
+                          behind): a request whose x-amz-date is more than --max-skew seconds
+                          off that clock is answered 403 RequestTimeTooSkewed (no body for a
+                          HEAD, as S3 does) and not forwarded; every answer's Date is that
+                          clock. Keep S + --max-skew within the real server's 15 minutes, so
+                          what passes here passes there.
 Counts go to --stats FILE (JSON) after every request, so a test can check faults happened.
 Prints the port it listens on, then serves until killed.
 """
 import argparse
+import calendar
+import email.utils
 import json
 import os
 import socket
 import sys
 import threading
+import time
 
 SLOWDOWN = (b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code>"
             b"<Message>Please reduce your request rate.</Message></Error>")
@@ -27,7 +36,7 @@ class Stats:
         self.path = path
         self.lock = threading.Lock()
         self.counts = {"requests": 0, "slowdown": 0, "cut_upload": 0, "cut_download": 0,
-                       "big_uploads": 0, "big_downloads": 0}
+                       "big_uploads": 0, "big_downloads": 0, "skewed": 0, "skewed_head": 0}
 
     def bump(self, name):
         with self.lock:
@@ -60,6 +69,28 @@ def header(head, name):
     return None
 
 
+def server_date(args):
+    return email.utils.formatdate(time.time() + args.clock_offset, usegmt=True).encode()
+
+
+def skewed(head, args):
+    """True if the request was signed too far off the played server clock."""
+    amz = header(head, b"x-amz-date")
+    if amz is None:
+        return False
+    try:
+        signed = calendar.timegm(time.strptime(amz.decode(), "%Y%m%dT%H%M%SZ"))
+    except ValueError:
+        return False
+    return abs(signed - (time.time() + args.clock_offset)) > args.max_skew
+
+
+def with_date(rhead, args):
+    """The response head with Date replaced by the played server clock."""
+    lines = [l for l in rhead[:-4].split(b"\r\n") if not l.lower().startswith(b"date:")]
+    return b"\r\n".join(lines + [b"Date: " + server_date(args)]) + b"\r\n\r\n"
+
+
 def read_exact(sock, buf, n):
     """n bytes: buf first, then the socket. Returns (data, rest) or (None, ...) at EOF."""
     while len(buf) < n:
@@ -89,6 +120,18 @@ def serve_client(client, args, stats):
                 client.sendall(b"HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\n"
                                b"Content-Length: %d\r\n\r\n" % len(SLOWDOWN) +
                                (b"" if method == b"HEAD" else SLOWDOWN))
+                continue
+            if args.clock_offset and skewed(head, args):
+                stats.bump("skewed")
+                if method == b"HEAD":
+                    stats.bump("skewed_head")
+                doc = (b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>"
+                       b"RequestTimeTooSkewed</Code><Message>The difference between the request "
+                       b"time and the current time is too large.</Message></Error>")
+                client.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Type: application/xml\r\n"
+                               b"Date: " + server_date(args) + b"\r\n"
+                               b"Content-Length: %d\r\n\r\n" % len(doc) +
+                               (b"" if method == b"HEAD" else doc))
                 continue
             # one upstream connection per request: ask the server to close it, so a response
             # without Content-Length (chunked) ends
@@ -123,6 +166,8 @@ def relay_response(up, client, method, args, stats):
             return False
         status = int(rhead.split(b" ", 2)[1])
         if status >= 200:
+            if args.clock_offset:
+                rhead = with_date(rhead, args)
             break
         client.sendall(rhead)  # 100 Continue
     if method == b"HEAD" or status in (204, 304):
@@ -159,6 +204,8 @@ def main():
     p.add_argument("--cut-upload-every", type=int, default=0)
     p.add_argument("--cut-download-every", type=int, default=0)
     p.add_argument("--big", type=int, default=1 << 20)
+    p.add_argument("--clock-offset", type=int, default=0)
+    p.add_argument("--max-skew", type=int, default=60)
     p.add_argument("--stats")
     args = p.parse_args()
     host, port = args.upstream.rsplit(":", 1)

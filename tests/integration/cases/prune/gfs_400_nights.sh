@@ -32,6 +32,8 @@ run_ok ofs init
 
 python3 - "$OFFSITE_BIN" "$CONFIG" "$src" "$SCRATCH" << 'PY'
 import calendar, datetime as dt, glob, hashlib, json, os, random, shutil, subprocess, sys
+sys.path.insert(0, os.environ["TOOLS"])
+from gfs_reference import gfs  # the rules as docs/configuration.md states them
 
 binary, config, src, scratch = sys.argv[1:5]
 stores = {"staging": (os.path.join(scratch, "staging"), None),
@@ -63,35 +65,6 @@ def records(root):
         out[r["id"]] = dict(id=r["id"], set=r["set"], kind=r["kind"], base=r.get("base"),
                             cls=r["class"], started=parse_time(r["started"]))
     return out
-
-def add_months(t, months):
-    m = t.month - 1 + months
-    year, month = t.year + m // 12, m % 12 + 1
-    return t.replace(year=year, month=month, day=min(t.day, calendar.monthrange(year, month)[1]))
-
-def gfs(backups, now, p):
-    """The rules as docs/configuration.md states them, written from the text."""
-    keep = set()
-    for b in backups.values():
-        limits = [b["started"] + dt.timedelta(days=p["daily"])]
-        if b["cls"] in ("weekly", "monthly"):
-            limits.append(b["started"] + dt.timedelta(weeks=p["weekly"]))
-        if b["cls"] == "monthly":
-            limits.append(add_months(b["started"], p["monthly"]))
-        if any(now < end for end in limits):
-            keep.add(b["id"])
-    for s in {b["set"] for b in backups.values()}:
-        mine = sorted((b for b in backups.values() if b["set"] == s),
-                      key=lambda b: (b["started"], b["id"]), reverse=True)
-        keep.update(b["id"] for b in mine[:p["keep_last"]])
-        fulls = [b for b in mine if b["kind"] == "full"]
-        if fulls:
-            keep.add(fulls[0]["id"])
-    while True:
-        bases = {backups[i]["base"] for i in keep if backups[i]["base"] in backups}
-        if bases <= keep:
-            return keep
-        keep |= bases
 
 def tree_digest(root):
     h = hashlib.sha256()

@@ -81,8 +81,10 @@ for p in ("fleet/testhost/data/daily/", "fleet/testhost/data/weekly/"):
     assert not by_prefix[p].get("Transitions"), by_prefix[p]
 assert "fleet/testhost/data/" not in by_prefix, rules  # no delete-marker rule unversioned
 assert "fleet/testhost/manifest.json" not in by_prefix, rules  # nor manifest history
-assert "fleet/testhost/offsite-probe/" not in by_prefix, rules
-assert len(rules) == 4, rules
+# what a write-only host leaves under offsite-probe/ expires (no versions: Expiration alone)
+probe = by_prefix["fleet/testhost/offsite-probe/"]
+assert probe["Expiration"] == {"Days": 1} and "NoncurrentVersionExpiration" not in probe, probe
+assert len(rules) == 5, rules
 seen_abort = any(r.get("AbortIncompleteMultipartUpload", {}).get("DaysAfterInitiation") == 1
                  for r in rules if (prefix(r) or "").startswith("fleet/testhost/"))
 assert seen_abort, rules
