@@ -80,8 +80,10 @@ static int doctor_target(ofs_cli *cli, const char *name, const char *host, json_
     int rc;
 
     ofs_cli_out(cli, "target %s:\n", name);
-    if ((rc = ofs_cli_open_target(cli, name, &store)) == 0 &&
-        (rc = ofs_store_check(store, host, &a)) == 0) {
+    if ((rc = ofs_cli_open_target(cli, name, &store)) == 0)
+        store->caps &= ~(unsigned)OFS_STORE_CAP_DELETE_REFUSED; /* ask the server, not the
+                                                                  config's `delete = no` */
+    if (rc == 0 && (rc = ofs_store_check(store, host, &a)) == 0) {
         ofs_cli_out(cli, "  %s\n  credentials may: put %s, get %s, list %s, delete %s\n",
                     store->description ? store->description : "", ofs_store_able_name(a.put),
                     ofs_store_able_name(a.get), ofs_store_able_name(a.list),

@@ -154,7 +154,8 @@ int ofs_store_key_check(const char *key)
 
 static int store_fail(const ofs_store *s, const char *key, int rc)
 {
-    if (key && *key)
+    /* a configuration error (no such bucket) is about the target, not the key at hand */
+    if (key && *key && rc != OFS_ECONFIG)
         return ofs_error_wrap(rc, "%s: %s", s->name, key);
     return ofs_error_wrap(rc, "%s", s->name);
 }

@@ -322,6 +322,30 @@ static void test_head_clock_skew(void **state)
     free(log);
 }
 
+/* a malformed session token: Ceph RGW answers 400 InvalidArgument, which alone says nothing;
+ * the message names the token and the variable to fix, and it is not retried */
+static void test_session_token_refused(void **state)
+{
+    (void)state;
+    static const canned_answer answers[] = {
+        { .status = 400, .body = "<Error><Code>InvalidArgument</Code></Error>" },
+    };
+    char log_path[300], *data = NULL;
+    size_t size = 0;
+    pid_t pid;
+
+    setenv("AWS_SESSION_TOKEN", "not a token!", 1);
+    ofs_store *s = scripted_store(answers, 1, "token", log_path, &pid);
+    assert_int_equal(ofs_store_get_buffer(s, "manifest.json", &data, &size, 1024), OFS_ECONFIG);
+    assert_non_null(strstr(ofs_error_last(), "the session token was refused: InvalidArgument"));
+    assert_non_null(strstr(ofs_error_last(), "HINT: the session token (AWS_SESSION_TOKEN"));
+    scripted_end(s, pid);
+    unsetenv("AWS_SESSION_TOKEN");
+    char *log = read_log(log_path);
+    assert_true(request_has(log, 0, "x-amz-security-token: not a token!"));
+    free(log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -329,6 +353,7 @@ int main(void)
         cmocka_unit_test(test_conditions_ignored),
         cmocka_unit_test(test_versioning_odd_answers),
         cmocka_unit_test(test_head_clock_skew),
+        cmocka_unit_test(test_session_token_refused),
     };
     return cmocka_run_group_tests(tests, setup_scratch, teardown_scratch);
 }

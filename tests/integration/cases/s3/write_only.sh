@@ -2,7 +2,8 @@
 # write_only: the ransomware-resistant setup of docs/operator-guide.md ("Write-only targets") on
 # Ceph RGW. A second user, "nightly", is granted only put/get/list by the buckets' policies;
 # the owner is the admin. One config serves both hosts: each target names profile = nightly and
-# prune_profile = admin, and each host's credentials file holds only its own profile.
+# prune_profile = admin (cloud also delete = no; vault finds out), and each host's credentials
+# file holds only its own profile.
 #   - init (nightly) reports put/get/list yes, delete no, keeps one probe and counts it
 #   - doctor verdicts: nightly on the plain bucket CAN (overwrites: no versions), admin CAN
 #     (delete), nightly on the versioned object-lock bucket cannot
@@ -55,7 +56,8 @@ src=$SCRATCH/src
 mkdir -p "$src"
 make_config "$CONFIG" "$src"
 sed -i 's/^host = testhost/host = nightly/' "$CONFIG"
-add_s3_target "$CONFIG" cloud prefix=fleet/nightly profile=nightly prune_profile=admin
+add_s3_target "$CONFIG" cloud prefix=fleet/nightly profile=nightly prune_profile=admin \
+    delete=no
 S3_BUCKET=offsite-vault add_s3_target "$CONFIG" vault profile=nightly prune_profile=admin \
     object_lock=governance
 cat >> "$CONFIG" << 'EOF'
