@@ -55,6 +55,9 @@ PubkeyAuthentication yes
 PermitRootLogin prohibit-password
 MaxStartups 100
 LogLevel ERROR
+# root's ~/.bashrc may be slow (pyenv here, anything on CI): Debian's bash reads it for
+# commands run by sshd unless it starts nested, which SHLVL=1 makes it believe
+SetEnv SHLVL=1
 EOF
         echo "[127.0.0.1]:$SSHD_PORT $(cut -d' ' -f1,2 "$SSHD_DIR/host_key.pub")" > "$SSH_KNOWN_HOSTS"
         "$sshd" -D -e -f "$SSHD_DIR/sshd_config" >> "$SSHD_DIR/sshd.log" 2>&1 &
