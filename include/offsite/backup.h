@@ -55,6 +55,10 @@ typedef struct ofs_backup_stats {
     uint64_t deleted;   /* base entries no longer present (differentials) */
     uint64_t changed_while_read; /* files that moved under us (reported, backup fails) */
     double seconds;
+    /* committed, but staging's manifest.json could not be updated (a full disk): the error
+     * code (0: it was) and its message (caller frees); the next backup or verify rebuilds it */
+    int manifest_error;
+    char *manifest_message;
 } ofs_backup_stats;
 
 /*
@@ -65,6 +69,8 @@ typedef struct ofs_backup_stats {
  * stats->changed_while_read; the CLI then exits 1 as GNU tar does ("file changed as we read
  * it"): reported, never silently torn. A path that vanished between scan and read is skipped
  * with a warning.
+ * A manifest that cannot be saved after the commit does not undo the backup: 0 is returned
+ * with stats->manifest_error set (the CLI exits with that error's code after the push).
  */
 int ofs_backup_run(const ofs_config *cfg, const ofs_config_set *set, ofs_store *staging,
                    const ofs_keyring *ring, const ofs_backup_options *opts, ofs_record **rec,

@@ -28,7 +28,8 @@ enum {
     OFS_ENOSPC = -9,       /* no space left on a device */
     OFS_ECANCELED = -10,   /* interrupted by a signal or the user */
     OFS_EUNSUPPORTED = -11, /* the store or platform cannot do this */
-    OFS_ECONFLICT = -12    /* the object changed since it was read (another writer got there) */
+    OFS_ECONFLICT = -12,   /* the object changed since it was read (another writer got there) */
+    OFS_EWRONGKEY = -13    /* written with a key the key file lacks: not ours to read or rewrite */
 };
 
 /*

@@ -42,7 +42,9 @@ void ofs_manifest_free(ofs_manifest *m);
 
 /*
  * ofs_manifest_load(&m, store, ring): read and check manifest.json. OFS_ENOTFOUND if the store
- * has none (a new store), OFS_EAUTH on a MAC mismatch. ring NULL skips the MAC check.
+ * has none (a new store), OFS_EAUTH on a MAC mismatch, OFS_EWRONGKEY (with a HINT) if it was
+ * written with a key the ring lacks: the repository is bound to its key, and a command
+ * holding another key must refuse it, never start it over. ring NULL skips the MAC check.
  */
 int ofs_manifest_load(ofs_manifest **out, ofs_store *store, const ofs_keyring *ring);
 
@@ -77,8 +79,16 @@ const ofs_manifest_entry *ofs_manifest_latest(const ofs_manifest *m, const char 
 
 /*
  * ofs_manifest_rebuild(&m, store, ring): a manifest built from every data/<class>/<id>/
- * backup.json in store (records whose MAC fails are skipped and reported via ofs_log_warn).
+ * backup.json in store (records whose MAC fails are skipped and reported via ofs_log_warn;
+ * a record under a key the ring lacks fails it with OFS_EWRONGKEY, never left out).
  */
 int ofs_manifest_rebuild(ofs_manifest **out, ofs_store *store, const ofs_keyring *ring);
+
+/*
+ * ofs_manifest_lacked(m, store, id, size): 1 if store holds a backup record m has no entry
+ * for (its id copied into id), 0 if none, negative on a listing error. A backup whose
+ * manifest update failed after its commit (a full disk) is still a backup.
+ */
+int ofs_manifest_lacked(const ofs_manifest *m, ofs_store *store, char *id, size_t size);
 
 #endif

@@ -61,7 +61,7 @@ int ofs_record_serialize(const ofs_record *rec, const ofs_keyring *ring, char **
 
 /*
  * ofs_record_parse(&rec, json, size, ring, name): parse and, when ring is not NULL, check the
- * MAC: OFS_EAUTH "NAME: record MAC mismatch (modified, or wrong key)", OFS_ENOTFOUND if the
+ * MAC: OFS_EAUTH "NAME: record MAC mismatch (modified, or wrong key)", OFS_EWRONGKEY if the
  * key id is not in ring, OFS_ECORRUPT for malformed JSON or fields. ring NULL skips the check
  * (monitoring without the key).
  */
@@ -126,7 +126,7 @@ int ofs_record_json_load(struct json_t **out, const char *text, size_t size, con
  * keyed from the master key key_id; OFS_ENOTFOUND if ring lacks it.
  * ofs_record_mac_check(obj, ring, name, what): check "key_id" and "mac" are well formed
  * (OFS_ECORRUPT) and, when ring is not NULL, that the MAC matches in constant time:
- * OFS_ENOTFOUND "NAME: key K is not in the key file", OFS_EAUTH "NAME: WHAT MAC mismatch
+ * OFS_EWRONGKEY "NAME: key K is not in the key file (it holds key L)", OFS_EAUTH "NAME: WHAT MAC mismatch
  * (modified, or wrong key)".
  */
 int ofs_record_mac_sign(struct json_t *obj, const ofs_keyring *ring,

@@ -20,10 +20,13 @@ static const ofs_cli_command cli_commands[] = {
       "updates are atomic (several hosts may share it) or check-then-write. Where delete\n"
       "is refused the target is write-only: the probe stays (one per host) and is counted.\n"
       "Exits non-zero if any target failed its check or refuses put, get or list.\n" },
-    { "key", ofs_cmd_key, "key generate [--key-file F] | key id | key export | key import [FILE|-]",
+    { "key", ofs_cmd_key,
+      "key generate [--key-file F] | key rotate | key id | key export | key import [FILE|-]",
       "manage the master key (rotation, paper copy)",
-      "  generate [--key-file F]  add a new key (creates the file, mode 0600; on an existing\n"
-      "                           file this rotates: the new key encrypts from now on)\n"
+      "  generate [--key-file F]  create the key file (mode 0600) with a new key; refused if\n"
+      "                           it exists (a repository is bound to its key)\n"
+      "  rotate                   add a new key to the key file: it encrypts new backups; the\n"
+      "                           older keys stay in the file and still decrypt\n"
       "  id                       print the key ids, oldest first (the last one encrypts)\n"
       "  export                   print a paper copy of every key, with check codes\n"
       "  import [FILE|-]          add the keys of a paper copy to the key file\n" },

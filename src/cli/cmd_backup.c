@@ -252,11 +252,14 @@ int ofs_cmd_backup(ofs_cli *cli, int argc, char **argv)
         rc = ofs_error_set(OFS_ERROR, "out of memory");
         goto cleanup;
     }
-    /* --scheduled (the timer): only the sets whose scheduled run is due, holidays skipped */
-    if (scheduled && (rc = ofs_cli_load_manifest(cli, staging, ring, &current)) < 0)
+    /* staging's manifest first: under a key the repository is not bound to (exit 4) no set
+     * runs; --scheduled (the timer) also needs it for which sets are due, holidays skipped */
+    if ((rc = ofs_cli_load_manifest(cli, staging, ring, &current)) < 0)
         goto cleanup;
 
     size_t ran = 0;
+    int manifest_rc = 0;
+    char *manifest_message = NULL;
     for (size_t i = 0; i < cfg->set_count; i++) {
         const ofs_config_set *set = &cfg->sets[i];
         ofs_backup_stats stats = { 0 };
@@ -271,6 +274,14 @@ int ofs_cmd_backup(ofs_cli *cli, int argc, char **argv)
         ran++;
         rc = ofs_backup_run(cfg, set, staging, ring, &opts, &rec, &stats);
         ofs_cli_backup_remember(cli, set, rec, &stats, rc);
+        if (rc == 0 && stats.manifest_error && manifest_rc) {
+            ofs_log_error("%s", stats.manifest_message); /* the first is the one returned */
+        } else if (rc == 0 && stats.manifest_error) {
+            manifest_rc = stats.manifest_error; /* committed: reported after the push */
+            manifest_message = stats.manifest_message;
+            stats.manifest_message = NULL;
+        }
+        free(stats.manifest_message);
         if (rc == 0) {
             backup_report(cli, rec, &stats, backups);
             changed += stats.changed_while_read;
@@ -321,7 +332,7 @@ int ofs_cmd_backup(ofs_cli *cli, int argc, char **argv)
     /* verify_after: the new backups, where they were written */
     int verify_rc = 0;
     char *verify_message = NULL;
-    if (!first.code && push_rc == 0) {
+    if (!first.code && !manifest_rc && push_rc == 0) {
         verify_rc = ofs_cli_verify_after(cli, ring, staging, backups);
         ofs_cli_problem(cli, "verify_failed", "verify_failed", verify_rc);
         if (verify_rc < 0)
@@ -332,7 +343,8 @@ int ofs_cmd_backup(ofs_cli *cli, int argc, char **argv)
      * and the stores are left as they are for the next run to look at */
     int prune_rc = 0;
     char *prune_message = NULL;
-    if (!first.code && push_rc == 0 && verify_rc == 0 && cfg->retention.auto_prune) {
+    if (!first.code && !manifest_rc && push_rc == 0 && verify_rc == 0 &&
+        cfg->retention.auto_prune) {
         prune_rc = ofs_cli_prune_stores(cli, ring, NULL, no_push ? 0 : OFS_PRUNE_TARGETS);
         if (prune_rc < 0)
             ofs_error_wrap(prune_rc, "backup committed%s, but", no_push ? "" : " and pushed");
@@ -346,6 +358,9 @@ int ofs_cmd_backup(ofs_cli *cli, int argc, char **argv)
     if (first.code) {
         rc = ofs_error_first_end(&first, "%zu sets failed, the first", first.failures);
         cli->exit_code = OFS_EXIT_SET_FAILED;
+    } else if (manifest_rc < 0) {
+        /* the exit code of the error, as a target's manifest failure at push has */
+        rc = ofs_error_restore(manifest_rc, manifest_message);
     } else if (push_rc < 0) {
         rc = ofs_error_restore(push_rc, push_message);
         cli->exit_code = OFS_EXIT_PUSH_FAILED;
@@ -369,6 +384,7 @@ int ofs_cmd_backup(ofs_cli *cli, int argc, char **argv)
     }
     free(push_message);
     free(prune_message);
+    free(manifest_message);
     free(verify_message);
 cleanup:
     if (ran_at_all) /* a run that got its lock: what `notify --unit-failed` reads */

@@ -1,4 +1,4 @@
-/* cmd_key.c - `offsite key generate|id|export|import`: thin wrappers of ofs_keyring_*. */
+/* cmd_key.c - `offsite key generate|rotate|id|export|import`: thin wrappers of ofs_keyring_*. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,26 +45,41 @@ static int key_make_parent(const char *path)
     return rc;
 }
 
-static int key_generate(ofs_cli *cli, const char *path)
+/* key_generate(cli, path, rotate): a first key (generate: the file must not exist) or one more
+ * (rotate: the file must exist and load). A second id enters a key file only by rotation, so
+ * a repository's key is never replaced by accident (docs/design-decisions.md). */
+static int key_generate(ofs_cli *cli, const char *path, int rotate)
 {
     uint8_t id[OFS_KEY_ID_BYTES];
     char hex[17];
+    ofs_keyring *old = NULL;
     struct stat st;
-    int rc, existed = stat(path, &st) == 0;
+    int rc;
 
+    if (!rotate && stat(path, &st) == 0)
+        return ofs_error_set(OFS_EEXISTS, "key file '%s' exists already\nHINT: 'offsite key "
+                             "rotate' adds a new key to it; to start over with a new key, "
+                             "generate it with --key-file elsewhere and use it with a new "
+                             "staging_dir and target prefix", path);
+    if (rotate && (rc = ofs_keyring_load(&old, path)) < 0)
+        return rc == OFS_ENOTFOUND
+                   ? ofs_error_set(rc, "key file '%s' does not exist: nothing to rotate\n"
+                                   "HINT: 'offsite key generate' creates it", path)
+                   : rc;
+    ofs_keyring_free(old);
     if ((rc = key_make_parent(path)) < 0 || (rc = ofs_keyring_generate(path, id)) < 0)
         return rc;
     ofs_key_id_hex(id, hex);
-    if (existed)
-        ofs_cli_out(cli, "added key %s to %s (rotation: it encrypts from now on; the older "
-                    "keys still decrypt)\n", hex, path);
+    if (rotate)
+        ofs_cli_out(cli, "added key %s to %s (rotation: it encrypts new backups from now on; "
+                    "the older keys still decrypt and stay in the file)\n", hex, path);
     else
         ofs_cli_out(cli, "generated key %s in %s\n", hex, path);
     ofs_cli_out(cli, "keep a copy: offsite key export (print it and store it off-site)\n");
     json_t *result = ofs_cli_result(cli);
     json_object_set_new(result, "key_id", json_string(hex));
     json_object_set_new(result, "key_file", json_string(path));
-    json_object_set_new(result, "rotated", json_boolean(existed));
+    json_object_set_new(result, "rotated", json_boolean(rotate));
     return 0;
 }
 
@@ -163,16 +178,17 @@ int ofs_cmd_key(ofs_cli *cli, int argc, char **argv)
     if (rc != 0)
         return rc == 2 ? 0 : rc;
     if (index >= argc)
-        return ofs_cli_usage_error(cli, "key: which one: generate, id, export or import?");
+        return ofs_cli_usage_error(cli, "key: which one: generate, rotate, id, export or "
+                                        "import?");
     const char *sub = argv[index++];
     int operands = argc - index;
 
     if (strcmp(sub, "import") == 0 ? operands > 1 : operands > 0)
         return ofs_cli_usage_error(cli, "unexpected argument '%s'", argv[argc - 1]);
-    if (strcmp(sub, "generate") == 0) {
+    if (strcmp(sub, "generate") == 0 || strcmp(sub, "rotate") == 0) {
         if ((rc = key_path(cli, key_file, &path)) < 0)
             return rc;
-        return key_generate(cli, path);
+        return key_generate(cli, path, strcmp(sub, "rotate") == 0);
     }
     if (strcmp(sub, "import") == 0) {
         if ((rc = key_path(cli, key_file, &path)) < 0)

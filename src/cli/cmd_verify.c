@@ -4,6 +4,7 @@
 
 #include "offsite/cli.h"
 #include "offsite/error.h"
+#include "offsite/log.h"
 #include "offsite/manifest.h"
 #include "offsite/text.h"
 #include "offsite/verify.h"
@@ -76,6 +77,28 @@ static int verify_repair(ofs_cli *cli, ofs_store *store, const ofs_keyring *ring
     return 0;
 }
 
+/* verify_manifest_lacks(store, ring, ids, count): 1 if the store has no manifest, or one that
+ * lacks a committed backup and lists nothing without a record (ids): what a manifest save
+ * that failed after a commit leaves. Anything else is verify's to report, not to replace. */
+static int verify_manifest_lacks(ofs_store *store, const ofs_keyring *ring, char **ids,
+                                 size_t count)
+{
+    ofs_manifest *m = NULL;
+    char id[256];
+    int rc = ofs_manifest_load(&m, store, ring);
+    if (rc == 0)
+        rc = ofs_manifest_lacked(m, store, id, sizeof(id));
+    for (size_t i = 0; rc == 1 && i < m->count; i++) {
+        size_t j = 0;
+        while (j < count && strcmp(ids[j], m->entries[i].id) != 0)
+            j++;
+        if (j == count)
+            rc = 0; /* an entry whose record is gone: damage, reported */
+    }
+    ofs_manifest_free(m);
+    return rc == 1 || rc == OFS_ENOTFOUND;
+}
+
 int ofs_cmd_verify(ofs_cli *cli, int argc, char **argv)
 {
     static const struct option options[] = {
@@ -131,6 +154,12 @@ int ofs_cmd_verify(ofs_cli *cli, int argc, char **argv)
         ofs_object_info info;
         if ((rc = ofs_cli_record_ids(store, &ids, &count)) < 0)
             goto cleanup;
+        /* records the manifest lacks, or no manifest at all (a disk that filled at it, a
+         * deleted file): rebuilt from them now, as the backup's error said, when no other run
+         * holds the lock; if that fails, the problem is reported below */
+        if (!repair && count > 0 && verify_manifest_lacks(store, ring, ids, count) &&
+            (ofs_cli_lock(cli) < 0 || verify_repair(cli, store, ring, &report) < 0))
+            ofs_log_warn("%s; the manifest is not rebuilt now", ofs_error_last());
         for (size_t i = 0; i < count; i++) {
             if ((rc = ofs_verify_backup(store, ring, ids[i], read_data, verify_on_problem,
                                         &report, &stats)) < 0 && !first_code)

@@ -207,12 +207,25 @@ static int backup_choose_id(ofs_store *staging, const char *set_name, int64_t st
 
 int backup_load_manifest(ofs_store *staging, const ofs_keyring *ring, ofs_manifest **m)
 {
+    char id[256];
     int rc = ofs_manifest_load(m, staging, ring);
-    if (rc == OFS_ENOTFOUND)
-        return ofs_manifest_new(m);
-    if (rc < 0) {
+    if (rc == 0 && (rc = ofs_manifest_lacked(*m, staging, id, sizeof(id))) == 1) {
+        ofs_log_warn("%s: the manifest lacks backup '%s'; rebuilding it from the backup records",
+                     ofs_store_name(staging), id);
+        ofs_manifest_free(*m);
+        *m = NULL;
+        return ofs_manifest_rebuild(m, staging, ring);
+    }
+    if (rc == OFS_ENOTFOUND) /* new (no records: empty), or lost (the disk filled at it) */
+        return ofs_manifest_rebuild(m, staging, ring);
+    /* a wrong key is refused (the rebuild would refuse it too); a damaged manifest rebuilt */
+    if (rc == OFS_EAUTH || rc == OFS_ECORRUPT) {
         ofs_log_warn("%s; rebuilding the manifest from the backup records", ofs_error_last());
         rc = ofs_manifest_rebuild(m, staging, ring);
+    }
+    if (rc < 0) {
+        ofs_manifest_free(*m);
+        *m = NULL;
     }
     return rc;
 }
@@ -337,9 +350,10 @@ static void backup_remove_objects(const backup_job *job)
     free(saved);
 }
 
-/* Writes backup.json (the commit point) and then updates the manifest. */
+/* Writes backup.json (the commit point) and then updates the manifest; a manifest that
+ * cannot be saved lands in stats (the backup stands: it is in the records). */
 static int backup_commit(const backup_job *job, ofs_record *rec, const ofs_keyring *ring,
-                         ofs_manifest *manifest, int *committed)
+                         ofs_manifest *manifest, int *committed, ofs_backup_stats *stats)
 {
     char key[BACKUP_KEY_MAX];
     char *json = NULL;
@@ -353,9 +367,13 @@ static int backup_commit(const backup_job *job, ofs_record *rec, const ofs_keyri
     *committed = 1;
     if ((rc = ofs_manifest_add(manifest, rec, json, size)) < 0 ||
         (rc = ofs_manifest_save(manifest, job->staging, ring)) < 0) {
-        ofs_log_warn("backup '%s' is committed, but the manifest was not updated: %s\n"
-                     "HINT: the next backup or `offsite verify` rebuilds it from the records",
-                     job->id, ofs_error_last());
+        char why[1024];
+        snprintf(why, sizeof(why), "%s", ofs_error_last());
+        stats->manifest_error = ofs_error_set(rc, "backup '%s' is committed, but staging's "
+                                              "manifest was not updated: %s\nHINT: "
+                                              "the next backup or `offsite verify` rebuilds it "
+                                              "from the records", job->id, why);
+        stats->manifest_message = ofs_error_save();
         rc = 0;
     }
 cleanup:
@@ -411,8 +429,8 @@ int ofs_backup_run(const ofs_config *cfg, const ofs_config_set *set, ofs_store *
     job.id = id;
 
     if ((rc = backup_hook(set->pre_hook, "pre_hook", set->name, NULL, NULL, NULL)) < 0 ||
-        (rc = backup_remove_orphans(staging)) < 0 ||
         (rc = backup_load_manifest(staging, ring, &manifest)) < 0 ||
+        (rc = backup_remove_orphans(staging)) < 0 ||
         (rc = backup_choose_id(staging, set->name, started, id)) < 0)
         goto cleanup;
     char why[BACKUP_WHY_MAX];
@@ -470,7 +488,7 @@ int ofs_backup_run(const ofs_config *cfg, const ofs_config_set *set, ofs_store *
     if ((rc = ofs_record_new(&record)) < 0 ||
         (rc = backup_fill_record(record, cfg, &job, opts, ring, started, catalog_sha256,
                                  catalog_size)) < 0 ||
-        (rc = backup_commit(&job, record, ring, manifest, &committed)) < 0)
+        (rc = backup_commit(&job, record, ring, manifest, &committed, stats)) < 0)
         goto cleanup;
     ofs_progress_done(progress);
     backup_fill_stats(stats, backup_pipe_get_stats(job.pipe), record);

@@ -11,7 +11,8 @@
 #define BACKUP_WHY_MAX 256
 
 /* backup_load_manifest(staging, ring, &m): staging's manifest: empty if there is none, rebuilt
- * from the records (with a warning) if it cannot be read. */
+ * from the records (with a warning) if it is damaged; OFS_EWRONGKEY if it or a record was
+ * written with a key the ring lacks. */
 int backup_load_manifest(ofs_store *staging, const ofs_keyring *ring, ofs_manifest **m);
 
 /* backup_choose_class(time_zone, m, set_name, started): "monthly" for the set's first backup

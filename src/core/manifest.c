@@ -364,6 +364,19 @@ static int manifest_stored_version(ofs_store *store, char *version)
     return rc;
 }
 
+/* manifest_wrong_key_hint(): OFS_EWRONGKEY, with what to do appended to the message. The
+ * repository is never rewritten under another key: that would drop its backups from the
+ * manifest, as a rebuild that skipped them would. */
+static int manifest_wrong_key_hint(void)
+{
+    char message[2048];
+    snprintf(message, sizeof(message), "%s", ofs_error_last());
+    return ofs_error_set(OFS_EWRONGKEY, "%s\nHINT: this repository was written with another "
+                         "key; put its key file back (or 'offsite key import' its paper copy). "
+                         "To start over with a new key, use a new staging_dir and a new target "
+                         "prefix: nothing here is deleted or hidden", message);
+}
+
 int ofs_manifest_load(ofs_manifest **out, ofs_store *store, const ofs_keyring *ring)
 {
     char name[MANIFEST_NAME_MAX], *text = NULL, version[OFS_STORE_VERSION_MAX];
@@ -382,6 +395,8 @@ int ofs_manifest_load(ofs_manifest **out, ofs_store *store, const ofs_keyring *r
         (*out)->origin = store;
         memcpy((*out)->version, version, OFS_STORE_VERSION_MAX);
     }
+    if (rc == OFS_EWRONGKEY)
+        rc = manifest_wrong_key_hint();
     free(text);
     return rc;
 }
@@ -516,7 +531,8 @@ cleanup:
 /* ---- rebuild from the records ---- */
 
 /* Adds the record at key ("data/<class>/<id>/backup.json") to m; a record that is misplaced,
- * damaged, forged or under an unknown key is skipped with a warning (1 returned). */
+ * damaged or forged is skipped with a warning (1 returned); one under a key the ring lacks
+ * fails the rebuild (OFS_EWRONGKEY). */
 static int manifest_rebuild_one(ofs_manifest *m, ofs_store *store, const ofs_keyring *ring,
                                 const char *key)
 {
@@ -542,6 +558,8 @@ static int manifest_rebuild_one(ofs_manifest *m, ofs_store *store, const ofs_key
         rc = 1;
     } else if (rc == 0) {
         rc = ofs_manifest_add(m, rec, json, size);
+    } else if (rc == OFS_EWRONGKEY) {
+        rc = manifest_wrong_key_hint(); /* never left out: the key in hand is the wrong one */
     }
     ofs_record_free(rec);
     free(json);
@@ -574,5 +592,24 @@ int ofs_manifest_rebuild(ofs_manifest **out, ofs_store *store, const ofs_keyring
 cleanup:
     ofs_repo_free_keys(keys, count);
     ofs_manifest_free(m);
+    return rc;
+}
+
+int ofs_manifest_lacked(const ofs_manifest *m, ofs_store *store, char *id, size_t size)
+{
+    char **keys = NULL;
+    size_t count = 0;
+    int rc = ofs_repo_list_records(store, &keys, &count);
+
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        /* data/<class>/<id>/backup.json */
+        const char *end = keys[i] + strlen(keys[i]) - strlen("/" OFS_RECORD_NAME), *start = end;
+        while (start > keys[i] && start[-1] != '/')
+            start--;
+        snprintf(id, size, "%.*s", (int)(end - start), start);
+        if (!ofs_manifest_find(m, id))
+            rc = 1;
+    }
+    ofs_repo_free_keys(keys, count);
     return rc;
 }

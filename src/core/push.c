@@ -226,8 +226,8 @@ cleanup:
 static int push_target_manifest(push_run *run, ofs_manifest **out)
 {
     int rc = ofs_manifest_load(out, run->to, run->ring);
-    if (rc == OFS_ENOTFOUND)
-        return ofs_manifest_new(out);
+    if (rc == OFS_ENOTFOUND) /* new, or lost: what records there are (checked against the key) */
+        return ofs_manifest_rebuild(out, run->to, run->ring);
     if (rc == OFS_EAUTH || rc == OFS_ECORRUPT) {
         ofs_log_warn("%s; rebuilding it from the target's records", ofs_error_last());
         return ofs_manifest_rebuild(out, run->to, run->ring);

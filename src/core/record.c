@@ -409,9 +409,20 @@ int ofs_record_mac_check(const json_t *obj, const ofs_keyring *ring, const char 
         return record_bad(name, "", "mac", "must be 64 lowercase hex digits");
     if (!ring)
         return 0;
-    if (!(key = ofs_keyring_find(ring, key_id)))
-        return ofs_error_set(OFS_ENOTFOUND, "%s: key %s is not in the key file", name,
-                             json_string_value(kid));
+    if (!(key = ofs_keyring_find(ring, key_id))) {
+        char held[17 * 4 + 16] = "";
+        size_t n = ofs_keyring_count(ring);
+        for (size_t i = 0; i < n && i < 4; i++) {
+            char hex[17];
+            ofs_key_id_hex(ofs_keyring_at(ring, n - 1 - i)->id, hex);
+            snprintf(held + strlen(held), sizeof(held) - strlen(held), "%s%s", i ? ", " : "",
+                     hex);
+        }
+        if (n > 4)
+            snprintf(held + strlen(held), sizeof(held) - strlen(held), ", ...");
+        return ofs_error_set(OFS_EWRONGKEY, "%s: key %s is not in the key file (it holds key "
+                             "%s)", name, json_string_value(kid), held);
+    }
     if ((rc = record_mac_compute(obj, key, computed)) < 0)
         return rc;
     if (CRYPTO_memcmp(stored, computed, sizeof(stored)) != 0)

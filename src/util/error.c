@@ -117,6 +117,7 @@ const char *ofs_error_name(int code)
     case OFS_ECANCELED: return "canceled";
     case OFS_EUNSUPPORTED: return "unsupported";
     case OFS_ECONFLICT: return "conflict";
+    case OFS_EWRONGKEY: return "wrong key";
     default: return "error";
     }
 }
@@ -130,6 +131,7 @@ int ofs_error_exit_code(int code)
     case OFS_ECONFIG: return OFS_EXIT_CONFIG;
     case OFS_ENOTFOUND: return OFS_EXIT_NOTFOUND;
     case OFS_EAUTH: return OFS_EXIT_AUTH;
+    case OFS_EWRONGKEY: return OFS_EXIT_AUTH; /* the key's exit code, as a failed tag */
     case OFS_ECORRUPT: return OFS_EXIT_CORRUPT;
     case OFS_EDENIED: return OFS_EXIT_DENIED;
     case OFS_ETRANSIENT: return OFS_EXIT_TRANSIENT;

@@ -331,9 +331,13 @@ static void test_tamper_and_keys(void **state)
     /* a key file without the manifest's key */
     char hex[17], expected[200];
     ofs_key_id_hex(ofs_keyring_current(f->ring)->id, hex);
-    snprintf(expected, sizeof(expected), MANIFEST_NAME ": key %s is not in the key file", hex);
-    assert_int_equal(ofs_manifest_load(&back, f->store, f->other), OFS_ENOTFOUND);
-    assert_string_equal(ofs_error_last(), expected);
+    char held[17];
+    ofs_key_id_hex(ofs_keyring_current(f->other)->id, held);
+    snprintf(expected, sizeof(expected),
+             MANIFEST_NAME ": key %s is not in the key file (it holds key %s)", hex, held);
+    assert_int_equal(ofs_manifest_load(&back, f->store, f->other), OFS_EWRONGKEY);
+    assert_true(strncmp(ofs_error_last(), expected, strlen(expected)) == 0);
+    assert_non_null(strstr(ofs_error_last(), "\nHINT: this repository was written with another"));
 
     /* saved with another ring, it carries that ring's current key (read without a MAC
      * check, so the save finds the stored manifest unchanged since) */
@@ -427,8 +431,6 @@ static void test_rebuild(void **state)
     /* a's record copied into another backup's place, and into another class */
     store_record(f, f->ring, a, "daily", "t_20261126_171500");
     store_record(f, f->ring, a, "daily", a->id);
-    /* signed with a key this ring lacks */
-    store_record(f, f->other, foreign, "daily", foreign->id);
     /* not where records live */
     assert_int_equal(ofs_store_put_buffer(f->store, "data/daily/x/y/backup.json", 0, "{}", 2), 0);
     assert_int_equal(ofs_store_put_buffer(f->store, "data/backup.json", 0, "{}", 2), 0);
@@ -450,6 +452,15 @@ static void test_rebuild(void **state)
     /* the copy of a in the daily folder says "monthly": skipped, the real one kept */
     assert_string_equal(ofs_manifest_find(m, a->id)->class_name, "monthly");
     ofs_manifest_free(m);
+
+    /* a record signed with a key this ring lacks is never left out: the rebuild fails,
+     * naming it and both keys, so no manifest without it is ever written */
+    store_record(f, f->other, foreign, "daily", foreign->id);
+    assert_int_equal(ofs_manifest_rebuild(&m, f->store, f->ring), OFS_EWRONGKEY);
+    assert_null(m);
+    assert_non_null(strstr(ofs_error_last(), foreign->id));
+    assert_non_null(strstr(ofs_error_last(), "is not in the key file (it holds key "));
+    assert_non_null(strstr(ofs_error_last(), "HINT: this repository was written with another"));
 
     /* without a key nothing is skipped for its MAC; misplaced records still are */
     assert_int_equal(ofs_manifest_rebuild(&m, f->store, NULL), 0);

@@ -247,7 +247,7 @@ static void test_find_and_load(void **state)
 
     /* a key file without the record's key */
     assert_int_equal(ofs_repo_load_record(f->store, f->other, ID_A, &rec, NULL, NULL),
-                     OFS_ENOTFOUND);
+                     OFS_EWRONGKEY);
     assert_null(rec);
     assert_non_null(strstr(ofs_error_last(), "is not in the key file"));
 

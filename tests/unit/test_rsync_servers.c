@@ -250,11 +250,13 @@ static int setup_sshd(void **state)
     for (int attempt = 0; attempt < 5 && s->pid < 0; attempt++) {
         char *sp;
         s->port = free_port();
+        /* SHLVL=1: Debian's bash then skips ~/.bashrc for the commands sshd runs (see
+         * tests/integration/servers/sshd.sh) */
         snprintf(text, sizeof(text),
                  "Port %d\nListenAddress 127.0.0.1\nHostKey %s\nAuthorizedKeysFile "
                  "%s/authorized_keys\nPidFile %s/sshd.pid\nUsePAM no\nStrictModes no\n"
                  "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
-                 "PermitRootLogin prohibit-password\nLogLevel ERROR\n",
+                 "PermitRootLogin prohibit-password\nLogLevel ERROR\nSetEnv SHLVL=1\n",
                  s->port, hostkey, dir, dir);
         write_file(conf, text, 0600);
         /* "[127.0.0.1]:PORT TYPE KEY" from the public host key "TYPE KEY COMMENT" */

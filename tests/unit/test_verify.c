@@ -240,7 +240,7 @@ static void test_wrong_key_and_edited_record(void **state)
     assert_int_equal(ofs_keyring_generate(other_key, NULL), 0);
     assert_int_equal(ofs_keyring_load(&other, other_key), 0);
     int rc = ofs_verify_backup(f->store, other, f->rec->id, 1, on_problem, &s, NULL);
-    assert_true(rc == OFS_ENOTFOUND || rc == OFS_EAUTH);
+    assert_int_equal(rc, OFS_EWRONGKEY);
     assert_int_equal(s.count, 1);
     assert_int_equal(s.codes[0], rc);
     assert_string_equal(s.objects[0], OFS_RECORD_NAME);

@@ -21,10 +21,20 @@ with open(sys.argv[1], "a") as f:
 register_pid $!
 sleep 0.3
 
-run_fails 13 "@(*grow.log*changed*|*changed*grow.log*)" ofs backup
+# On a loaded machine the appender may get no CPU during the tenth of a second grow.log takes to
+# read; such a backup rightly exits 0 with nothing changed, and the next one (differential: grow.log
+# grew) tries again. One of five must see the change.
+for attempt in 1 2 3 4 5; do
+    LAST_RC=0
+    ofs backup > "$LAST_OUT" 2> "$LAST_ERR" || LAST_RC=$?
+    [ "$LAST_RC" = 0 ] || break
+    note "attempt $attempt: the appender wrote nothing while grow.log was read"
+done
+[ "$LAST_RC" = 13 ] || { _show_last; fail "'ofs backup' exited $LAST_RC, expected 13 (attempt $attempt)"; }
+expect_glob "$LAST_ERR" "@(*grow.log*changed*|*changed*grow.log*)" "the warning"
 kill "${_OFS_PIDS[0]}"; wait "${_OFS_PIDS[0]}" 2> /dev/null || true
 
-[ "$(count_records "$SCRATCH/staging")" -eq 1 ] || fail "the backup was not committed"
+[ "$(count_records "$SCRATCH/staging")" -eq "$attempt" ] || fail "the backup was not committed"
 id=$(latest_id "$SCRATCH/staging")
 catalog_json "$SCRATCH/staging" "$id" > "$SCRATCH/catalog.jsonl"
 python3 - "$SCRATCH/catalog.jsonl" "${src#/}/grow.log" << 'PY' || fail "grow.log is not flagged changed in the catalog"

@@ -104,7 +104,8 @@ cloud = [t for t in doc["targets"] if t["target"] == "cloud"][0]
 assert cloud["expired"] == [sys.argv[2]], cloud
 assert cloud["versioned"] is False and cloud["lifecycle"] == "unchanged", cloud
 moved = {r["prefix"]: r.get("transition_class") for r in cloud["rules"]}
-assert moved == {"data/daily/": None, "data/weekly/": None, "data/monthly/": "STANDARD_IA"}, cloud
+assert moved == {"data/daily/": None, "data/weekly/": None, "data/monthly/": "STANDARD_IA",
+                 "offsite-probe/": None}, cloud
 PY
 run_ok ofs list --from cloud
 expect_glob "$LAST_OUT" "*$second*" "list --from cloud"
