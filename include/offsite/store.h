@@ -134,6 +134,19 @@ int ofs_store_check_target(const ofs_config_target *target);
  */
 int ofs_store_file_new(ofs_store **out, const char *name, const char *root);
 
+typedef struct ofs_store_sweep_stats {
+    uint64_t files, bytes; /* ".tmp-*" files removed, and their size */
+    uint64_t folders;      /* empty backup folders (data/CLASS/ID) removed */
+} ofs_store_sweep_stats;
+
+/*
+ * ofs_store_file_sweep(root, &stats): remove what killed runs left in the file store at root:
+ * every ".tmp-*" file in the root and under data/ (a writer that never finished; listings
+ * never show them) and every empty data/CLASS/ID folder. Only for a store no writer is using:
+ * staging, under the lock. A missing root or data/ is nothing to do.
+ */
+int ofs_store_file_sweep(const char *root, ofs_store_sweep_stats *stats);
+
 int ofs_store_put(ofs_store *s, const char *key, unsigned flags, ofs_writer **out);
 int ofs_store_get(ofs_store *s, const char *key, uint64_t offset, uint64_t length,
                   ofs_reader **out);

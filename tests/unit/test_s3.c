@@ -215,7 +215,6 @@ static void test_aws_config(void **state)
     char path[300], *d;
     ofs_config_target t = base_target();
 
-    env_save();
     for (size_t i = 0; aws_vars[i]; i++)
         unsetenv(aws_vars[i]);
     setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # kill9: kill -9 a backup at several moments, then: no record without all its data, list shows
-# no partial backup, verify passes, and a rerun succeeds. The same for push: kill -9 during the
+# no partial backup, verify passes, and a rerun succeeds and leaves in staging no temporary
+# file and no folder of an abandoned backup. The same for push: kill -9 during the
 # push to a target, then a second push completes and the target verifies byte for byte.
 . "$(dirname "$0")/../../lib.sh"
 
@@ -79,8 +80,15 @@ for delay in 0.2 0.5 1 1.5 2.5; do
 done
 [ "$killed" -gt 0 ] || skip "every backup finished before it could be killed (machine too fast for this data)"
 records=$(count_records "$staging")
+junk=$(find "$staging" -name '.tmp-*' | wc -l)
+note "the kills left $junk temporary file(s) in staging"
 run_ok ofs backup --no-push
 [ "$(count_records "$staging")" -eq $((records + 1)) ] || fail "the rerun did not commit a backup"
+left=$(find "$staging" -name '.tmp-*')
+[ -z "$left" ] || fail "temporary files left after the rerun: $left"
+for d in "$staging"/data/*/*/; do
+    [ -f "$d/backup.json" ] || fail "folder of an abandoned backup left after the rerun: $d ($(ls -A "$d"))"
+done
 check_store "$staging"
 run_ok ofs verify --all
 
