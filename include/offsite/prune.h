@@ -15,6 +15,9 @@
  *      backup does not exist), then every other object of its folder data/<class>/<id>/. A crash
  *      in between leaves an orphan.
  *   5. delete the orphans: folders data/<class>/<id>/ holding objects but no backup.json.
+ *   6. sweep (sweep.h): temporary objects and empty backup folders interrupted runs left, on
+ *      a target other hosts push to only those older than a day (orphan_grace > 0 marks a
+ *      target; its manifest's hosts tell whether it is shared).
  * Where the store refuses deletes (a write-only target: `delete = no`, or the server's answer
  * to ofs_store_delete_check before step 3), the run stops after step 2: it plans and reports,
  * and writes and deletes nothing - the manifest stays as it is. A record delete refused later
@@ -83,6 +86,7 @@ typedef struct ofs_prune_result {
     int manifest_rebuilt;      /* the manifest disagreed with the records and was rebuilt */
     int delete_refused;        /* the credentials may not delete: planned only, nothing
                                   written or deleted (deleted counts what would go) */
+    ofs_store_sweep_stats swept; /* step 6: interrupted runs' debris removed (sweep.h) */
 } ofs_prune_result;
 
 /*

@@ -9,6 +9,8 @@
  * already arrived. A backup older than the target's newest backup of the same set that the
  * target's manifest no longer lists is not sent again (backups_superseded): the target's own
  * prune removed it, and re-sending would undo the target's retention on every push.
+ * A push that leaves nothing unsent then sweeps the target (sweep.h): what earlier runs left
+ * unfinished there - since this run's start, or a day on a target other hosts push to.
  */
 #ifndef OFFSITE_PUSH_H
 #define OFFSITE_PUSH_H
@@ -19,6 +21,7 @@
 typedef struct ofs_push_stats {
     uint64_t backups_pushed, backups_present, backups_superseded, objects_copied,
         objects_skipped, bytes_copied;
+    ofs_store_sweep_stats swept; /* debris of interrupted runs removed after a full push */
     double seconds;
 } ofs_push_stats;
 

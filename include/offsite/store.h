@@ -79,6 +79,13 @@ typedef struct ofs_object_info {
 
 typedef struct ofs_store ofs_store;
 
+/* What ofs_store_sweep removed. */
+typedef struct ofs_store_sweep_stats {
+    uint64_t objects, bytes; /* temporary objects / unfinished uploads removed, their size
+                                (bytes: where the store knows it) */
+    uint64_t folders;        /* empty backup folders (data/CLASS/ID) removed */
+} ofs_store_sweep_stats;
+
 /* fn(ctx, key, info): one listed object; return non-zero to stop. */
 typedef int (*ofs_store_list_fn)(void *ctx, const char *key, const ofs_object_info *info);
 
@@ -95,6 +102,9 @@ struct ofs_store_ops {
                    size_t size, char new_version[OFS_STORE_VERSION_MAX]);
     /* optional: delete these keys, absent ones not an error */
     int (*del_many)(ofs_store *s, const char *const *keys, size_t count);
+    /* optional: remove what unfinished writes started before `before` left (see
+     * ofs_store_sweep) and add to stats */
+    int (*sweep)(ofs_store *s, int64_t before, struct ofs_store_sweep_stats *stats);
 };
 
 /* Drivers embed this as their first member. */
@@ -134,18 +144,19 @@ int ofs_store_check_target(const ofs_config_target *target);
  */
 int ofs_store_file_new(ofs_store **out, const char *name, const char *root);
 
-typedef struct ofs_store_sweep_stats {
-    uint64_t files, bytes; /* ".tmp-*" files removed, and their size */
-    uint64_t folders;      /* empty backup folders (data/CLASS/ID) removed */
-} ofs_store_sweep_stats;
-
 /*
- * ofs_store_file_sweep(root, &stats): remove what killed runs left in the file store at root:
- * every ".tmp-*" file in the root and under data/ (a writer that never finished; listings
- * never show them) and every empty data/CLASS/ID folder. Only for a store no writer is using:
- * staging, under the lock. A missing root or data/ is nothing to do.
+ * ofs_store_sweep(store, before, &stats): remove the debris of writes that never finished and
+ * were started before `before` (Unix seconds): a file store's ".tmp-*" files and the empty
+ * folders of deleted or abandoned backups (file), unfinished multipart uploads under data/
+ * (s3). Listings never show these, so nothing that works on objects would ever remove them.
+ * The caller picks `before` so that no live writer's debris qualifies: the start of its own
+ * run under the lock where the store is this host's alone (staging), a day ago for what
+ * another host may be writing on a shared target. Never run it where a put of this run may
+ * still resume (s3 continues an unfinished upload of the same key): after a push completed.
+ * Stores with nothing to sweep (gcs: sessions expire on their own) return 0. stats is
+ * zeroed first. A write-only target's refused delete is not an error: stats stay lower.
  */
-int ofs_store_file_sweep(const char *root, ofs_store_sweep_stats *stats);
+int ofs_store_sweep(ofs_store *s, int64_t before, ofs_store_sweep_stats *stats);
 
 int ofs_store_put(ofs_store *s, const char *key, unsigned flags, ofs_writer **out);
 int ofs_store_get(ofs_store *s, const char *key, uint64_t offset, uint64_t length,

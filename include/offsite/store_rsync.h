@@ -58,12 +58,12 @@
 
 /*
  * ofs_store_rsync_new(&store, target, cache_dir): an rsync store for a [target] section of
- * type rsync. cache_dir is a local directory for spooling uploads and downloads (each put or
- * get uses a private subdirectory "rsync-XXXXXX", removed when it ends; at most one object
- * per operation in flight, so it needs room for the largest object times the uploads run at
- * once); it is created (mode 0700) if missing and must not lie inside a store's root; spool
- * directories a dead run left there over two days ago are removed. NULL means $TMPDIR (or
- * /tmp). Nothing remote is touched here.
+ * type rsync. cache_dir is a local directory for spooling uploads and downloads (each
+ * operation uses a private subdirectory "rsync-PID-XXXXXX", removed when it ends; at most one
+ * object per operation in flight, so it needs room for the largest object times the uploads
+ * run at once); it is created (mode 0700) if missing and must not lie inside a store's root.
+ * Spool directories of processes that are gone (kill -9) are removed here and by
+ * ofs_store_sweep. NULL means $TMPDIR (or /tmp). Nothing remote is touched here.
  * OFS_ECONFIG naming the config line for a bad url, ssh_command, password_file or bwlimit.
  */
 int ofs_store_rsync_new(ofs_store **out, const ofs_config_target *target, const char *cache_dir);

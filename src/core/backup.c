@@ -13,6 +13,7 @@
 #include "offsite/repo.h"
 #include "offsite/scan.h"
 #include "offsite/seal.h"
+#include "offsite/sweep.h"
 #include "offsite/text.h"
 #include "offsite/zstdstream.h"
 
@@ -182,25 +183,6 @@ static int backup_remove_orphans(ofs_store *staging)
     free(o.keys);
     free(o.folder);
     return rc;
-}
-
-/* backup_sweep(cfg): what killed runs left in staging that no listing shows - temporary
- * files (a killed backup's half-written volume) and empty backup folders (the orphans' just
- * removed, a pruned backup's). The lock says no other writer is alive. */
-static int backup_sweep(const ofs_config *cfg)
-{
-    ofs_store_sweep_stats sw;
-    int rc;
-    if (!cfg->staging_dir)
-        return 0;
-    if ((rc = ofs_store_file_sweep(cfg->staging_dir, &sw)) < 0)
-        return ofs_error_wrap(rc, "cannot remove what an interrupted run left in staging");
-    if (sw.files || sw.folders)
-        ofs_log_info("staging: removed %llu temporary file%s (%llu bytes) and %llu empty backup "
-                     "folder%s left by interrupted runs", (unsigned long long)sw.files,
-                     sw.files == 1 ? "" : "s", (unsigned long long)sw.bytes,
-                     (unsigned long long)sw.folders, sw.folders == 1 ? "" : "s");
-    return 0;
 }
 
 /* ---- id and retention class ---- */
@@ -449,7 +431,9 @@ int ofs_backup_run(const ofs_config *cfg, const ofs_config_set *set, ofs_store *
 
     if ((rc = backup_hook(set->pre_hook, "pre_hook", set->name, NULL, NULL, NULL)) < 0 ||
         (rc = backup_load_manifest(staging, ring, &manifest)) < 0 ||
-        (rc = backup_remove_orphans(staging)) < 0 || (rc = backup_sweep(cfg)) < 0 ||
+        (rc = backup_remove_orphans(staging)) < 0 ||
+        /* under the lock no writer of staging is alive but this run, which has none open */
+        (rc = ofs_sweep(staging, INT64_MAX, NULL)) < 0 ||
         (rc = backup_choose_id(staging, set->name, started, id)) < 0)
         goto cleanup;
     char why[BACKUP_WHY_MAX];

@@ -10,6 +10,7 @@
 #include "offsite/log.h"
 #include "offsite/manifest.h"
 #include "offsite/repo.h"
+#include "offsite/sweep.h"
 
 #define PRUNE_KEY_MAX 1100
 
@@ -412,6 +413,7 @@ int ofs_prune_run(ofs_store *store, const ofs_keyring *ring, const ofs_prune_opt
     ofs_prune_result *r = NULL;
     uint8_t *held = NULL;
     int rc, rebuilt = 0;
+    int64_t run_start = (int64_t)time(NULL);
 
     *result = NULL;
     if ((rc = prune_listing_load(store, &listing)) < 0 ||
@@ -444,6 +446,11 @@ int ofs_prune_run(ofs_store *store, const ofs_keyring *ring, const ofs_prune_opt
                      ofs_store_name(store));
     } else if (!opts->dry_run && rc > 0) {
         rc = prune_apply(store, ring, m, r, &listing, rebuilt);
+        /* staging (no grace) is this host's alone under the lock; a target may be shared */
+        if (rc == 0)
+            ofs_sweep(store, ofs_sweep_cutoff(opts->orphan_grace &&
+                                                  ofs_sweep_shared(m, NULL, opts->host),
+                                              run_start), &r->swept);
     }
 cleanup:
     *result = r;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 
@@ -15,6 +16,7 @@
 #include "offsite/manifest.h"
 #include "offsite/progress.h"
 #include "offsite/repo.h"
+#include "offsite/sweep.h"
 
 #define PUSH_BUFFER (1u << 20)
 #define PUSH_KEY_MAX 1100
@@ -476,6 +478,7 @@ int ofs_push_run(ofs_store *from, ofs_store *to, const ofs_keyring *ring, int sh
     size_t failed_count = 0;
     int rc, first_code = 0;
     double start = ofs_clock_monotonic();
+    int64_t run_start = (int64_t)time(NULL);
     char key[PUSH_KEY_MAX], label[256];
 
     if (!run.stats)
@@ -548,6 +551,11 @@ int ofs_push_run(ofs_store *from, ofs_store *to, const ofs_keyring *ring, int sh
         rc = ofs_error_restore(first_code, first_message);
         if (failed_count > 1)
             rc = ofs_error_wrap(rc, "%zu backups not pushed, the first", failed_count);
+    } else {
+        /* everything is on the target: no upload of ours is left to resume, so what older
+         * runs left unfinished is debris */
+        ofs_sweep(to, ofs_sweep_cutoff(ofs_sweep_shared(tm, source, NULL), run_start),
+                  &run.stats->swept);
     }
 cleanup:
     if (run.progress)

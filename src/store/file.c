@@ -31,6 +31,7 @@
 #include "offsite/error.h"
 #include "offsite/fsutil.h"
 #include "offsite/log.h"
+#include "file_internal.h"
 
 #define FILE_WRITE_BUFFER (256 * 1024)
 #define FILE_READ_BUFFER (256 * 1024)
@@ -700,9 +701,14 @@ static void file_free(ofs_store *s)
     free(f);
 }
 
+static int file_sweep(ofs_store *s, int64_t before, ofs_store_sweep_stats *stats)
+{
+    return file_sweep_root(((file_store *)s)->root, before, stats);
+}
+
 static const struct ofs_store_ops file_store_ops = {
     .put = file_put, .get = file_get, .stat = file_stat, .list = file_list, .del = file_del,
-    .free = file_free, .replace = file_replace
+    .free = file_free, .replace = file_replace, .sweep = file_sweep
 };
 
 int ofs_store_file_new(ofs_store **out, const char *name, const char *root)

@@ -1,7 +1,8 @@
 /*
  * file_sweep.c - removing what killed runs leave in a file store: the ".tmp-*" files a writer
  * never finished or unlinked (invisible to listings, so no cleanup that works on objects ever
- * saw them) and the empty folders of backups whose objects are gone.
+ * saw them) and the empty folders of backups whose objects are gone. Only what was last
+ * changed before the caller's cutoff goes: a live writer's file is newer (file_internal.h).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -13,10 +14,13 @@
 
 #include "offsite/error.h"
 #include "offsite/store.h"
+#include "file_internal.h"
 
-/* sweep_dir(dirfd, path, depth, stats): sweep one open directory (consumed); depth 0 is the
- * root, 3 a backup's folder (data/CLASS/ID). 1 is returned when the folder ended up empty. */
-static int sweep_dir(int dirfd, const char *path, int depth, ofs_store_sweep_stats *stats)
+/* sweep_dir(dirfd, path, depth, before, stats): sweep one open directory (consumed); depth 1
+ * is data/, 3 a backup's folder (data/CLASS/ID). 1 is returned when the folder ended up
+ * empty. */
+static int sweep_dir(int dirfd, const char *path, int depth, int64_t before,
+                     ofs_store_sweep_stats *stats)
 {
     DIR *d = fdopendir(dirfd);
     int rc = 0, entries = 0;
@@ -35,25 +39,28 @@ static int sweep_dir(int dirfd, const char *path, int depth, ofs_store_sweep_sta
         if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
             continue; /* gone meanwhile */
         snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-        if (S_ISREG(st.st_mode) && strncmp(e->d_name, ".tmp-", 5) == 0) {
+        if (S_ISREG(st.st_mode) && strncmp(e->d_name, ".tmp-", 5) == 0 &&
+            (int64_t)st.st_mtime < before) {
             if (unlinkat(dirfd, e->d_name, 0) < 0 && errno != ENOENT) {
                 rc = ofs_error_from_errno(errno, "cannot remove '%s'", sub);
                 break;
             }
-            stats->files++;
+            stats->objects++;
             stats->bytes += (uint64_t)st.st_size;
             entries--;
         } else if (S_ISDIR(st.st_mode) && depth < 3) {
             int fd = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             if (fd < 0)
                 continue;
-            int empty = sweep_dir(fd, sub, depth + 1, stats);
+            int empty = sweep_dir(fd, sub, depth + 1, before, stats);
             if (empty < 0) {
                 rc = empty;
                 break;
             }
-            /* only a backup's own folder goes: class folders stay for the next backup */
-            if (empty && depth == 2 && unlinkat(dirfd, e->d_name, AT_REMOVEDIR) == 0) {
+            /* only a backup's own folder goes (class folders stay for the next backup), and
+             * only one unchanged since the cutoff: a writer may have just made it */
+            if (empty && depth == 2 && (int64_t)st.st_mtime < before &&
+                unlinkat(dirfd, e->d_name, AT_REMOVEDIR) == 0) {
                 stats->folders++;
                 entries--;
             }
@@ -65,10 +72,9 @@ static int sweep_dir(int dirfd, const char *path, int depth, ofs_store_sweep_sta
     return rc < 0 ? rc : entries == 0;
 }
 
-int ofs_store_file_sweep(const char *root, ofs_store_sweep_stats *stats)
+int file_sweep_root(const char *root, int64_t before, ofs_store_sweep_stats *stats)
 {
     char data[4096];
-    memset(stats, 0, sizeof(*stats));
     /* the root holds the manifest's temporaries, data/ the backups' */
     int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
@@ -82,8 +88,8 @@ int ofs_store_file_sweep(const char *root, ofs_store_sweep_stats *stats)
         struct stat st;
         if (strncmp(e->d_name, ".tmp-", 5) == 0 &&
             fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
-            unlinkat(fd, e->d_name, 0) == 0) {
-            stats->files++;
+            (int64_t)st.st_mtime < before && unlinkat(fd, e->d_name, 0) == 0) {
+            stats->objects++;
             stats->bytes += (uint64_t)st.st_size;
         }
     }
@@ -91,6 +97,6 @@ int ofs_store_file_sweep(const char *root, ofs_store_sweep_stats *stats)
     snprintf(data, sizeof(data), "%s/data", root);
     if ((fd = open(data, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
         return errno == ENOENT ? 0 : ofs_error_from_errno(errno, "cannot open '%s'", data);
-    int rc = sweep_dir(fd, data, 1, stats);
+    int rc = sweep_dir(fd, data, 1, before, stats);
     return rc < 0 ? rc : 0;
 }

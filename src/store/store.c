@@ -427,6 +427,18 @@ int ofs_store_del(ofs_store *s, const char *key)
     return rc < 0 ? store_fail(s, key, rc) : 0;
 }
 
+int ofs_store_sweep(ofs_store *s, int64_t before, ofs_store_sweep_stats *stats)
+{
+    int rc;
+
+    memset(stats, 0, sizeof(*stats));
+    /* a write-only target keeps its debris until a lifecycle rule expires it */
+    if (!s->ops->sweep || (s->caps & OFS_STORE_CAP_DELETE_REFUSED))
+        return 0;
+    rc = s->ops->sweep(s, before, stats);
+    return rc < 0 ? store_fail(s, NULL, rc) : 0;
+}
+
 int ofs_store_del_many(ofs_store *s, const char *const *keys, size_t count)
 {
     ofs_retry r;

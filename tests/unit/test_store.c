@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -590,6 +591,72 @@ static void test_del(void **state)
     assert_true(exists(f, "dir/inside"));
 }
 
+/* ---- sweep ---- */
+
+static void set_mtime(const fixture *f, const char *rel, time_t t)
+{
+    char path[512];
+    struct timespec ts[2] = { { t, 0 }, { t, 0 } };
+    path_of(f, rel, path, sizeof(path));
+    assert_int_equal(utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW), 0);
+}
+
+/* debris older than the cutoff goes, younger stays: temporary files in the root and under
+ * data/, empty backup folders; objects, class folders and non-temporary names are never
+ * touched */
+static void test_sweep(void **state)
+{
+    fixture *f = *state;
+    ofs_store_sweep_stats st;
+    time_t now = time(NULL);
+
+    assert_int_equal(ofs_store_put_buffer(f->store, "data/daily/kept/vol-0001.ofs", 0, "1", 1),
+                     0);
+    write_raw(f, "data/daily/kept/.tmp-vol-0002.ofs-0123456789abcdef", "half");
+    write_raw(f, ".tmp-manifest.json-0123456789abcdef", "{");
+    write_raw(f, "data/daily/young/.tmp-vol-0001.ofs-0123456789abcdef", "live");
+    write_raw(f, "data/weekly/gone/.tmp-catalog.ofs-0123456789abcdef", "old");
+    write_raw(f, "data/monthly/tmpname/.tmpish", "not ours"); /* no ".tmp-" prefix */
+    char dir[512];
+    path_of(f, "data/daily/empty", dir, sizeof(dir));
+    assert_int_equal(ofs_mkdir_p(dir, 0700), 0);
+    set_mtime(f, "data/daily/kept/.tmp-vol-0002.ofs-0123456789abcdef", now - 100);
+    set_mtime(f, ".tmp-manifest.json-0123456789abcdef", now - 100);
+    set_mtime(f, "data/weekly/gone/.tmp-catalog.ofs-0123456789abcdef", now - 100);
+    set_mtime(f, "data/weekly/gone", now - 100);
+    set_mtime(f, "data/daily/empty", now - 100);
+
+    assert_int_equal(ofs_store_sweep(f->store, now - 50, &st), 0);
+    assert_int_equal(st.objects, 3);
+    assert_int_equal(st.bytes, 4 + 1 + 3);
+    assert_false(exists(f, "data/daily/kept/.tmp-vol-0002.ofs-0123456789abcdef"));
+    assert_false(exists(f, ".tmp-manifest.json-0123456789abcdef"));
+    assert_true(exists(f, "data/daily/kept/vol-0001.ofs"));
+    assert_true(exists(f, "data/daily/young/.tmp-vol-0001.ofs-0123456789abcdef"));
+    assert_true(exists(f, "data/monthly/tmpname/.tmpish"));
+    /* unchanged since before the cutoff, then emptied by this sweep: gone; the class stays */
+    assert_false(exists(f, "data/weekly/gone"));
+    assert_true(exists(f, "data/weekly"));
+    assert_false(exists(f, "data/daily/empty"));
+    assert_int_equal(st.folders, 2);
+
+    /* a later cutoff takes the young one and its folder */
+    assert_int_equal(ofs_store_sweep(f->store, now + 5, &st), 0);
+    assert_int_equal(st.objects, 1);
+    assert_int_equal(st.folders, 1);
+    assert_false(exists(f, "data/daily/young"));
+    assert_true(exists(f, "data/daily/kept/vol-0001.ofs"));
+    assert_true(exists(f, "data/daily"));
+
+    /* a write-only store sweeps nothing */
+    write_raw(f, ".tmp-x-0123456789abcdef", "x");
+    f->store->caps |= OFS_STORE_CAP_DELETE_REFUSED;
+    assert_int_equal(ofs_store_sweep(f->store, now + 5, &st), 0);
+    assert_int_equal(st.objects, 0);
+    assert_true(exists(f, ".tmp-x-0123456789abcdef"));
+    f->store->caps &= ~(unsigned)OFS_STORE_CAP_DELETE_REFUSED;
+}
+
 /* ---- whole buffers ---- */
 
 static void test_buffers(void **state)
@@ -865,6 +932,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_missing_root, setup, teardown),
         cmocka_unit_test_setup_teardown(test_del, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sweep, setup, teardown),
         cmocka_unit_test_setup_teardown(test_buffers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open, setup, teardown),
         cmocka_unit_test_setup_teardown(test_root_below_file, setup, teardown),

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,13 +68,16 @@ static int fail(const rsync_result *res)
     return ofs_rsync_fail(res->exit_code, res->term_signal, res->err);
 }
 
-/* spool_dir(rs, &dir): a private directory under the cache for one operation. */
+/* spool_dir(rs, &dir): a private directory under the cache for one operation, named with our
+ * PID ("rsync-PID-XXXXXX"), so that whoever finds it after we died - killed, the power gone -
+ * knows it is debris however young it is. */
 static int spool_dir(const rsync_store *rs, char **dir)
 {
-    char *tmpl = ofs_path_join(rs->cache_dir, "rsync-XXXXXX");
+    char name[64], *tmpl;
 
+    snprintf(name, sizeof(name), "rsync-%ld-XXXXXX", (long)getpid());
     *dir = NULL;
-    if (!tmpl)
+    if (!(tmpl = ofs_path_join(rs->cache_dir, name)))
         return rsync_oom();
     if (!mkdtemp(tmpl)) {
         int err = errno;
@@ -485,9 +489,11 @@ static void rsync_free(ofs_store *s)
     free(rs);
 }
 
+static int rsync_sweep(ofs_store *s, int64_t before, ofs_store_sweep_stats *stats);
+
 static const struct ofs_store_ops rsync_store_ops = {
     .put = rsync_put, .get = rsync_get, .stat = rsync_stat, .list = rsync_list,
-    .del = rsync_del, .free = rsync_free
+    .del = rsync_del, .free = rsync_free, .sweep = rsync_sweep
 };
 
 /* make_rsh(rs, command): split ssh_command, add our ssh options, quote for rsync's -e. */
@@ -533,10 +539,27 @@ static int check_password_file(const char *path)
     return 0;
 }
 
-/* clean_cache(dir): remove spool directories ("rsync-XXXXXX") left by a run that died (kill
- * -9, power loss) more than RSYNC_SPOOL_STALE ago; a live operation's is far younger, since
- * its directory is made when the operation starts and one object never takes that long. */
-static void clean_cache(const char *dir)
+/* spool_dead(name): 1 if name is a spool directory of a process that is gone:
+ * "rsync-PID-XXXXXX" with no such PID alive (a reused PID keeps it: the safe way round), or
+ * the older "rsync-XXXXXX", which names none, once RSYNC_SPOOL_STALE old. */
+static int spool_dead(const char *name, const struct stat *st, time_t now)
+{
+    char *end = NULL;
+    long pid;
+
+    if (strncmp(name, "rsync-", 6) != 0 || !S_ISDIR(st->st_mode))
+        return 0;
+    if (strlen(name) == 12)
+        return st->st_mtime < now - RSYNC_SPOOL_STALE;
+    pid = strtol(name + 6, &end, 10);
+    if (pid <= 0 || *end != '-' || strlen(end) != 7 || pid == (long)getpid())
+        return 0;
+    return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+/* clean_cache(dir, stats): remove the spool directories of runs that died (kill -9, power
+ * loss), counting them in stats (may be NULL). */
+static void clean_cache(const char *dir, ofs_store_sweep_stats *stats)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -546,17 +569,26 @@ static void clean_cache(const char *dir)
         return;
     while ((e = readdir(d))) {
         struct stat st;
-        char *path;
-        if (strncmp(e->d_name, "rsync-", 6) != 0 || strlen(e->d_name) != 12 ||
-            !(path = ofs_path_join(dir, e->d_name)))
-            continue;
-        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_mtime < now - RSYNC_SPOOL_STALE) {
-            ofs_log_debug("removing a stale rsync spool '%s'", path);
-            ofs_rm_rf(path);
+        char *path = ofs_path_join(dir, e->d_name);
+        if (path && lstat(path, &st) == 0 && spool_dead(e->d_name, &st, now)) {
+            ofs_log_debug("removing a dead run's rsync spool '%s'", path);
+            if (ofs_rm_rf(path) == 0 && stats)
+                stats->objects++;
         }
         free(path);
     }
     closedir(d);
+}
+
+/* The remote holds no debris of ours: rsync writes into ROOT/.tmp-rsync and renames, and an
+ * upload it cannot finish it moves into the key's .tmp-partial/, which the next put of the key
+ * resumes from and empties. What a killed run leaves is its local spool, whatever the cutoff:
+ * its PID says it is dead. */
+static int rsync_sweep(ofs_store *s, int64_t before, ofs_store_sweep_stats *stats)
+{
+    (void)before;
+    clean_cache(((rsync_store *)s)->cache_dir, stats);
+    return 0;
 }
 
 static int configure(rsync_store *rs, const ofs_config_target *t, const char *cache_dir)
@@ -605,7 +637,7 @@ static int configure(rsync_store *rs, const ofs_config_target *t, const char *ca
         return rsync_oom();
     if ((rc = ofs_mkdir_p(rs->cache_dir, 0700)) < 0)
         return ofs_error_wrap(rc, "cache directory '%s'", rs->cache_dir);
-    clean_cache(rs->cache_dir);
+    clean_cache(rs->cache_dir, NULL);
     return 0;
 }
 

@@ -568,7 +568,7 @@ static void s3_free(ofs_store *store)
 
 static const struct ofs_store_ops s3_ops = {
     .put = s3_put, .get = s3_get, .stat = s3_stat, .list = s3_list, .del = s3_del, .free = s3_free,
-    .replace = s3_replace, .del_many = ofs_store_s3_delete_many
+    .replace = s3_replace, .del_many = ofs_store_s3_delete_many, .sweep = s3_sweep
 };
 
 /* s3_endpoint(s, t): origin, Host header and base path from endpoint, region, url_style. */

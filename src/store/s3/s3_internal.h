@@ -167,6 +167,11 @@ typedef struct s3_resume {
  */
 int s3_resume_find(s3_store *s, const char *full_key, s3_resume *r);
 void s3_resume_free(s3_resume *r);
+
+/* s3_sweep(store, before, stats): abort every unfinished multipart upload under data/ that
+ * was initiated before `before` (this host's time, moved by the server's Date offset):
+ * ofs_store_sweep for s3. Uploads whose age the listing does not give are left. */
+int s3_sweep(ofs_store *store, int64_t before, ofs_store_sweep_stats *stats);
 void s3_listed_parts_free(s3_listed_part *parts, unsigned count);
 
 /* s3_upload_abort(s, full_key, upload_id): AbortMultipartUpload, two attempts; an upload

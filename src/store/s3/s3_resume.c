@@ -248,6 +248,81 @@ cleanup:
     return rc;
 }
 
+/* ---- sweep: the uploads no push will continue ---- */
+
+typedef struct {
+    int64_t before;         /* in the server's time */
+    char **keys, **ids;
+    size_t count, cap;
+} sweep_list;
+
+static int sweep_entry(void *ctx, const char *element, const char *const *v)
+{
+    sweep_list *l = ctx;
+    int64_t initiated;
+
+    (void)element;
+    /* an upload of unknown age may be a live one: left alone */
+    if (!v[0] || !v[1] || !v[2] || ofs_s3_xml_parse_time(v[2], &initiated) < 0) {
+        ofs_error_clear();
+        return 0;
+    }
+    if (initiated >= l->before)
+        return 0;
+    if (l->count == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 16;
+        char **keys = realloc(l->keys, cap * sizeof(*keys));
+        if (keys)
+            l->keys = keys;
+        char **ids = keys ? realloc(l->ids, cap * sizeof(*ids)) : NULL;
+        if (!ids)
+            return ofs_error_set(OFS_ERROR, "out of memory");
+        l->ids = ids;
+        l->cap = cap;
+    }
+    if (!(l->keys[l->count] = strdup(v[0])) || !(l->ids[l->count] = strdup(v[1]))) {
+        free(l->keys[l->count]);
+        return ofs_error_set(OFS_ERROR, "out of memory");
+    }
+    l->count++;
+    return 0;
+}
+
+int s3_sweep(ofs_store *store, int64_t before, ofs_store_sweep_stats *stats)
+{
+    static const char *const elements[] = { "Upload", NULL };
+    static const char *const fields[] = { "Key", "UploadId", "Initiated", NULL };
+    static const char *const markers[] = { "key-marker", "upload-id-marker" };
+    static const char *const next[] = { "NextKeyMarker", "NextUploadIdMarker" };
+    s3_store *s = (s3_store *)store;
+    /* the cutoff is this host's time; Initiated is the server's */
+    sweep_list l = { .before = before == INT64_MAX ? before : before + s->date_offset };
+    char *prefix = s3_full_key(s, "data/");
+    int rc;
+
+    if (!prefix)
+        return ofs_error_set(OFS_ERROR, "out of memory");
+    const ofs_sigv4_param params[] = { { "uploads", NULL }, { "prefix", prefix } };
+    s3_pages pg = { NULL, params, 2, markers, next, 2, "max-uploads",
+                    "ListMultipartUploadsResult", elements, fields, sweep_entry, &l };
+    rc = s3_paged_get(s, &pg);
+    for (size_t i = 0; rc == 0 && i < l.count; i++) {
+        if ((rc = s3_upload_abort(s, l.keys[i], l.ids[i])) == 0) {
+            ofs_log_debug("%s: %s: aborted unfinished multipart upload %s", store->name,
+                          l.keys[i], l.ids[i]);
+            stats->objects++;
+        }
+    }
+    for (size_t i = 0; i < l.count; i++) {
+        free(l.keys[i]);
+        free(l.ids[i]);
+    }
+    free(l.keys);
+    free(l.ids);
+    free(prefix);
+    return rc;
+}
+
 void s3_resume_free(s3_resume *r)
 {
     if (!r)

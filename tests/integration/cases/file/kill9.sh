@@ -4,6 +4,7 @@
 # file and no folder of an abandoned backup. The same for push: kill -9 during the
 # push to a target, then a second push completes and the target verifies byte for byte.
 . "$(dirname "$0")/../../lib.sh"
+. "$OFS_SOURCE_DIR/tests/integration/kill_rounds.sh"
 
 src=$SCRATCH/src
 mkdir -p "$src"
@@ -51,20 +52,6 @@ check_list() {
         compgen -G "$root/data/*/$listed/backup.json" > /dev/null ||
             fail "list shows '$listed', which has no backup.json in $root"
     done
-}
-
-# kill_after SECONDS CMD...: start CMD, kill -9 it after SECONDS; 0 if it was killed
-kill_after() {
-    local delay=$1; shift
-    "$@" > "$SCRATCH/killed.out" 2>&1 &
-    local pid=$!
-    sleep "$delay"
-    if kill -9 "$pid" 2> /dev/null; then
-        wait "$pid" 2> /dev/null || true
-        return 0
-    fi
-    wait "$pid" 2> /dev/null || true
-    return 1
 }
 
 killed=0
