@@ -271,6 +271,29 @@ static int decode_ref_expect(const ofs_decode *d, const decode_ref *ref, char **
     return ofs_catalog_tar_name(e, name);
 }
 
+/* A tar header against its catalog entry: type, content size, offset (where the catalog says
+ * it is: the prefix's at base_offset) and link name. */
+static int decode_header_check(const ofs_tar_entry *te, const ofs_catalog_entry *e,
+                               const decode_ref *ref, uint64_t size)
+{
+    uint64_t offset = ref->prefix ? e->base_offset : e->offset;
+    if (te->type != e->type || (e->type == OFS_ENTRY_FILE && te->size != size))
+        return ofs_error_set(OFS_ECORRUPT, "'%s' is a %s of %llu bytes in the archive, a %s "
+                             "of %llu bytes in the catalog", te->path,
+                             ofs_entry_type_name(te->type), (unsigned long long)te->size,
+                             ofs_entry_type_name(e->type), (unsigned long long)size);
+    if (te->offset != offset)
+        return ofs_error_set(OFS_ECORRUPT, "'%s' is at offset %llu in the archive, at %llu in "
+                             "the catalog", te->path, (unsigned long long)te->offset,
+                             (unsigned long long)offset);
+    if ((e->type == OFS_ENTRY_SYMLINK || e->type == OFS_ENTRY_HARDLINK) &&
+        (!te->link_target || !e->link_target || strcmp(te->link_target, e->link_target) != 0))
+        return ofs_error_set(OFS_ECORRUPT, "'%s' links to '%s' in the archive, to '%s' in the "
+                             "catalog", te->path, te->link_target ? te->link_target : "",
+                             e->link_target ? e->link_target : "");
+    return 0;
+}
+
 /* keep_going: the prefixes a failed volume did not stage are failed too (their tails are
  * skipped rather than reported again). */
 static void decode_volume_failed(ofs_decode *d, const decode_volume *v, size_t next)
@@ -333,11 +356,7 @@ static int decode_volume_run(decode_worker *w, decode_volume *v)
         next++;
         const ofs_catalog_entry *e = &d->entries[ref->index];
         w->check_failed = 0;
-        if (te.type != e->type || (e->type == OFS_ENTRY_FILE && te.size != size)) {
-            rc = ofs_error_set(OFS_ECORRUPT, "'%s' is a %s of %llu bytes in the archive, a %s "
-                               "of %llu bytes in the catalog", te.path,
-                               ofs_entry_type_name(te.type), (unsigned long long)te.size,
-                               ofs_entry_type_name(e->type), (unsigned long long)size);
+        if ((rc = decode_header_check(&te, e, ref, size)) < 0) {
             w->check_failed = 1;
         } else if (d->selected[ref->index]) {
             rc = decode_entry(w, tar, ref, &te);
