@@ -47,8 +47,8 @@ typedef struct consistency_case {
 } consistency_case;
 
 typedef struct fixture {
-    char base[64];
-    char src[128], staging[128], key[128];
+    char base[200];
+    char src[256], staging[256], key[256];
     ofs_keyring *ring;
     ofs_store *store;
     unsigned files;              /* source files written so far (their names) */
@@ -148,7 +148,7 @@ static ofs_catalog_entry *b_entry(built *b, const char *path, ofs_entry_type typ
  * refuses another inode, and warns of a file that changed). */
 static char *b_source(built *b, ofs_catalog_entry *e, const char *content)
 {
-    static char path[256];
+    static char path[300];
     struct stat st;
     snprintf(path, sizeof(path), "%s/f%u", b->f->src, b->f->files++);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -519,19 +519,25 @@ static void on_problem(void *ctx, const ofs_verify_problem *p)
     }
 }
 
-static int setup(void **state)
+/* A fresh key and file store in f->base (which exists). */
+static int fixture_open(fixture *f)
 {
-    fixture *f = calloc(1, sizeof(*f));
-    f->c = *state;
-    strcpy(f->base, "/tmp/test_consistency.XXXXXX");
-    if (!mkdtemp(f->base))
-        return -1;
     snprintf(f->src, sizeof(f->src), "%s/src", f->base);
     snprintf(f->staging, sizeof(f->staging), "%s/staging", f->base);
     snprintf(f->key, sizeof(f->key), "%s/offsite.key", f->base);
     if (mkdir(f->src, 0755) < 0 || ofs_keyring_generate(f->key, NULL) < 0 ||
         ofs_keyring_load(&f->ring, f->key) < 0 ||
         ofs_store_file_new(&f->store, "staging", f->staging) < 0)
+        return -1;
+    return 0;
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    f->c = *state;
+    strcpy(f->base, "/tmp/test_consistency.XXXXXX");
+    if (!mkdtemp(f->base) || fixture_open(f) < 0)
         return -1;
     *state = f;
     return 0;
@@ -540,7 +546,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    char cmd[256];
+    char cmd[600];
     ofs_store_free(f->store);
     ofs_keyring_free(f->ring);
     snprintf(cmd, sizeof(cmd), "chmod -R u+rwx '%s'; rm -rf '%s'", f->base, f->base);
@@ -557,7 +563,7 @@ static void run_case(void **state)
     const consistency_case *c = f->c;
     verdicts v = { 0 };
     ofs_record *rec = NULL;
-    char target[256], *restore_message = NULL;
+    char target[300], *restore_message = NULL;
 
     c->build(f);
     int verify_rc = ofs_verify_backup(f->store, f->ring, c->id, 1, on_problem, &v, NULL);
@@ -584,9 +590,41 @@ static void run_case(void **state)
     free(restore_message);
 }
 
-int main(void)
+/*
+ * test_consistency --write DIR: the table's backups for the integration case
+ * (tests/integration/cases/format/consistency.sh), each in DIR/NN/: staging/ (the store),
+ * offsite.key, and `case`: the backup id, the exit code offsite gives (0, or 5 for corrupt),
+ * the case's name and the cause its messages hold, one per line.
+ */
+static int write_cases(const char *dir, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        fixture f = { .c = &cases[i] };
+        char path[600];
+        snprintf(f.base, sizeof(f.base), "%s/%02zu", dir, i);
+        if (mkdir(f.base, 0700) < 0 || fixture_open(&f) < 0) {
+            fprintf(stderr, "test_consistency: cannot make '%s'\n", f.base);
+            return 1;
+        }
+        cases[i].build(&f);
+        snprintf(path, sizeof(path), "%s/case", f.base);
+        FILE *out = fopen(path, "w");
+        if (!out)
+            return 1;
+        fprintf(out, "%s\n%d\n%s\n%s\n", cases[i].id, cases[i].code == 0 ? 0 : 5,
+                cases[i].name, cases[i].cause ? cases[i].cause : "");
+        fclose(out);
+        ofs_store_free(f.store);
+        ofs_keyring_free(f.ring);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
 {
     size_t n = sizeof(cases) / sizeof(cases[0]);
+    if (argc == 3 && strcmp(argv[1], "--write") == 0)
+        return write_cases(argv[2], n);
     struct CMUnitTest *tests = calloc(n, sizeof(*tests));
     for (size_t i = 0; i < n; i++)
         tests[i] = (struct CMUnitTest){ cases[i].name, run_case, setup, teardown,
