@@ -59,13 +59,15 @@ static uint32_t decode_volumes_of(const ofs_decode *d, const char *id)
 /* Where an entry's content lives: a volume its backup has, and a tail's prefix in the base. */
 static int decode_check_place(const ofs_decode *d, const ofs_catalog_entry *e)
 {
+    if (e->volume == 0) /* every entry has a tar header, so its metadata restores */
+        return ofs_error_set(OFS_ECORRUPT, "'%s' is in no volume", e->path);
     if (e->volume > decode_volumes_of(d, e->backup_id))
         return ofs_error_set(OFS_ECORRUPT, "'%s' is in volume %u of backup '%s', which has %u",
                              e->path, e->volume, e->backup_id,
                              decode_volumes_of(d, e->backup_id));
     if (e->base_size == 0)
         return 0;
-    if (e->type != OFS_ENTRY_FILE || e->volume == 0 || e->base_size >= e->size ||
+    if (e->type != OFS_ENTRY_FILE || e->base_size >= e->size ||
         e->base_volume == 0 || !e->base_backup || !d->rec->base ||
         strcmp(e->base_backup, d->rec->base) != 0 || e->backup_id != d->bases[0].id)
         return ofs_error_set(OFS_ECORRUPT, "'%s' is not a valid tail (a file of this backup "

@@ -477,39 +477,6 @@ static int decode_volumes(ofs_decode *d, int phase)
     return d->error_code;
 }
 
-/* Entries without content in a volume (none in backups offsite writes today). */
-static int decode_loose_entries(decode_worker *w)
-{
-    ofs_decode *d = w->d;
-    int rc = 0;
-    for (size_t i = 0; i < d->count && rc == 0; i++) {
-        const ofs_catalog_entry *e = &d->entries[i];
-        if (!d->selected[i] || e->volume != 0)
-            continue;
-        switch (e->type) {
-        case OFS_ENTRY_DIR:
-            if ((rc = d->ops->dir(w->sink, e, NULL, 0)) == 0)
-                atomic_fetch_add(&d->dirs, 1);
-            break;
-        case OFS_ENTRY_SYMLINK:
-            if ((rc = d->ops->symlink(w->sink, e)) == 0)
-                atomic_fetch_add(&d->symlinks, 1);
-            break;
-        case OFS_ENTRY_FIFO:
-            if ((rc = d->ops->fifo(w->sink, e, NULL, 0)) == 0)
-                atomic_fetch_add(&d->fifos, 1);
-            break;
-        case OFS_ENTRY_FILE: rc = decode_file(w, NULL, e, NULL, NULL); break;
-        case OFS_ENTRY_HARDLINK: break;
-        }
-        if (rc < 0 && d->opts.keep_going) {
-            decode_fail(d, rc, NULL, 0, e->path);
-            rc = 0;
-        }
-    }
-    return rc;
-}
-
 /* After every volume: hard links (their first path exists now), then directory metadata,
  * deepest first (reverse catalog order puts every directory after its contents). */
 static int decode_last(decode_worker *w, double *finish)
@@ -547,7 +514,7 @@ int ofs_decode_run(ofs_decode *d, const ofs_sink_ops *ops, void *sink, ofs_progr
     d->ops = ops;
     d->sink = sink;
     d->progress = progress;
-    if ((rc = decode_worker_new(d, &w)) < 0 || (rc = decode_loose_entries(&w)) < 0)
+    if ((rc = decode_worker_new(d, &w)) < 0)
         goto fail;
     /* a tail completes a prefix from the base: the bases' volumes go first */
     if (d->tails && decode_volumes(d, DECODE_BASES) < 0 && !d->opts.keep_going)

@@ -455,9 +455,11 @@ static void patch_pax_length(char *tar, size_t size)
 
 
 static void move_to_volume_2(built *b) { b->entries[1].volume = 2; }
+static void move_to_no_volume(built *b) { b->entries[1].volume = 0; }
 static void shift_offset(built *b) { b->entries[2].offset += 512; }
 static void build_pax_length(fixture *f) { build_full_with(f, NULL, patch_pax_length); }
 static void build_volume_missing(fixture *f) { build_full_with(f, move_to_volume_2, NULL); }
+static void build_no_volume(fixture *f) { build_full_with(f, move_to_no_volume, NULL); }
 static void build_offset(fixture *f) { build_full_with(f, shift_offset, NULL); }
 
 static const consistency_case cases[] = {
@@ -496,6 +498,8 @@ static const consistency_case cases[] = {
       "which is itself a differential", 0, 0 },
     { "volume the record lacks", build_volume_missing, FULL, OFS_ECORRUPT,
       "catalog: 'srv/a' is in volume 2 of backup '" FULL "', which has 1", 0, 0 },
+    { "entry in no volume", build_no_volume, FULL, OFS_ECORRUPT,
+      "catalog: 'srv/a' is in no volume", 0, 0 },
     { "record files count", build_full, FULL, OFS_ECORRUPT,
       "catalog: the record counts 5 entries of 30 bytes, the catalog 4 of 30", 1, 0 },
     { "record bytes count", build_full, FULL, OFS_ECORRUPT,

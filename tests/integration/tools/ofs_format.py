@@ -336,14 +336,15 @@ def check_catalog(rec, records, entries):
             if "sha256" not in e:
                 raise FormatError("catalog: '%s' has no sha256" % p)
             total += e.get("size", 0)
-        if "vol" in e:
-            holder = e.get("backup")
-            if holder not in (own, base_id) or holder is None:
-                raise FormatError("catalog: '%s' points at backup '%s', which is neither '%s' "
-                                  "nor its base" % (p, holder, own))
-            if e["vol"] > records[holder]["volumes"]:
-                raise FormatError("catalog: '%s' is in volume %d of backup '%s', which has %d"
-                                  % (p, e["vol"], holder, records[holder]["volumes"]))
+        if "vol" not in e or "offset" not in e or e["vol"] < 1:
+            raise FormatError("catalog: '%s' is in no volume" % p)
+        holder = e.get("backup")
+        if holder not in (own, base_id) or holder is None:
+            raise FormatError("catalog: '%s' points at backup '%s', which is neither '%s' "
+                              "nor its base" % (p, holder, own))
+        if e["vol"] > records[holder]["volumes"]:
+            raise FormatError("catalog: '%s' is in volume %d of backup '%s', which has %d"
+                              % (p, e["vol"], holder, records[holder]["volumes"]))
         tail = [k in e for k in ("base_backup", "base_vol", "base_offset", "base_size",
                                  "base_sha256", "tail_sha256")]
         if any(tail) and not (all(tail) and kind == "file" and "vol" in e and
