@@ -1,14 +1,16 @@
 /*
  * decode.h - the one decoder of a backup, shared by restore and verify --read-data.
  *
- * A backup is decoded in one way only: its record, its catalog (every entry checked before
- * anything is read: paths, the backups it points at, hard links, the record's counts), then
- * the volumes holding the selected entries (a differential's own, and of its base only those
- * holding an entry it kept or a tail's prefix), each decrypted, decompressed and read as a
- * tar whose entries must be exactly the catalog's, in order, with the catalog's types, sizes,
- * link names and offsets; every file's content is hashed here and checked against the
- * catalog's SHA-256 (a tail's prefix against base_sha256, the tail against tail_sha256)
- * before its sink is told to keep it. What the decoder finds wrong, restore refuses and verify
+ * A backup is decoded in one way only: its record, a differential's base record (a full of
+ * the same set), its catalog (every entry checked before anything is read: paths, parents
+ * that are earlier directories, the backups and volumes it points at, hard links to earlier
+ * files, tails, the record's counts; decode_check.c), then the volumes holding the selected
+ * entries (a differential's own, and of its base only those holding an entry it kept or a
+ * tail's prefix), each decrypted, decompressed and read as a tar whose entries must be
+ * exactly the catalog's, in order, with the catalog's types, sizes, link names and offsets
+ * (a header libarchive reads only with a warning is refused); every file's content is hashed
+ * here and checked against the catalog's SHA-256 (a tail's prefix against base_sha256, the
+ * tail against tail_sha256) before its sink is told to keep it. What the decoder finds wrong, restore refuses and verify
  * reports: the two can never disagree (docs/format.md lists the reader's obligations).
  *
  * What happens to the decoded entries is the sink's business (ofs_sink_ops below): restore's
@@ -111,8 +113,9 @@ typedef struct ofs_decode ofs_decode;
  * entries matching opts' patterns (with the directories above them and the first path of
  * each selected hard link) and plan the volumes to read; load the record of the base whose
  * volumes will be read. Nothing is written anywhere. Errors: the catalog's (OFS_EAUTH,
- * OFS_ENOTFOUND, OFS_ECORRUPT "catalog: ..."), OFS_ENOTFOUND naming a base that is not in
- * the store. store, ring and rec must outlive d.
+ * OFS_ENOTFOUND, OFS_ECORRUPT "catalog: ..." for a broken reader's rule, docs/format.md 5.2),
+ * OFS_ENOTFOUND naming a base that is not in the store, OFS_ECORRUPT for a base that is a
+ * differential or of another set. store, ring and rec must outlive d.
  */
 int ofs_decode_open(ofs_decode **out, ofs_store *store, const ofs_keyring *ring,
                     const ofs_record *rec, const ofs_decode_options *opts);

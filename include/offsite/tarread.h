@@ -52,7 +52,8 @@ int ofs_tar_reader_new(ofs_tar_reader **out, ofs_reader *source, const char *nam
  * ofs_tar_reader_next(t, &e): 1 and the next entry (the rest of the previous entry's data is
  * skipped), 0 at the end of the archive (the source has then been read to its end, so its
  * authentication and frame checks ran), or a negative code: the source's own error (OFS_EAUTH,
- * OFS_ECORRUPT from zstd, ...) or OFS_ECORRUPT "NAME: ..." for a malformed archive or an
+ * OFS_ECORRUPT from zstd, ...) or OFS_ECORRUPT "NAME: ..." for a malformed archive (also a
+ * header libarchive reads only with a warning, such as a malformed pax record) or an
  * entry type offsite never writes (devices, sockets).
  */
 int ofs_tar_reader_next(ofs_tar_reader *t, ofs_tar_entry *e);

@@ -11,7 +11,7 @@
 
 /* ---- catalog ---- */
 
-static const char *decode_intern_id(ofs_decode *d, const char *id)
+const char *decode_intern_id(ofs_decode *d, const char *id)
 {
     if (!id)
         return d->bases[0].id;
@@ -130,22 +130,6 @@ static int decode_match(char *const *patterns, size_t count, const char *path)
     }
     free(prefix);
     return matched;
-}
-
-static long decode_find(const ofs_decode *d, const char *path)
-{
-    size_t lo = 0, hi = d->count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = ofs_path_compare(d->entries[mid].path, path);
-        if (c == 0)
-            return (long)mid;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return -1;
 }
 
 /*
@@ -331,7 +315,8 @@ int ofs_decode_open(ofs_decode **out, ofs_store *store, const ofs_keyring *ring,
     atomic_init(&d->next_volume, 0);
     atomic_init(&d->stop, 0);
     pthread_mutex_init(&d->lock, NULL);
-    if ((rc = decode_load_catalog(d)) < 0 || (rc = decode_select(d)) < 0 ||
+    if ((rc = decode_load_catalog(d)) < 0 || (rc = decode_check_base(d)) < 0 ||
+        (rc = decode_check_catalog(d)) < 0 || (rc = decode_select(d)) < 0 ||
         (rc = decode_plan(d)) < 0 || (rc = decode_load_bases(d)) < 0) {
         ofs_decode_free(d);
         return rc;

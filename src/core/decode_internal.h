@@ -83,4 +83,17 @@ struct ofs_decode {
  * decoded one, or a base (loaded by ofs_decode_open). */
 int decode_volume_record(ofs_decode *d, const char *backup_id, const ofs_record **out);
 
+/* decode_intern_id(d, id): the one copy of a backup id in d->bases (added if new; NULL: this
+ * backup), or NULL when out of memory. */
+const char *decode_intern_id(ofs_decode *d, const char *id);
+
+/* decode_find(d, path): the index of path in the catalog, or -1. */
+long decode_find(const ofs_decode *d, const char *path);
+
+/* decode_check.c: a differential's base record is a full of the same set (loaded here); the
+ * catalog's structure, places and the record's counts (docs/format.md 5.2, 5.3, 6.2).
+ * OFS_ECORRUPT naming the entry, or the base's load error. */
+int decode_check_base(ofs_decode *d);
+int decode_check_catalog(ofs_decode *d);
+
 #endif

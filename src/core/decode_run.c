@@ -271,6 +271,29 @@ static int decode_ref_expect(const ofs_decode *d, const decode_ref *ref, char **
     return ofs_catalog_tar_name(e, name);
 }
 
+/* A tar header against its catalog entry: type, content size, offset (where the catalog says
+ * it is: the prefix's at base_offset) and link name. */
+static int decode_header_check(const ofs_tar_entry *te, const ofs_catalog_entry *e,
+                               const decode_ref *ref, uint64_t size)
+{
+    uint64_t offset = ref->prefix ? e->base_offset : e->offset;
+    if (te->type != e->type || (e->type == OFS_ENTRY_FILE && te->size != size))
+        return ofs_error_set(OFS_ECORRUPT, "'%s' is a %s of %llu bytes in the archive, a %s "
+                             "of %llu bytes in the catalog", te->path,
+                             ofs_entry_type_name(te->type), (unsigned long long)te->size,
+                             ofs_entry_type_name(e->type), (unsigned long long)size);
+    if (te->offset != offset)
+        return ofs_error_set(OFS_ECORRUPT, "'%s' is at offset %llu in the archive, at %llu in "
+                             "the catalog", te->path, (unsigned long long)te->offset,
+                             (unsigned long long)offset);
+    if ((e->type == OFS_ENTRY_SYMLINK || e->type == OFS_ENTRY_HARDLINK) &&
+        (!te->link_target || !e->link_target || strcmp(te->link_target, e->link_target) != 0))
+        return ofs_error_set(OFS_ECORRUPT, "'%s' links to '%s' in the archive, to '%s' in the "
+                             "catalog", te->path, te->link_target ? te->link_target : "",
+                             e->link_target ? e->link_target : "");
+    return 0;
+}
+
 /* keep_going: the prefixes a failed volume did not stage are failed too (their tails are
  * skipped rather than reported again). */
 static void decode_volume_failed(ofs_decode *d, const decode_volume *v, size_t next)
@@ -333,11 +356,7 @@ static int decode_volume_run(decode_worker *w, decode_volume *v)
         next++;
         const ofs_catalog_entry *e = &d->entries[ref->index];
         w->check_failed = 0;
-        if (te.type != e->type || (e->type == OFS_ENTRY_FILE && te.size != size)) {
-            rc = ofs_error_set(OFS_ECORRUPT, "'%s' is a %s of %llu bytes in the archive, a %s "
-                               "of %llu bytes in the catalog", te.path,
-                               ofs_entry_type_name(te.type), (unsigned long long)te.size,
-                               ofs_entry_type_name(e->type), (unsigned long long)size);
+        if ((rc = decode_header_check(&te, e, ref, size)) < 0) {
             w->check_failed = 1;
         } else if (d->selected[ref->index]) {
             rc = decode_entry(w, tar, ref, &te);
@@ -458,39 +477,6 @@ static int decode_volumes(ofs_decode *d, int phase)
     return d->error_code;
 }
 
-/* Entries without content in a volume (none in backups offsite writes today). */
-static int decode_loose_entries(decode_worker *w)
-{
-    ofs_decode *d = w->d;
-    int rc = 0;
-    for (size_t i = 0; i < d->count && rc == 0; i++) {
-        const ofs_catalog_entry *e = &d->entries[i];
-        if (!d->selected[i] || e->volume != 0)
-            continue;
-        switch (e->type) {
-        case OFS_ENTRY_DIR:
-            if ((rc = d->ops->dir(w->sink, e, NULL, 0)) == 0)
-                atomic_fetch_add(&d->dirs, 1);
-            break;
-        case OFS_ENTRY_SYMLINK:
-            if ((rc = d->ops->symlink(w->sink, e)) == 0)
-                atomic_fetch_add(&d->symlinks, 1);
-            break;
-        case OFS_ENTRY_FIFO:
-            if ((rc = d->ops->fifo(w->sink, e, NULL, 0)) == 0)
-                atomic_fetch_add(&d->fifos, 1);
-            break;
-        case OFS_ENTRY_FILE: rc = decode_file(w, NULL, e, NULL, NULL); break;
-        case OFS_ENTRY_HARDLINK: break;
-        }
-        if (rc < 0 && d->opts.keep_going) {
-            decode_fail(d, rc, NULL, 0, e->path);
-            rc = 0;
-        }
-    }
-    return rc;
-}
-
 /* After every volume: hard links (their first path exists now), then directory metadata,
  * deepest first (reverse catalog order puts every directory after its contents). */
 static int decode_last(decode_worker *w, double *finish)
@@ -528,7 +514,7 @@ int ofs_decode_run(ofs_decode *d, const ofs_sink_ops *ops, void *sink, ofs_progr
     d->ops = ops;
     d->sink = sink;
     d->progress = progress;
-    if ((rc = decode_worker_new(d, &w)) < 0 || (rc = decode_loose_entries(&w)) < 0)
+    if ((rc = decode_worker_new(d, &w)) < 0)
         goto fail;
     /* a tail completes a prefix from the base: the bases' volumes go first */
     if (d->tails && decode_volumes(d, DECODE_BASES) < 0 && !d->opts.keep_going)

@@ -147,7 +147,9 @@ int ofs_tar_reader_next(ofs_tar_reader *t, ofs_tar_entry *e)
         t->at_end = 1;
         return 0;
     }
-    if (r < ARCHIVE_WARN)
+    /* a warning is a header libarchive read only in part (a malformed pax record is
+     * skipped): refused, so no reader honours an entry another reads differently */
+    if (r != ARCHIVE_OK)
         return tar_read_fail(t, "cannot read an entry header");
 
     const char *path = archive_entry_pathname(entry);
