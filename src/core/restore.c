@@ -221,7 +221,9 @@ static int restore_plan_run(ofs_decode *d, const ofs_restore_options *o, ofs_res
                            (e->type == OFS_ENTRY_HARDLINK ||
                             ((int64_t)st.st_mtim.tv_sec == e->mtime_sec &&
                              (int32_t)st.st_mtim.tv_nsec == e->mtime_nsec));
-                action = same ? "unchanged" : "replace";
+                /* a directory stays (what it holds is listed on its own) */
+                action = same || (want == OFS_ENTRY_DIR && S_ISDIR(st.st_mode)) ? "unchanged"
+                                                                                 : "replace";
                 if (o->skip_existing && !S_ISDIR(st.st_mode))
                     action = "skip";
             } else if (found != OFS_ENOTFOUND) {
