@@ -26,7 +26,9 @@ struct extract_safety {
     char *parent;                 /* where the area is made: safety_dir, or NULL = the target */
     char *label;
     char name[128];               /* [.]offsite-pre-restore-STAMP */
-    char *path;                   /* the area, once made */
+    char *path;                   /* the area, once made (absolute) */
+    char *target;                 /* the target, absolute: the index's commands work from
+                                     any directory */
     int fd, parent_fd, index_fd;  /* -1 until made; parent_fd may be x->target_fd */
 };
 
@@ -66,6 +68,7 @@ void extract_safety_free(extract_safety *s)
     free(s->parent);
     free(s->label);
     free(s->path);
+    free(s->target);
     free(s);
 }
 
@@ -96,9 +99,15 @@ static int safety_make(extract_safety *s)
     int rc;
     if (s->fd >= 0)
         return 0;
+    free(s->path); /* an earlier attempt that failed half-way */
+    free(s->target);
+    s->path = s->target = NULL;
+    if (s->index_fd >= 0)
+        close(s->index_fd);
+    s->index_fd = -1;
     if (!s->parent) {
         s->parent_fd = s->x->target_fd;
-    } else {
+    } else if (s->parent_fd < 0) {
         if ((rc = ofs_mkdir_p(s->parent, 0700)) < 0)
             return ofs_error_wrap(rc, "safety_dir");
         s->parent_fd = open(s->parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -116,20 +125,34 @@ static int safety_make(extract_safety *s)
             return ofs_error_from_errno(errno, "cannot create the safety area '%s' in '%s'",
                                         base, s->parent ? s->parent : s->x->target_dir);
     }
-    if (!(s->path = ofs_path_join(s->parent ? s->parent : s->x->target_dir, base)))
+    char *made = ofs_path_join(s->parent ? s->parent : s->x->target_dir, base);
+    if (!made)
         return ofs_error_set(OFS_ERROR, "out of memory");
+    s->path = realpath(made, NULL);
+    s->target = realpath(s->x->target_dir, NULL);
+    if (!s->path || !s->target) {
+        rc = ofs_error_from_errno(errno, "cannot resolve the safety area '%s'", made);
+        free(made);
+        return rc;
+    }
+    free(made);
     s->fd = openat(s->parent_fd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (s->fd >= 0)
         s->index_fd = openat(s->fd, SAFETY_INDEX, O_WRONLY | O_CREAT | O_EXCL | O_APPEND |
                              O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (s->fd < 0 || s->index_fd < 0)
-        return ofs_error_from_errno(errno, "cannot open the safety area '%s'", s->path);
+    if (s->fd < 0 || s->index_fd < 0) {
+        rc = ofs_error_from_errno(errno, "cannot open the safety area '%s'", s->path);
+        if (s->fd >= 0)
+            close(s->fd);
+        s->fd = -1;
+        return rc;
+    }
     ofs_time_format_iso(s->x->started, started, sizeof(started));
     snprintf(header, sizeof(header),
              "# offsite restore%s%s into %s, started %s: what it moved out of the way.\n"
              "# One line each: why, the path below the target, and the command that puts it\n"
              "# back (over what the restore wrote there). Delete this directory when done.\n",
-             s->label ? " of " : "", s->label ? s->label : "", s->x->target_dir, started);
+             s->label ? " of " : "", s->label ? s->label : "", s->target, started);
     return safety_write(s, header);
 }
 
@@ -318,7 +341,7 @@ static int safety_index(extract_safety *s, const char *why, const char *path,
 {
     const char *slash = strrchr(path, '/');
     size_t dir_len = slash ? (size_t)(slash - path) + 1 : 0;
-    char *kept = NULL, *rel = NULL, *original = ofs_path_join(s->x->target_dir, path);
+    char *kept = NULL, *rel = NULL, *original = ofs_path_join(s->target, path);
     char *from = NULL, *to = NULL, *line = NULL;
     ofs_text_buf shown = { 0 };
     int rc = OFS_ERROR;
