@@ -188,6 +188,11 @@ int ofs_cli_find_backup(ofs_cli *cli, const char *from, const char *id, const ch
                         int latest, const ofs_keyring *ring, ofs_store **store,
                         ofs_record **rec);
 
+/* ofs_cli_find_before(cli, from, set, before, ring, &store, &rec): as ofs_cli_find_backup
+ * with latest, taking the newest backup of set started before `before` (restore --before). */
+int ofs_cli_find_before(ofs_cli *cli, const char *from, const char *set, int64_t before,
+                        const ofs_keyring *ring, ofs_store **store, ofs_record **rec);
+
 /* ofs_cli_record_ids(store, &ids, &count): the ids of every backup.json under data/, sorted
  * (the truth, whatever the manifest says). ofs_cli_free_ids(ids, count) releases them. */
 int ofs_cli_record_ids(ofs_store *store, char ***ids, size_t *count);
@@ -255,6 +260,16 @@ int ofs_cmd_doctor(ofs_cli *cli, int argc, char **argv);
 int ofs_cmd_config(ofs_cli *cli, int argc, char **argv);
 int ofs_cmd_decrypt(ofs_cli *cli, int argc, char **argv);
 int ofs_cmd_help(ofs_cli *cli, int argc, char **argv);
+
+/*
+ * ofs_cli_restore_asks(plan, interactive, yes): 1 if restore asks "proceed? [y/N]" before
+ * writing: something would be replaced or removed, stdin and stderr are terminals
+ * (interactive) and --yes was not given. ofs_cli_restore_answer(line): 1 for "y" or "yes"
+ * (any case, surrounding blanks), else 0 (also for an empty line or end of input).
+ */
+struct ofs_restore_plan;
+int ofs_cli_restore_asks(const struct ofs_restore_plan *plan, int interactive, int yes);
+int ofs_cli_restore_answer(const char *line);
 
 /*
  * ofs_cli_push_targets(cli, staging, ring, only): push staging to every target (or

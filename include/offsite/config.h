@@ -100,6 +100,8 @@ typedef struct ofs_config {
     char *holidays;             /* a file of dates without a run, or NULL */
     int64_t run_grace;          /* how late a run may be before it counts as missed; default 3h */
     char *verify_after;         /* "off" (default), "staging" or "targets" */
+    char *safety_dir;           /* where restore makes its safety area; NULL = the top of
+                                   the restore target (restore.h) */
     ofs_config_set *sets;
     size_t set_count;
     ofs_config_target *targets;

@@ -84,8 +84,9 @@ typedef struct ofs_decode_problem {
 } ofs_decode_problem;
 
 typedef struct ofs_decode_options {
-    char *const *patterns;   /* fnmatch patterns on catalog paths (a pattern naming a directory
-                                selects everything below it); NULL/0 = every entry */
+    char *const *patterns;   /* matched as exclude is (ofs_scan_match, scan.h) against each
+                                catalog path and its ancestors, so a pattern naming a directory
+                                selects everything below it; NULL/0 = every entry */
     size_t pattern_count;
     int parallel;            /* volume workers; 0 = 2 */
     /* keep_going (verify): report each problem and go on (a file that fails its check with
@@ -121,10 +122,14 @@ int ofs_decode_open(ofs_decode **out, ofs_store *store, const ofs_keyring *ring,
                     const ofs_record *rec, const ofs_decode_options *opts);
 
 /* The catalog as loaded, in catalog order: count, entry i (user and group are NULL), and
- * whether i is selected. ofs_decode_selected_bytes: the content bytes of the selected files. */
+ * whether i is selected; ofs_decode_matched: whether a pattern selected i itself or a
+ * directory above it (not only as a directory above a match, nor as a hard link's first
+ * path); every entry when there are no patterns. ofs_decode_selected_bytes: the content bytes
+ * of the selected files. */
 size_t ofs_decode_count(const ofs_decode *d);
 const ofs_catalog_entry *ofs_decode_entry(const ofs_decode *d, size_t i);
 int ofs_decode_selected(const ofs_decode *d, size_t i);
+int ofs_decode_matched(const ofs_decode *d, size_t i);
 uint64_t ofs_decode_selected_bytes(const ofs_decode *d);
 
 /*

@@ -13,9 +13,9 @@
  * O_NOFOLLOW; created with its own permission bits plus the owner's read and write),
  * sparse-aware (4 KiB-aligned zero blocks become holes); when the decoder has checked its
  * size and SHA-256, commit applies owner (when root) and mode where creation did not already
- * give them, extended attributes and times, keeps whatever is at the final name as
- * NAME.pre_restore_<YYYYmmdd_HHMMSS>.bak (or replaces it, with overwrite), and renames the
- * temporary file into place. A file that fails a check is aborted: it never appears under its
+ * give them, extended attributes and times, moves whatever is at the final name into the
+ * run's safety area (see ofs_extract_options; unless it already holds the same content), and
+ * renames the temporary file into place. A file that fails a check is aborted: it never appears under its
  * final name and its temporary file is unlinked.
  * Symlinks, FIFOs and hard links are made under a temporary name and renamed the same way.
  * Directories get their mode, owner and times last (ofs_extract_dir_metadata, deepest first),
@@ -44,13 +44,28 @@ typedef struct ofs_extract_worker ofs_extract_worker;
 
 typedef struct ofs_extract_options {
     const char *target_dir;  /* created (with parents) if missing */
-    int overwrite;           /* replace what is in the way instead of keeping a .bak copy */
-    int64_t started;         /* restore start (ofs_clock_now), names the .bak copies */
+    /* What is in the way of a restored entry (and what ofs_extract_remove takes away) goes,
+     * by default, into this run's safety area (below); instead: */
+    int overwrite;           /* replaced (or removed) and kept nowhere: a scratch target */
+    int bak_beside;          /* kept beside it as NAME.pre_restore_<STAMP>.bak (the old way) */
+    int skip_existing;       /* left as it is: the restored entry is not installed */
+    /* The safety area: SAFETY_DIR/offsite-pre-restore-<STAMP>, or with safety_dir NULL
+     * TARGET/.offsite-pre-restore-<STAMP> (_2, _3 ... if taken), created 0700 only when
+     * something is moved into it. Each entry goes there under its relative path (renamed;
+     * copied and then removed when the safety area is on another file system), and a line
+     * of INDEX.txt there names it and the command that puts it back. */
+    const char *safety_dir;
+    const char *label;       /* what the index says was restored ("backup ID"), or NULL */
+    int64_t started;         /* restore start (ofs_clock_now): <STAMP> is its UTC
+                                YYYYmmdd_HHMMSS */
 } ofs_extract_options;
 
 typedef struct ofs_extract_stats {
-    uint64_t files, dirs, symlinks, fifos, hardlinks, bytes, backups_kept;
+    uint64_t files, dirs, symlinks, fifos, hardlinks, bytes;
+    uint64_t backups_kept;   /* entries moved into the safety area or kept as .bak */
+    uint64_t skipped;        /* existing entries left alone (skip_existing) */
     double sync_seconds;     /* ofs_extract_sync's wait for what was still not durable */
+    char safety_path[4096];  /* the safety area if one was made, else "" */
 } ofs_extract_stats;
 
 /*
@@ -120,6 +135,20 @@ int ofs_extract_hardlink(ofs_extract_worker *w, const ofs_catalog_entry *e);
 int ofs_extract_dir(ofs_extract_worker *w, const ofs_catalog_entry *e,
                     const ofs_tar_xattr *xattrs, size_t xattr_count);
 
+/*
+ * ofs_extract_names(w, path, &names, &count): the names in directory path below the target
+ * ("" = the target), without following anything: OFS_ENOTFOUND if there is none, OFS_ERROR
+ * "not a directory" if something else is there. Free with ofs_extract_names_free.
+ */
+int ofs_extract_names(ofs_extract_worker *w, const char *path, char ***names, size_t *count);
+void ofs_extract_names_free(char **names, size_t count);
+
+/*
+ * ofs_extract_remove(w, path): take what is at path (a directory with everything in it) out
+ * of the tree: into the safety area, or deleted with overwrite. 0 if nothing is there.
+ */
+int ofs_extract_remove(ofs_extract_worker *w, const char *path);
+
 /* ofs_extract_dir_metadata(w, e): apply e's mode, owner (when root) and times to the dir. */
 int ofs_extract_dir_metadata(ofs_extract_worker *w, const ofs_catalog_entry *e);
 
@@ -132,12 +161,12 @@ int ofs_extract_lookup(ofs_extract_worker *w, const char *path, struct stat *st)
 
 /*
  * ofs_extract_sync(x): returns once everything written is durable: every file and directory
- * handed to the pool fsync'd, then the target directory; the first failure otherwise ("PATH:
+ * handed to the pool fsync'd, then the safety area's index and the target directory; the first failure otherwise ("PATH:
  * cannot make it durable: ..."), and success is never reported past one.
  */
 int ofs_extract_sync(ofs_extract *x);
 
-/* ofs_extract_stats(x, &stats): what was written so far. */
+/* ofs_extract_get_stats(x, &stats): what was written so far. */
 void ofs_extract_get_stats(ofs_extract *x, ofs_extract_stats *stats);
 
 /* ofs_extract_free(x): NULL is a no-op. Free every worker first. */

@@ -52,6 +52,13 @@ typedef struct ofs_scan_counts {
  */
 typedef int (*ofs_scan_fn)(void *ctx, const ofs_catalog_entry *e);
 
+/*
+ * ofs_scan_match(pattern, path, name): 1 if pattern matches path (FNM_PATHNAME: '*' and '?'
+ * do not match '/') or name, path's last component (so a pattern without '/' matches a name
+ * anywhere), else 0: the exclude rule above, shared with restore --files (decode.h).
+ */
+int ofs_scan_match(const char *pattern, const char *path, const char *name);
+
 /* ofs_scan_names_new(&names) / ofs_scan_names_free(names): the owner-name cache a walk fills
  * (uid/gid -> name); free it after the last use of an entry's user or group. NULL is a no-op. */
 int ofs_scan_names_new(ofs_scan_names **out);

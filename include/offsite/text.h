@@ -58,4 +58,12 @@ int ofs_text_is_printable(const char *s);
 /* ofs_text_plural(n, one, many): one if n == 1, else many ("1 file", "2 files", "0 files"). */
 const char *ofs_text_plural(uint64_t n, const char *one, const char *many);
 
+/*
+ * ofs_text_shell_quote(out, size, s): s as one word for a POSIX shell, on one line:
+ * 'text' (a ' inside as '\''), or bash's $'...' with \xHH for every byte that is not
+ * printable (ofs_text_escape's rules), so a command holding any name pastes as one line.
+ * Returns the length the whole result needs without the NUL, as snprintf does.
+ */
+size_t ofs_text_shell_quote(char *out, size_t size, const char *s);
+
 #endif

@@ -95,18 +95,40 @@ static const ofs_cli_command cli_commands[] = {
       "                     selects everything below it\n"
       "  --from T           read the backup from target T\n" },
     { "restore", ofs_cmd_restore,
-      "restore [BACKUP|--latest] [--set S] [--from T] --target DIR [--files P...] [--dry-run] "
-      "[--overwrite]",
+      "restore [BACKUP|--latest [--before DATE]] [--set S] [--from T] --target DIR "
+      "[--files P...] [--dry-run] [--mirror|--skip-existing] [--no-safety-copies|--bak-beside] "
+      "[--safety-dir DIR] [--yes]",
       "restore a backup (or some of its files) into a directory",
       "  BACKUP             the backup id (see list), or:\n"
       "  --latest           the newest backup of --set (needed when there are several sets)\n"
+      "  --before DATE      with --latest (implied): the newest made before DATE (the forms\n"
+      "                     list --since takes: 2026-03-14, '2026-03-14 17:30', yesterday, 36h)\n"
       "  --set S            the set, with --latest\n"
       "  --from T           read from target T (default: staging if it holds the backup, else\n"
       "                     the first target that does)\n"
       "  --target DIR       where to restore (required; --target / puts files back in place)\n"
-      "  --files P...       only paths matching these patterns (the rest of the arguments)\n"
-      "  --dry-run          print create|replace|unchanged PATH, write nothing\n"
-      "  --overwrite        replace existing files without NAME.pre_restore_TIME.bak copies\n" },
+      "  --files P...       only paths matching these patterns (the rest of the arguments),\n"
+      "                     matched as exclude is: a pattern with a '/' against the whole path\n"
+      "                     without its leading '/' ('*' stops at '/'), one without against\n"
+      "                     each file and directory name; a matched directory brings\n"
+      "                     everything below it. No match at all is an error (exit 3)\n"
+      "  --dry-run          print create|replace|unchanged|skip|remove PATH, write nothing\n"
+      "  --mirror           make each restored directory below the set's paths exactly as\n"
+      "                     backed up: what it holds that the backup does not is moved into\n"
+      "                     the safety area (with --files: only in directories a pattern\n"
+      "                     matches, not in those above a match)\n"
+      "  --skip-existing    leave whatever already exists as it is; restore only what is missing\n"
+      "  --safety-dir DIR   make the safety area in DIR (default: [agent] safety_dir, else the\n"
+      "                     top of --target)\n"
+      "  --no-safety-copies replace (and with --mirror delete) keeping nothing: scratch targets\n"
+      "                     (--overwrite is the same)\n"
+      "  --bak-beside       keep replaced files as NAME.pre_restore_TIME.bak beside them (the\n"
+      "                     old way; a reader of the directory may pick them up)\n"
+      "  --yes              do not ask (asked only at a terminal, when something would be\n"
+      "                     replaced or removed)\n"
+      "What is replaced goes into a safety area, .offsite-pre-restore-TIME at the top of --target\n"
+      "(made only when needed), under its path; INDEX.txt there has the command putting each\n"
+      "entry back.\n" },
     { "verify", ofs_cmd_verify, "verify [BACKUP|--all] [--from T] [--read-data] [--repair]",
       "check backups: records, object sizes and hashes, the manifest, optionally every byte",
       "  BACKUP             one backup (default: --all, and the manifest against the records)\n"

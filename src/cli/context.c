@@ -323,9 +323,11 @@ void ofs_cli_free_ids(char **ids, size_t count)
 /* ---- finding a backup ---- */
 
 /* context_try_store(store, ...): 0 with *rec if the store holds the backup (or, with latest,
- * a backup of set), OFS_ENOTFOUND if not, another code if the store could not be read. */
+ * a backup of set started before `before`), OFS_ENOTFOUND if not, another code if the store
+ * could not be read. */
 static int context_try_store(ofs_cli *cli, ofs_store *store, const char *id, const char *set,
-                             int latest, const ofs_keyring *ring, ofs_record **rec)
+                             int latest, int64_t before, const ofs_keyring *ring,
+                             ofs_record **rec)
 {
     ofs_manifest *m = NULL;
     int rc;
@@ -333,7 +335,11 @@ static int context_try_store(ofs_cli *cli, ofs_store *store, const char *id, con
     if (latest) {
         if ((rc = ofs_cli_load_manifest(cli, store, ring, &m)) < 0)
             return rc;
-        const ofs_manifest_entry *e = ofs_manifest_latest(m, set);
+        const ofs_manifest_entry *e = NULL;
+        for (size_t i = m->count; i > 0 && !e; i--) /* oldest first, as ofs_manifest_latest */
+            if ((!set || strcmp(m->entries[i - 1].set, set) == 0) &&
+                m->entries[i - 1].started < before)
+                e = &m->entries[i - 1];
         if (!e) {
             ofs_manifest_free(m);
             return set ? ofs_error_set(OFS_ENOTFOUND, "%s: no backup of set '%s'",
@@ -347,8 +353,8 @@ static int context_try_store(ofs_cli *cli, ofs_store *store, const char *id, con
     return ofs_repo_load_record(store, ring, id, rec, NULL, NULL);
 }
 
-int ofs_cli_find_backup(ofs_cli *cli, const char *from, const char *id, const char *set,
-                        int latest, const ofs_keyring *ring, ofs_store **store,
+static int context_find(ofs_cli *cli, const char *from, const char *id, const char *set,
+                        int latest, int64_t before, const ofs_keyring *ring, ofs_store **store,
                         ofs_record **rec)
 {
     const ofs_config *cfg = NULL;
@@ -363,7 +369,7 @@ int ofs_cli_find_backup(ofs_cli *cli, const char *from, const char *id, const ch
     if (from) {
         if ((rc = ofs_cli_open_target(cli, from, &s)) < 0)
             return rc;
-        if ((rc = context_try_store(cli, s, id, set, latest, ring, rec)) < 0) {
+        if ((rc = context_try_store(cli, s, id, set, latest, before, ring, rec)) < 0) {
             ofs_store_free(s);
             return rc;
         }
@@ -377,7 +383,7 @@ int ofs_cli_find_backup(ofs_cli *cli, const char *from, const char *id, const ch
         else
             rc = ofs_cli_open_target(cli, cfg->targets[i - 1].name, &s);
         if (rc == 0)
-            rc = context_try_store(cli, s, id, set, latest, ring, rec);
+            rc = context_try_store(cli, s, id, set, latest, before, ring, rec);
         if (rc == 0) {
             if (i > 0)
                 ofs_log_info("reading backup '%s' from target '%s'", (*rec)->id,
@@ -404,12 +410,31 @@ int ofs_cli_find_backup(ofs_cli *cli, const char *from, const char *id, const ch
             return ofs_error_wrap(rc, "no readable backup found");
         return ofs_error_wrap(rc, "backup '%s' not found in a readable store", id);
     }
+    char when[48] = "";
+    if (latest && before != INT64_MAX) {
+        char iso[32];
+        ofs_time_format_iso(before, iso, sizeof(iso));
+        snprintf(when, sizeof(when), " made before %s", iso);
+    }
     if (latest)
-        return set ? ofs_error_set(OFS_ENOTFOUND, "no backup of set '%s' in staging or any "
-                                   "target", set)
-                   : ofs_error_set(OFS_ENOTFOUND, "no backup in staging or any target");
+        return set ? ofs_error_set(OFS_ENOTFOUND, "no backup of set '%s'%s in staging or any "
+                                   "target", set, when)
+                   : ofs_error_set(OFS_ENOTFOUND, "no backup%s in staging or any target", when);
     return ofs_error_set(OFS_ENOTFOUND, "backup '%s' not found in staging or any target\n"
                          "HINT: offsite list --from TARGET shows a target's backups", id);
+}
+
+int ofs_cli_find_backup(ofs_cli *cli, const char *from, const char *id, const char *set,
+                        int latest, const ofs_keyring *ring, ofs_store **store,
+                        ofs_record **rec)
+{
+    return context_find(cli, from, id, set, latest, INT64_MAX, ring, store, rec);
+}
+
+int ofs_cli_find_before(ofs_cli *cli, const char *from, const char *set, int64_t before,
+                        const ofs_keyring *ring, ofs_store **store, ofs_record **rec)
+{
+    return context_find(cli, from, NULL, set, 1, before, ring, store, rec);
 }
 
 void ofs_cli_free(ofs_cli *cli)

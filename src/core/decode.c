@@ -4,8 +4,8 @@
 #include "offsite/error.h"
 #include "offsite/repo.h"
 #include "offsite/restore.h"
+#include "offsite/scan.h"
 
-#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,7 +124,8 @@ static int decode_match(char *const *patterns, size_t count, const char *path)
                 continue;
             memcpy(prefix, path, end);
             prefix[end] = '\0';
-            matched = end > 0 && fnmatch(pattern, prefix, 0) == 0;
+            const char *slash = strrchr(prefix, '/');
+            matched = end > 0 && ofs_scan_match(pattern, prefix, slash ? slash + 1 : prefix);
         }
         free(pattern);
     }
@@ -148,7 +149,7 @@ static int decode_select(ofs_decode *d)
         int m = decode_match(o->patterns, o->patterns ? o->pattern_count : 0, d->entries[i].path);
         if (m < 0)
             return ofs_error_set(OFS_ERROR, "out of memory");
-        d->selected[i] = (uint8_t)m;
+        d->selected[i] = m ? DECODE_MATCHED | DECODE_SELECTED : 0;
     }
     for (size_t i = 0; i < d->count; i++) {
         const ofs_catalog_entry *e = &d->entries[i];
@@ -159,7 +160,7 @@ static int decode_select(ofs_decode *d)
             return ofs_error_set(OFS_ECORRUPT, "catalog: hard link '%s' points at '%s', which "
                                  "is not a file of the backup", e->path,
                                  e->link_target ? e->link_target : "");
-        d->selected[first] = 1;
+        d->selected[first] |= DECODE_SELECTED;
     }
     if (!(stack = malloc((d->count ? d->count : 1) * sizeof(*stack))))
         return ofs_error_set(OFS_ERROR, "out of memory");
@@ -175,7 +176,7 @@ static int decode_select(ofs_decode *d)
         }
         if (d->selected[i])
             for (size_t k = 0; k < depth; k++)
-                d->selected[stack[k]] = 1;
+                d->selected[stack[k]] |= DECODE_SELECTED;
         if (d->entries[i].type == OFS_ENTRY_DIR)
             stack[depth++] = i;
     }
@@ -338,6 +339,11 @@ const ofs_catalog_entry *ofs_decode_entry(const ofs_decode *d, size_t i)
 int ofs_decode_selected(const ofs_decode *d, size_t i)
 {
     return i < d->count && d->selected[i];
+}
+
+int ofs_decode_matched(const ofs_decode *d, size_t i)
+{
+    return i < d->count && (d->selected[i] & DECODE_MATCHED);
 }
 
 uint64_t ofs_decode_selected_bytes(const ofs_decode *d)

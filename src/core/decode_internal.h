@@ -11,6 +11,11 @@
 #include <stdint.h>
 
 #include "offsite/decode.h"
+
+/* selected[i]: decoded at all; matched by a pattern itself (or below a match), not only
+ * added as a directory above a match or a hard link's first path */
+#define DECODE_SELECTED 1u
+#define DECODE_MATCHED 2u
 #include "offsite/hash.h"
 
 /* One tar entry a volume holds for the catalog: an entry's own (the whole file, or a tail),
@@ -49,7 +54,7 @@ struct ofs_decode {
     const ofs_record *rec;
     ofs_decode_options opts;
     ofs_catalog_entry *entries; /* path, link_target owned; user/group NULL; ids interned */
-    uint8_t *selected;
+    uint8_t *selected;            /* DECODE_SELECTED | DECODE_MATCHED bits per entry */
     size_t count, capacity;
     decode_base *bases;         /* ids seen in the catalog; [0] is rec itself */
     size_t base_count;

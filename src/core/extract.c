@@ -75,6 +75,9 @@ static int extract_open_target(ofs_extract **out, const ofs_extract_options *opt
     }
     x->target_fd = -1;
     x->overwrite = opts->overwrite;
+    x->bak_beside = opts->bak_beside;
+    x->skip_existing = opts->skip_existing;
+    x->started = opts->started;
     x->euid = geteuid();
     x->egid = getegid();
     x->is_root = x->euid == 0;
@@ -84,6 +87,8 @@ static int extract_open_target(ofs_extract **out, const ofs_extract_options *opt
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(x->stamp, sizeof(x->stamp), "%Y%m%d_%H%M%S", &tm);
+    if ((rc = extract_safety_new(&x->safety, x, opts)) < 0)
+        goto fail;
     if (create && (rc = extract_mkdir_p(opts->target_dir)) < 0)
         goto fail;
     x->target_fd = open(opts->target_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -123,6 +128,7 @@ void ofs_extract_free(ofs_extract *x)
     if (!x)
         return;
     extract_sync_free(x->sync);
+    extract_safety_free(x->safety);
     if (x->target_fd >= 0)
         close(x->target_fd);
     free(x->target_dir);
@@ -138,7 +144,10 @@ void ofs_extract_get_stats(ofs_extract *x, ofs_extract_stats *s)
     s->hardlinks = atomic_load(&x->hardlinks);
     s->bytes = atomic_load(&x->bytes);
     s->backups_kept = atomic_load(&x->backups_kept);
+    s->skipped = atomic_load(&x->skipped);
     s->sync_seconds = x->sync_seconds;
+    const char *safety = extract_safety_path(x->safety);
+    snprintf(s->safety_path, sizeof(s->safety_path), "%s", safety ? safety : "");
 }
 
 int ofs_extract_sync(ofs_extract *x)
@@ -149,7 +158,8 @@ int ofs_extract_sync(ofs_extract *x)
         return ofs_error_set(OFS_ERROR, "nothing was restored into '%s'", x->target_dir);
     /* the files and directories went to the pool as they were finished; the target holds
      * the top of the restored tree */
-    if ((rc = extract_sync_wait(x->sync)) == 0 && fsync(x->target_fd) < 0)
+    if ((rc = extract_sync_wait(x->sync)) == 0 && (rc = extract_safety_sync(x->safety)) == 0 &&
+        fsync(x->target_fd) < 0)
         rc = ofs_error_from_errno(errno, "cannot make the restored files in '%s' durable",
                                   x->target_dir);
     x->sync_seconds = ofs_clock_monotonic() - t0;
@@ -403,11 +413,25 @@ static int extract_same(int dir_fd, const char *base, const char *tmp, const str
     return same;
 }
 
+int extract_set_aside(ofs_extract_worker *w, int dir_fd, const char *base, const char *path,
+                      const char *why)
+{
+    int rc;
+    if (w->x->overwrite)
+        return extract_remove_tree(dir_fd, base, path);
+    if (w->x->bak_beside)
+        return extract_keep_copy(w, dir_fd, base, path);
+    if ((rc = extract_safety_move(w->x->safety, dir_fd, base, path, why)) == 0)
+        atomic_fetch_add(&w->x->backups_kept, 1);
+    return rc;
+}
+
 /*
- * Renames tmp to base: what is there is kept as .bak (or replaced with overwrite, or when it
- * already holds the same content); a directory in the way is an error. On failure tmp is left
- * for the caller to remove. The rename is tried first: into an empty place (the usual case)
- * it is the only call.
+ * Renames tmp to base: what is there is moved aside (extract_set_aside; replaced with
+ * overwrite or when it already holds the same content; left with skip_existing, and tmp
+ * removed); a directory in the way is an error. On failure tmp is left for the caller to
+ * remove. The rename is tried first: into an empty place (the usual case) it is the only
+ * call.
  */
 int extract_install(ofs_extract_worker *w, int dir_fd, const char *tmp, const char *base,
                            const char *path)
@@ -429,6 +453,11 @@ int extract_install(ofs_extract_worker *w, int dir_fd, const char *tmp, const ch
                 return 0;
             return ofs_error_from_errno(errno, "cannot rename into '%s'", path);
         }
+        if (w->x->skip_existing) {
+            unlinkat(dir_fd, tmp, 0);
+            atomic_fetch_add(&w->x->skipped, 1);
+            return 0;
+        }
         if (S_ISDIR(st.st_mode))
             return ofs_error_set(OFS_EEXISTS, "%s: a directory is in the way", path);
         if (w->x->overwrite || extract_same(dir_fd, base, tmp, &st)) {
@@ -436,7 +465,7 @@ int extract_install(ofs_extract_worker *w, int dir_fd, const char *tmp, const ch
                 return 0;
             return ofs_error_from_errno(errno, "cannot rename into '%s'", path);
         }
-        int rc = extract_keep_copy(w, dir_fd, base, path);
+        int rc = extract_set_aside(w, dir_fd, base, path, "replaced");
         if (rc < 0)
             return rc;
     }
@@ -663,12 +692,8 @@ int ofs_extract_dir(ofs_extract_worker *w, const ofs_catalog_entry *e,
         if (fd >= 0)
             break;
         if (errno == ENOTDIR || errno == ELOOP) { /* something else has its name */
-            if (w->x->overwrite) {
-                if (unlinkat(dir_fd, base, 0) < 0 && errno != ENOENT)
-                    return ofs_error_from_errno(errno, "cannot remove '%s'", e->path);
-            } else if ((rc = extract_keep_copy(w, dir_fd, base, e->path)) < 0) {
+            if ((rc = extract_set_aside(w, dir_fd, base, e->path, "replaced")) < 0)
                 return rc;
-            }
         } else if (errno != ENOENT) {
             return ofs_error_from_errno(errno, "cannot open directory '%s'", e->path);
         }

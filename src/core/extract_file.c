@@ -52,6 +52,21 @@ static int extract_begin(ofs_extract_worker *w, const ofs_catalog_entry *e, uint
 
 int ofs_extract_file_begin(ofs_extract_worker *w, const ofs_catalog_entry *e)
 {
+    if (w->x->skip_existing) {
+        /* something at the final name stays: its data is checked, not written (a restore
+         * resumed with skip_existing writes only what is missing) */
+        const char *base = NULL;
+        int dir_fd = -1, rc;
+        struct stat st;
+        ofs_extract_file_abort(w);
+        if ((rc = extract_parent(w, e->path, 1, &dir_fd, &base)) < 0)
+            return rc;
+        if (fstatat(dir_fd, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+            w->skipping = 1;
+            w->entry = e;
+            return 0;
+        }
+    }
     return extract_begin(w, e, e->size, (mode_t)e->mode);
 }
 
@@ -142,6 +157,8 @@ int ofs_extract_file_write(ofs_extract_worker *w, uint64_t offset, const void *d
     static const uint8_t zeros[64 * 1024];
     const ofs_catalog_entry *e = w->entry;
     int rc;
+    if (w->skipping)
+        return 0;
     if (w->fd < 0)
         return ofs_error_set(OFS_ERROR, "no file is being restored");
     if (offset < w->pos)
@@ -160,6 +177,10 @@ int ofs_extract_file_write(ofs_extract_worker *w, uint64_t offset, const void *d
 
 void ofs_extract_file_abort(ofs_extract_worker *w)
 {
+    if (w->skipping) {
+        w->skipping = 0;
+        w->entry = NULL;
+    }
     if (w->fd < 0)
         return;
     close(w->fd);
@@ -262,6 +283,12 @@ int ofs_extract_file_commit(ofs_extract_worker *w, const ofs_tar_xattr *xattrs,
 {
     const ofs_catalog_entry *e = w->entry;
     int rc;
+    if (w->skipping) {
+        w->skipping = 0;
+        w->entry = NULL;
+        atomic_fetch_add(&w->x->skipped, 1);
+        return 0;
+    }
     if (w->fd < 0)
         return ofs_error_set(OFS_ERROR, "no file is being restored");
     if (w->expect_size != e->size) {

@@ -16,11 +16,12 @@
 #define EXTRACT_NAME_MAX 255u
 
 typedef struct extract_sync extract_sync;
+typedef struct extract_safety extract_safety;
 
 struct ofs_extract {
     int target_fd;
     char *target_dir;
-    int overwrite;
+    int overwrite, bak_beside, skip_existing;
     int is_root;
     uid_t euid;
     gid_t egid;
@@ -29,8 +30,10 @@ struct ofs_extract {
     extract_sync *sync;           /* NULL when nothing is written (dry run) */
     double sync_seconds;          /* the wait at the end for the last files to be durable */
     char stamp[32];               /* YYYYmmdd_HHMMSS of the restore start (UTC) */
+    int64_t started;              /* the restore start */
     atomic_int xattr_warned;
-    atomic_uint_fast64_t files, dirs, symlinks, fifos, hardlinks, bytes, backups_kept;
+    atomic_uint_fast64_t files, dirs, symlinks, fifos, hardlinks, bytes, backups_kept, skipped;
+    extract_safety *safety;       /* the safety area (extract_safety.c) */
 };
 
 struct ofs_extract_worker {
@@ -56,6 +59,7 @@ struct ofs_extract_worker {
     gid_t created_gid;            /* and its group */
     uint8_t block[EXTRACT_BLOCK]; /* the partial 4 KiB block at pos - block_len */
     size_t block_len;
+    int skipping;                 /* skip_existing: this file's data is only checked */
 };
 
 /* extract_parent(w, path, create, &dir_fd, &base): the parent directory of path (created as
@@ -75,6 +79,30 @@ gid_t extract_parent_gid(const ofs_extract_worker *w, int dir_fd);
  * .bak (or replacing it with overwrite); on failure tmp is left for the caller to remove. */
 int extract_install(ofs_extract_worker *w, int dir_fd, const char *tmp, const char *base,
                     const char *path);
+
+/* extract_set_aside(w, dir_fd, base, path, why): move what is at base (path below the
+ * target) out of the way as the options say (extract.h): into the safety area, as .bak
+ * beside it, or removed with overwrite; why ("replaced", "removed") goes into the index.
+ * 0 if it is gone meanwhile. */
+int extract_set_aside(ofs_extract_worker *w, int dir_fd, const char *base, const char *path,
+                      const char *why);
+
+/*
+ * The safety area (extract_safety.c). extract_safety_new(&s, x, opts) only remembers where
+ * it goes; extract_safety_move(s, dir_fd, base, path, why) creates it on first use, moves
+ * the entry to its relative path there and adds the index line; extract_safety_sync(s)
+ * makes the index and the area durable; extract_safety_path(s) is its path or NULL;
+ * extract_safety_free(NULL) is a no-op. extract_remove_tree(dir_fd, base) deletes an entry
+ * and, for a directory, everything in it (overwrite).
+ */
+int extract_safety_new(extract_safety **out, const ofs_extract *x,
+                       const ofs_extract_options *opts);
+int extract_safety_move(extract_safety *s, int dir_fd, const char *base, const char *path,
+                        const char *why);
+int extract_safety_sync(extract_safety *s);
+const char *extract_safety_path(const extract_safety *s);
+void extract_safety_free(extract_safety *s);
+int extract_remove_tree(int dir_fd, const char *base, const char *path);
 
 /* extract_fd_metadata(w, fd, e, xattrs, n): owner (when root), mode, xattrs, times. */
 int extract_fd_metadata(ofs_extract_worker *w, int fd, const ofs_catalog_entry *e,

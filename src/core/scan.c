@@ -230,12 +230,16 @@ static void scan_path_pop(scan_walk *w, size_t len)
     w->path[len] = '\0';
 }
 
+int ofs_scan_match(const char *pattern, const char *path, const char *name)
+{
+    return fnmatch(pattern, path, FNM_PATHNAME) == 0 || fnmatch(pattern, name, 0) == 0;
+}
+
 static int scan_excluded(const scan_walk *w, const char *name)
 {
     const char *relative = w->path + w->rel_start;
     for (size_t i = 0; i < w->exclude_count; i++) {
-        if (fnmatch(w->excludes[i], relative, FNM_PATHNAME) == 0 ||
-            fnmatch(w->excludes[i], name, 0) == 0)
+        if (ofs_scan_match(w->excludes[i], relative, name))
             return 1;
     }
     return 0;

@@ -24,6 +24,7 @@ const key_spec config_agent_keys[] = {
     AGENT(holidays, KEY_PATH, 0, 0, 0, NULL, 0),
     AGENT(run_grace, KEY_DURATION, 0, 0, YEARS_100, NULL, 0),
     AGENT(verify_after, KEY_CHOICE, 0, 0, 0, verify_afters, 0),
+    AGENT(safety_dir, KEY_PATH, 0, 0, 0, NULL, 0),
     { NULL, 0, 0, 0, 0, 0, NULL, 0 }
 };
 

@@ -54,6 +54,7 @@ void ofs_config_free(ofs_config *cfg)
     config_free_list(cfg->schedule, cfg->schedule_count);
     free(cfg->holidays);
     free(cfg->verify_after);
+    free(cfg->safety_dir);
     free(cfg->notify.command);
     free(cfg->notify.webhook);
     config_free_list(cfg->notify.events, cfg->notify.event_count);

@@ -141,3 +141,27 @@ const char *ofs_text_plural(uint64_t n, const char *one, const char *many)
 {
     return n == 1 ? one : many;
 }
+
+size_t ofs_text_shell_quote(char *out, size_t size, const char *s)
+{
+    size_t n = strlen(s), at = 0, need = 0;
+    /* a name ofs_text_show leaves alone holds nothing a terminal or a line break could take */
+    if (ofs_text_escape(NULL, 0, s, n, OFS_TEXT_NAME) == n) {
+        text_put(out, size, &at, &need, "'", 1);
+        for (const char *p = s; *p; p++)
+            text_put(out, size, &at, &need, *p == '\'' ? "'\\''" : p, *p == '\'' ? 4 : 1);
+        text_put(out, size, &at, &need, "'", 1);
+    } else {
+        text_put(out, size, &at, &need, "$'", 2);
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+            if (*p < 0x20 || *p >= 0x7f || *p == '\'' || *p == '\\')
+                text_put_hex(out, size, &at, &need, p, 1);
+            else
+                text_put(out, size, &at, &need, (const char *)p, 1);
+        }
+        text_put(out, size, &at, &need, "'", 1);
+    }
+    if (size > 0)
+        out[at] = '\0';
+    return need;
+}

@@ -1,5 +1,6 @@
 /* test_extract.c - the safe writer: hostile archives (.., absolute, symlink in the way, file in
- * the way), .bak copies and overwrite, sparse files, hash and size mismatches leave nothing,
+ * the way), the safety area (index, across file systems, mirror's removal), skip_existing, .bak
+ * copies and overwrite, sparse files, hash and size mismatches leave nothing,
  * metadata of files, symlinks, FIFOs, hard links and read-only directories. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -37,18 +38,27 @@ typedef struct fixture {
     ofs_extract_worker *w;
 } fixture;
 
-static int open_extract(fixture *f, int overwrite)
+enum { SAFETY_AREA, OVERWRITE, BAK_BESIDE, SKIP_EXISTING };
+
+static int open_extract_in(fixture *f, int mode, const char *safety_dir)
 {
     ofs_extract_worker_free(f->w);
     ofs_extract_free(f->x);
     f->w = NULL;
     f->x = NULL;
-    ofs_extract_options o = { .target_dir = f->target, .overwrite = overwrite,
-                              .started = STARTED };
+    ofs_extract_options o = { .target_dir = f->target, .overwrite = mode == OVERWRITE,
+                              .bak_beside = mode == BAK_BESIDE,
+                              .skip_existing = mode == SKIP_EXISTING, .safety_dir = safety_dir,
+                              .label = "backup b1", .started = STARTED };
     int rc = ofs_extract_new(&f->x, &o);
     if (rc == 0)
         rc = ofs_extract_worker_new(&f->w, f->x);
     return rc;
+}
+
+static int open_extract(fixture *f, int mode)
+{
+    return open_extract_in(f, mode, NULL);
 }
 
 static int setup(void **state)
@@ -392,6 +402,7 @@ static void test_bak_and_overwrite(void **state)
 {
     fixture *f = *state;
     ofs_catalog_entry e = file_entry("data.csv", "new", 3);
+    assert_int_equal(open_extract(f, BAK_BESIDE), 0);
     write_text(path_in(f->target, "data.csv"), "old");
     assert_int_equal(put_file(f, &e, "new", 3), 0);
     assert_string_equal(list_dir(f->target),
@@ -421,13 +432,161 @@ static void test_bak_and_overwrite(void **state)
     assert_int_equal(lstat(path_in(f->target, "l.pre_restore_20261121_171500.bak"), &st), 0);
     assert_true(S_ISLNK(st.st_mode));
 
-    assert_int_equal(open_extract(f, 1), 0);
+    assert_int_equal(open_extract(f, OVERWRITE), 0);
     ofs_catalog_entry e3 = file_entry("data.csv", "final", 5);
     assert_int_equal(put_file(f, &e3, "final", 5), 0);
     assert_string_equal(read_text(path_in(f->target, "data.csv")), "final");
     ofs_extract_get_stats(f->x, &s);
     assert_int_equal(s.backups_kept, 0);
     assert_int_equal(strstr(list_dir(f->target), "_3.bak"), NULL);
+}
+
+/* The lines of the safety area's index below its 3 header lines. */
+static char *index_lines(const char *area)
+{
+    static char out[4096];
+    char *text = read_text(path_in(area, "INDEX.txt"));
+    assert_non_null(text);
+    assert_true(strncmp(text, "# offsite restore of backup b1 into ", 36) == 0);
+    char *p = text;
+    for (int i = 0; i < 3 && p; i++)
+        p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL;
+    snprintf(out, sizeof(out), "%s", p ? p : "");
+    return out;
+}
+
+static void test_safety_area(void **state)
+{
+    fixture *f = *state;
+    char area[256], want[2048];
+    snprintf(area, sizeof(area), "%s/.offsite-pre-restore-20261121_171500", f->target);
+    /* nothing replaced: no safety area */
+    ofs_catalog_entry fresh = file_entry("a/fresh", "x", 1);
+    assert_int_equal(put_file(f, &fresh, "x", 1), 0);
+    assert_string_equal(list_dir(f->target), "a");
+    /* an edited file: moved under its path, the data directory holds only the restored file */
+    write_text(path_in(f->target, "a/part-1.parquet"), "edited");
+    ofs_catalog_entry e = file_entry("a/part-1.parquet", "orig", 4);
+    assert_int_equal(put_file(f, &e, "orig", 4), 0);
+    assert_string_equal(list_dir(path_in(f->target, "a")), "fresh part-1.parquet");
+    assert_string_equal(read_text(path_in(area, "a/part-1.parquet")), "edited");
+    struct stat st;
+    assert_int_equal(stat(area, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0700);
+    /* mirror's removal: a whole directory, and a name that needs quoting */
+    mkdir(path_in(f->target, "a/extra"), 0755);
+    write_text(path_in(f->target, "a/extra/x"), "1");
+    write_text(path_in(f->target, "a/it's"), "2");
+    assert_int_equal(ofs_extract_remove(f->w, "a/extra"), 0);
+    assert_int_equal(ofs_extract_remove(f->w, "a/it's"), 0);
+    assert_int_equal(ofs_extract_remove(f->w, "a/not-there"), 0);
+    assert_int_equal(ofs_extract_remove(f->w, "nowhere/x"), 0);
+    assert_string_equal(list_dir(path_in(f->target, "a")), "fresh part-1.parquet");
+    assert_string_equal(read_text(path_in(area, "a/extra/x")), "1");
+    /* the same path again in the same run: NAME~2 */
+    write_text(path_in(f->target, "a/part-1.parquet"), "edited again");
+    assert_int_equal(put_file(f, &e, "orig", 4), 0);
+    assert_string_equal(list_dir(path_in(area, "a")), "extra it's part-1.parquet part-1.parquet~2");
+    snprintf(want, sizeof(want),
+             "replaced\ta/part-1.parquet\tmv -T -f -- '%s/a/part-1.parquet' '%s/a/part-1.parquet'\n"
+             "removed\ta/extra\tmv -T -f -- '%s/a/extra' '%s/a/extra'\n"
+             "removed\ta/it's\tmv -T -f -- '%s/a/it'\\''s' '%s/a/it'\\''s'\n"
+             "replaced\ta/part-1.parquet~2\tmv -T -f -- '%s/a/part-1.parquet~2' "
+             "'%s/a/part-1.parquet'\n",
+             area, f->target, area, f->target, area, f->target, area, f->target);
+    assert_string_equal(index_lines(area), want);
+    ofs_extract_stats s;
+    ofs_extract_get_stats(f->x, &s);
+    assert_int_equal(s.backups_kept, 4);
+    assert_string_equal(s.safety_path, area);
+    assert_int_equal(ofs_extract_sync(f->x), 0);
+    /* a second run in the same second gets an area of its own */
+    assert_int_equal(open_extract(f, SAFETY_AREA), 0);
+    write_text(path_in(f->target, "a/fresh"), "changed");
+    assert_int_equal(put_file(f, &fresh, "x", 1), 0);
+    assert_string_equal(read_text(path_in(f->target,
+                                          ".offsite-pre-restore-20261121_171500_2/a/fresh")),
+                        "changed");
+}
+
+static void test_safety_dir_elsewhere(void **state)
+{
+    fixture *f = *state;
+    char safety[160], area[256];
+    struct stat a, b;
+    /* /dev/shm is another file system on most machines: the move becomes copy and remove */
+    snprintf(safety, sizeof(safety), "/dev/shm/test_extract.%d", (int)getpid());
+    snprintf(area, sizeof(area), "%s/offsite-pre-restore-20261121_171500", safety);
+    int other = stat("/dev/shm", &a) == 0 && stat(f->dir, &b) == 0 && a.st_dev != b.st_dev;
+    const char *where = other ? safety : path_in(f->dir, "safety");
+    snprintf(area, sizeof(area), "%s/offsite-pre-restore-20261121_171500", where);
+    assert_int_equal(open_extract_in(f, SAFETY_AREA, where), 0);
+    mkdir(path_in(f->target, "d"), 0755);
+    mkdir(path_in(f->target, "d/old"), 0750);
+    write_text(path_in(f->target, "d/old/f"), "old file");
+    assert_int_equal(symlink("f", path_in(f->target, "d/old/link")), 0);
+    write_text(path_in(f->target, "d/g"), "old g");
+    ofs_catalog_entry g = file_entry("d/g", "new", 3);
+    assert_int_equal(put_file(f, &g, "new", 3), 0);
+    assert_int_equal(ofs_extract_remove(f->w, "d/old"), 0);
+    assert_string_equal(list_dir(path_in(f->target, "d")), "g");
+    assert_string_equal(list_dir(f->target), "d"); /* nothing at the top of the target */
+    assert_string_equal(read_text(path_in(area, "d/g")), "old g");
+    assert_string_equal(read_text(path_in(area, "d/old/f")), "old file");
+    char link[16] = "";
+    assert_int_equal(readlink(path_in(area, "d/old/link"), link, sizeof(link) - 1), 1);
+    struct stat st;
+    assert_int_equal(stat(path_in(area, "d/old"), &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0750);
+    assert_int_equal(ofs_extract_sync(f->x), 0);
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", where);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_skip_existing(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(open_extract(f, SKIP_EXISTING), 0);
+    write_text(path_in(f->target, "kept"), "local");
+    ofs_catalog_entry kept = file_entry("kept", "backed up", 9);
+    ofs_catalog_entry missing = file_entry("missing", "restored", 8);
+    assert_int_equal(put_file(f, &kept, "backed up", 9), 0);
+    assert_int_equal(put_file(f, &missing, "restored", 8), 0);
+    assert_string_equal(read_text(path_in(f->target, "kept")), "local");
+    assert_string_equal(read_text(path_in(f->target, "missing")), "restored");
+    assert_int_equal(symlink("elsewhere", path_in(f->target, "link")), 0);
+    ofs_catalog_entry l = { .path = "link", .type = OFS_ENTRY_SYMLINK, .link_target = "t" };
+    assert_int_equal(ofs_extract_symlink(f->w, &l), 0);
+    char target[16] = "";
+    assert_int_equal(readlink(path_in(f->target, "link"), target, sizeof(target) - 1), 9);
+    assert_string_equal(list_dir(f->target), "kept link missing");
+    ofs_extract_stats s;
+    ofs_extract_get_stats(f->x, &s);
+    assert_int_equal(s.skipped, 2);
+    assert_int_equal(s.backups_kept, 0);
+    assert_string_equal(s.safety_path, "");
+}
+
+static void test_names(void **state)
+{
+    fixture *f = *state;
+    char **names = NULL;
+    size_t count = 0;
+    mkdir(path_in(f->target, "d"), 0755);
+    write_text(path_in(f->target, "d/b"), "");
+    write_text(path_in(f->target, "d/a"), "");
+    assert_int_equal(ofs_extract_names(f->w, "d", &names, &count), 0);
+    assert_int_equal(count, 2);
+    assert_string_equal(names[0], "a");
+    assert_string_equal(names[1], "b");
+    ofs_extract_names_free(names, count);
+    assert_int_equal(ofs_extract_names(f->w, "none", &names, &count), OFS_ENOTFOUND);
+    assert_int_equal(ofs_extract_names(f->w, "d/a", &names, &count), OFS_ERROR);
+    assert_string_equal(ofs_error_last(), "d/a: not a directory");
+    /* a symlink to a directory is not followed */
+    assert_int_equal(symlink(f->outside, path_in(f->target, "l")), 0);
+    assert_int_equal(ofs_extract_names(f->w, "l", &names, &count), OFS_ERROR);
 }
 
 static void test_sparse_round_trip(void **state)
@@ -561,13 +720,14 @@ static void test_directories_last(void **state)
     assert_int_equal(st.st_mode & 07777, 0750);
     assert_int_equal(st.st_mtim.tv_sec, 1500000001);
 
-    /* a file where a directory entry goes is kept aside */
+    /* a file where a directory entry goes is moved into the safety area */
     write_text(path_in(f->target, "was-file"), "keep me");
     ofs_catalog_entry d = { .path = "was-file", .type = OFS_ENTRY_DIR, .mode = 0755 };
     assert_int_equal(ofs_extract_dir(f->w, &d, NULL, 0), 0);
     assert_int_equal(stat(path_in(f->target, "was-file"), &st), 0);
     assert_true(S_ISDIR(st.st_mode));
-    assert_string_equal(read_text(path_in(f->target, "was-file.pre_restore_20261121_171500.bak")),
+    assert_string_equal(read_text(path_in(f->target,
+                                          ".offsite-pre-restore-20261121_171500/was-file")),
                         "keep me");
     assert_int_equal(ofs_extract_sync(f->x), 0);
 }
@@ -713,6 +873,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_file_metadata, setup, teardown),
         cmocka_unit_test_setup_teardown(test_abort_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bak_and_overwrite, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_safety_area, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_safety_dir_elsewhere, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_skip_existing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sparse_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_symlink_fifo_hardlink, setup, teardown),
         cmocka_unit_test_setup_teardown(test_directories_last, setup, teardown),

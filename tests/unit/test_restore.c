@@ -22,6 +22,7 @@
 #include <archive_entry.h>
 
 #include "offsite/backup.h"
+#include "offsite/cli.h"
 #include "offsite/catalog.h"
 #include "offsite/error.h"
 #include "offsite/hash.h"
@@ -244,12 +245,17 @@ static int compare_one(const char *path, const struct stat *st, int flag, struct
     return 0;
 }
 
-static void compare_trees(const fixture *f)
+static void compare_trees_min(const fixture *f, int min)
 {
     compare_fixture = f;
     compare_count = 0;
     assert_int_equal(nftw(f->src, compare_one, 16, FTW_PHYS), 0);
-    assert_true(compare_count > 20);
+    assert_true(compare_count > min);
+}
+
+static void compare_trees(const fixture *f)
+{
+    compare_trees_min(f, 20);
 }
 
 static int count_tmp(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -372,11 +378,28 @@ static void test_patterns(void **state)
     assert_int_equal(lstat(restored(f, join(f->src, "desk")), &st), 0);
     assert_int_equal(st.st_mode & 07777, 0750);
 
-    char *nothing[] = { "no/such/*" };
-    o.patterns = nothing;
+    /* '*' stops at '/' in a pattern with a '/', as exclude's */
+    char star[300];
+    snprintf(star, sizeof(star), "%s/*.csv", f->src + 1);
+    char *deep[] = { star };
+    o.patterns = deep;
     o.pattern_count = 1;
-    assert_int_equal(ofs_restore_run(f->store, f->ring, rec, &o, &stats), 0);
-    assert_int_equal(stats.files, 0);
+    o.dry_run = 1;
+    seen s = { .count = 0 };
+    o.on_entry = on_entry;
+    o.ctx = &s;
+    assert_int_equal(ofs_restore_run(f->store, f->ring, rec, &o, &stats), OFS_ENOTFOUND);
+
+    /* no match at all is an error naming the patterns, not an empty restore */
+    char *nothing[] = { "no/such/*", "nope" };
+    o.patterns = nothing;
+    o.pattern_count = 2;
+    o.dry_run = 0;
+    assert_int_equal(ofs_restore_run(f->store, f->ring, rec, &o, &stats), OFS_ENOTFOUND);
+    char want[512];
+    snprintf(want, sizeof(want), "no file of backup '%s' matches 'no/such/*' or 'nope'\nHINT: ",
+             rec->id);
+    assert_true(strncmp(ofs_error_last(), want, strlen(want)) == 0);
     ofs_record_free(rec);
 }
 
@@ -410,6 +433,186 @@ static void test_dry_run(void **state)
     assert_string_equal(text, "changed\n");
     free(text);
     ofs_record_free(rec);
+}
+
+/* ---- mirror, skip_existing, the safety area, confirmation ---- */
+
+static int count_entries(const char *dir)
+{
+    int n = 0;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static void test_mirror(void **state)
+{
+    fixture *f = *state;
+    small_tree(f);
+    ofs_record *rec = NULL;
+    assert_int_equal(ofs_backup_run(&f->cfg, &f->set, f->store, f->ring, NULL, &rec, NULL), 0);
+    ofs_restore_options o = { .target_dir = f->target };
+    assert_int_equal(ofs_restore_run(f->store, f->ring, rec, &o, NULL), 0);
+    /* extras: in a backed-up directory, in the set path itself, and beside the set path
+       (an ancestor the backup never held whole) */
+    write_bytes(restored(f, join(f->src, "desk/part-4.parquet")), "4\n", 2, 0644);
+    write_bytes(restored(f, join(f->src, "top-extra")), "t\n", 2, 0644);
+    write_bytes(restored(f, join(f->base, "beside")), "b\n", 2, 0644);
+    write_bytes(restored(f, join(f->src, "other/c.csv")), "edited\n", 7, 0644);
+
+    /* mirror needs the roots */
+    o.mirror = 1;
+    assert_int_equal(ofs_restore_run(f->store, f->ring, rec, &o, NULL), OFS_ECONFIG);
+    o.roots = f->paths;
+    o.root_count = 1;
+    seen s = { .count = 0 };
+    ofs_restore_stats stats;
+    o.dry_run = 1;
+    o.on_entry = on_entry;
+    o.ctx = &s;
+    assert_int_equal(ofs_restore_run(f->store, f->ring, rec, &o, &stats), 0);
+    assert_true(seen_has(&s, "remove part-4.parquet"));
+    assert_true(seen_has(&s, "remove top-extra"));
+    assert_false(seen_has(&s, "remove beside"));
+    assert_true(seen_has(&s, "replace c.csv"));
+    assert_int_equal(stats.plan.remove, 2);
+    assert_int_equal(stats.plan.replace, 1);
+    assert_int_equal(access(restored(f, join(f->src, "desk/part-4.parquet")), F_OK), 0);
+
+    /* with a pattern: only the matched directory is mirrored, not the ones above it */
+    char *desk[] = { "desk" };
+    o.patterns = desk;
+    o.pattern_count = 1;
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(ofs_restore_run(f->store, f->ring, rec, &o, &stats), 0);
+    assert_true(seen_has(&s, "remove part-4.parquet"));
+    assert_false(seen_has(&s, "remove top-extra"));
+    assert_int_equal(stats.plan.remove, 1);
+
+    /* the real run: the safety area holds the extras; the rest is as backed up */
+    o.patterns = NULL;
+    o.pattern_count = 0;
+    o.dry_run = 0;
+    o.on_entry = NULL;
+    assert_int_equal(ofs_restore_run(f->store, f->ring, rec, &o, &stats), 0);
+    assert_int_equal(stats.backups_kept, 3);
+    assert_int_equal(access(restored(f, join(f->src, "desk/part-4.parquet")), F_OK), -1);
+    assert_int_equal(access(restored(f, join(f->src, "top-extra")), F_OK), -1);
+    assert_int_equal(access(restored(f, join(f->base, "beside")), F_OK), 0);
+    compare_trees_min(f, 5);
+    char area[512];
+    snprintf(area, sizeof(area), "%.500s", stats.safety_path);
+    assert_true(strncmp(area, f->target, strlen(f->target)) == 0);
+    assert_int_equal(count_entries(area), 2); /* INDEX.txt and the tree ("tmp") */
+    size_t size = 0;
+    char *text = read_all(join(area, join(f->src + 1, "desk/part-4.parquet")), &size);
+    assert_string_equal(text, "4\n");
+    free(text);
+    text = read_all(join(area, join(f->src + 1, "other/c.csv")), &size);
+    assert_string_equal(text, "edited\n");
+    free(text);
+
+    /* mirror and skip_existing contradict each other */
+    o.skip_existing = 1;
+    assert_int_equal(ofs_restore_run(f->store, f->ring, rec, &o, NULL), OFS_ECONFIG);
+    ofs_record_free(rec);
+}
+
+static int answer;
+static ofs_restore_plan asked;
+
+static int confirm(void *ctx, const ofs_restore_plan *plan)
+{
+    (void)ctx;
+    asked = *plan;
+    return answer;
+}
+
+static void test_skip_and_confirm(void **state)
+{
+    fixture *f = *state;
+    small_tree(f);
+    ofs_record *rec = NULL;
+    assert_int_equal(ofs_backup_run(&f->cfg, &f->set, f->store, f->ring, NULL, &rec, NULL), 0);
+    ofs_restore_options o = { .target_dir = f->target };
+    assert_int_equal(ofs_restore_run(f->store, f->ring, rec, &o, NULL), 0);
+    write_bytes(restored(f, join(f->src, "desk/b.txt")), "local\n", 6, 0644);
+    assert_int_equal(unlink(restored(f, join(f->src, "other/c.csv"))), 0);
+
+    /* skip_existing: the dry run says skip, the run leaves the file and restores the rest */
+    seen s = { .count = 0 };
+    ofs_restore_stats stats;
+    o.skip_existing = 1;
+    o.dry_run = 1;
+    o.on_entry = on_entry;
+    o.ctx = &s;
+    assert_int_equal(ofs_restore_run(f->store, f->ring, rec, &o, &stats), 0);
+    assert_true(seen_has(&s, "skip b.txt"));
+    assert_true(seen_has(&s, "create c.csv"));
+    o.dry_run = 0;
+    o.on_entry = NULL;
+    assert_int_equal(ofs_restore_run(f->store, f->ring, rec, &o, &stats), 0);
+    size_t size = 0;
+    char *text = read_all(restored(f, join(f->src, "desk/b.txt")), &size);
+    assert_string_equal(text, "local\n");
+    free(text);
+    assert_int_equal(access(restored(f, join(f->src, "other/c.csv")), F_OK), 0);
+    assert_true(stats.skipped >= 4);
+    assert_int_equal(stats.backups_kept, 0);
+
+    /* confirmation: the plan's counts; no means nothing is written */
+    o.skip_existing = 0;
+    o.confirm = confirm;
+    answer = 0;
+    assert_int_equal(ofs_restore_run(f->store, f->ring, rec, &o, &stats), OFS_ECANCELED);
+    assert_int_equal(asked.replace, 1);
+    assert_int_equal(asked.create, 0);
+    text = read_all(restored(f, join(f->src, "desk/b.txt")), &size);
+    assert_string_equal(text, "local\n");
+    free(text);
+    answer = 1;
+    assert_int_equal(ofs_restore_run(f->store, f->ring, rec, &o, &stats), 0);
+    compare_trees_min(f, 5);
+
+    /* a safety_dir inside the restored data is refused; beside it is fine */
+    o.confirm = NULL;
+    o.roots = f->paths;
+    o.root_count = 1;
+    char inside[512], beside[512];
+    snprintf(inside, sizeof(inside), "%s/desk/safety", restored(f, f->src));
+    o.safety_dir = inside;
+    assert_int_equal(ofs_restore_run(f->store, f->ring, rec, &o, &stats), OFS_ECONFIG);
+    snprintf(beside, sizeof(beside), "%s/safety", f->base);
+    o.safety_dir = beside;
+    write_bytes(restored(f, join(f->src, "desk/b.txt")), "again\n", 6, 0644);
+    assert_int_equal(ofs_restore_run(f->store, f->ring, rec, &o, &stats), 0);
+    assert_true(strncmp(stats.safety_path, beside, strlen(beside)) == 0);
+    assert_int_equal(count_entries(restored(f, f->src)), 3); /* desk, other, z-link: no more */
+    ofs_record_free(rec);
+}
+
+/* restore's question at a terminal (cmd_restore.c): when it is asked, what counts as yes */
+static void test_confirm_decision(void **state)
+{
+    (void)state;
+    ofs_restore_plan create_only = { .create = 5, .unchanged = 3, .skip = 2 };
+    ofs_restore_plan replace = { .replace = 1 };
+    ofs_restore_plan remove = { .remove = 1 };
+    assert_int_equal(ofs_cli_restore_asks(&create_only, 1, 0), 0);
+    assert_int_equal(ofs_cli_restore_asks(&replace, 1, 0), 1);
+    assert_int_equal(ofs_cli_restore_asks(&remove, 1, 0), 1);
+    assert_int_equal(ofs_cli_restore_asks(&replace, 0, 0), 0); /* no terminal: scripts go on */
+    assert_int_equal(ofs_cli_restore_asks(&replace, 1, 1), 0); /* --yes */
+    assert_int_equal(ofs_cli_restore_answer("y\n"), 1);
+    assert_int_equal(ofs_cli_restore_answer(" YES \n"), 1);
+    assert_int_equal(ofs_cli_restore_answer("\n"), 0);
+    assert_int_equal(ofs_cli_restore_answer("n\n"), 0);
+    assert_int_equal(ofs_cli_restore_answer("yep\n"), 0);
+    assert_int_equal(ofs_cli_restore_answer(NULL), 0); /* end of input */
 }
 
 /* ---- crafted backups ---- */
@@ -750,6 +953,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_patterns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dry_run, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mirror, setup, teardown),
+        cmocka_unit_test(test_confirm_decision),
+        cmocka_unit_test_setup_teardown(test_skip_and_confirm, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crafted_ok, setup, teardown),
         cmocka_unit_test_setup_teardown(test_entry_not_in_catalog, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_names_in_archive, setup, teardown),

@@ -103,6 +103,25 @@ static void test_plural(void **state)
     assert_string_equal(ofs_text_plural(2, "backup", "backups"), "backups");
 }
 
+static void test_shell_quote(void **state)
+{
+    (void)state;
+    char out[128];
+    assert_int_equal(ofs_text_shell_quote(out, sizeof(out), "/srv/a b/c.txt"), 16);
+    assert_string_equal(out, "'/srv/a b/c.txt'");
+    ofs_text_shell_quote(out, sizeof(out), "it's");
+    assert_string_equal(out, "'it'\\''s'");
+    ofs_text_shell_quote(out, sizeof(out), "caf\xc3\xa9 $HOME `x`");
+    assert_string_equal(out, "'caf\xc3\xa9 $HOME `x`'");
+    /* a line break or an escape byte would break the line or reach the terminal */
+    ofs_text_shell_quote(out, sizeof(out), "a\nb\x1b[1m'\\");
+    assert_string_equal(out, "$'a\\x0ab\\x1b[1m\\x27\\x5c'");
+    /* measured like snprintf; a short buffer is cut, never overrun */
+    assert_int_equal(ofs_text_shell_quote(NULL, 0, "abc"), 5);
+    assert_int_equal(ofs_text_shell_quote(out, 4, "abcdef"), 8);
+    assert_string_equal(out, "'ab");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -112,6 +131,7 @@ int main(void)
         cmocka_unit_test(test_show),
         cmocka_unit_test(test_utf8_valid),
         cmocka_unit_test(test_plural),
+        cmocka_unit_test(test_shell_quote),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
