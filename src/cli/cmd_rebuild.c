@@ -273,6 +273,7 @@ static int rebuild_confirm(const rebuild_run *run, const ofs_rebuild_counts *tot
 {
     char counts[200], answer[32];
     rebuild_counts_text(total, counts, sizeof(counts));
+    fflush(stdout); /* the plan before the question, also through a pipe (| tee) */
     fprintf(stderr, "Restore %zu %s into %s (%s)? [y/N] ", ready, ready == 1 ? "set" : "sets",
             run->target, counts);
     fflush(stderr);
