@@ -115,6 +115,11 @@ static int rebuild_find(rebuild_run *run)
     for (size_t i = 0; i < stores; i++) {
         ofs_store *s = NULL;
         int used = 0;
+        size_t left = 0;
+        for (size_t j = 0; j < run->cfg->set_count; j++)
+            left += !run->sets[j].rec && !run->sets[j].rc;
+        if (!left)
+            break; /* no need to read the remaining targets */
         if (run->from)
             rc = ofs_cli_open_target(run->cli, run->from, &s);
         else if (i == 0)
@@ -152,15 +157,12 @@ static int rebuild_find(rebuild_run *run)
         rebuild_set *set = &run->sets[i];
         if (set->rec || set->rc)
             continue;
-        char where[300];
-        if (run->from)
-            snprintf(where, sizeof(where), "on %s", run->from);
-        else
-            snprintf(where, sizeof(where), "in staging or on any target");
-        ofs_error_set(OFS_ENOTFOUND, "set '%s': no backup%s%s %s%s%s", set->name,
+        ofs_error_set(OFS_ENOTFOUND, "set '%s': no backup%s%s %s%s%s%s", set->name,
                       run->before_text ? " started before " : "",
-                      run->before_text ? run->before_text : "", where,
-                      unread ? "; not read: " : "", unread ? unread : "");
+                      run->before_text ? run->before_text : "",
+                      run->from ? "on " : "in staging or on any target",
+                      run->from ? run->from : "", unread ? "; not read: " : "",
+                      unread ? unread : "");
         rebuild_fail(set, unread_code && !run->from ? unread_code : OFS_ENOTFOUND);
     }
 cleanup:

@@ -131,6 +131,13 @@ assert doc["recovery_time_seconds"] >= doc["results"][-1]["recovery_time_seconds
 PY
 compare_trees "$src/orders" "$SCRATCH/json$src/orders"
 
+# a set configured since the last backup: planned as FAILED and named, exit 3, the rest planned
+cp "$CONFIG" "$SCRATCH/config.saved"
+printf '\n[set newset]\npaths = %s\n' "$src/positions" >> "$CONFIG"
+run_fails 3 "*set 'newset': no backup on nas*" ofs rebuild --from nas --target "$SCRATCH/new" --dry-run
+expect_glob "$LAST_OUT" "rebuild plan: 5 sets*lake: lake_20261104_210000*newset: FAILED: set 'newset': no backup on nas*total: 4 of 5 sets*" "plan with a set without backups"
+cp "$SCRATCH/config.saved" "$CONFIG"
+
 # a damaged volume of one set: that set fails and is named, the other three are restored
 lake=$(ofs --json list --from nas --set lake | python3 -c 'import json, sys; print(json.load(sys.stdin)["backups"][0]["id"])')
 vol=$(backup_dir "$SCRATCH/targets/nas" "$lake")/vol-0001.ofs
