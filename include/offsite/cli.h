@@ -241,6 +241,53 @@ int ofs_cli_verify_after(ofs_cli *cli, const ofs_keyring *ring, ofs_store *stagi
  * {"backup": ...}) with systemd's INVOCATION_ID, read by `notify --unit-failed`. */
 void ofs_cli_run_remember(ofs_cli *cli, int64_t started, int exit_code);
 
+/* ---- recovery.c: what drill and rebuild report of a restore ---- */
+
+struct ofs_restore_stats;
+
+/* Recovery objectives (drill --rpo/--rto); 0 = not checked. */
+typedef struct ofs_cli_objectives {
+    int64_t rpo, rto; /* seconds */
+    int rpo_runs;     /* --rpo 1run: fewer scheduled runs missed than this (0: rpo is seconds) */
+} ofs_cli_objectives;
+
+typedef struct ofs_cli_verdict {
+    int rpo_ok, rto_ok;
+    unsigned runs_missed; /* with rpo_runs: scheduled runs of the set since the backup */
+} ofs_cli_verdict;
+
+/* One set's restore, as the report tells it. */
+typedef struct ofs_cli_recovery {
+    const char *verb;        /* the report's first word: "drill", "rebuild" */
+    const char *set, *store; /* the set, and the store name it was read from */
+    const ofs_record *rec;
+    const struct ofs_restore_stats *stats;
+    const char *start_label; /* the timeline's first phase: "backup found" */
+    double start;            /* seconds from the recovery's start to that phase */
+    double elapsed;          /* to everything durable: the recovery time */
+} ofs_cli_recovery;
+
+/* ofs_cli_recovery_age(rec): seconds since rec finished (the recovery point's age), >= 0. */
+int64_t ofs_cli_recovery_age(const ofs_record *rec);
+
+/*
+ * ofs_cli_recovery_print(cli, set, started, age, elapsed, t, &v): judge a recovery point age
+ * and a recovery time against t (rpo_runs: set's scheduled runs missed since started) into v
+ * and print the "  recovery point: ..." and "  recovery time: ..." lines.
+ */
+void ofs_cli_recovery_print(ofs_cli *cli, const char *set, int64_t started, int64_t age,
+                            double elapsed, const ofs_cli_objectives *t, ofs_cli_verdict *v);
+
+/*
+ * ofs_cli_recovery_report(cli, r, t, &missed): print a set's restore ("VERB SET: restored ID
+ * from STORE: N files (SIZE), every one matched its SHA-256"), its recovery point and time
+ * against t and the restore's timeline; *missed = 1 if an objective was missed. Returns the
+ * --json object (set, backup, store, files, bytes, recovery_point_age_seconds,
+ * recovery_time_seconds, rpo_ok, rto_ok, phases), NULL without memory.
+ */
+json_t *ofs_cli_recovery_report(ofs_cli *cli, const ofs_cli_recovery *r,
+                                const ofs_cli_objectives *t, int *missed);
+
 /* ---- commands (src/cli/cmd_*.c) ---- */
 int ofs_cmd_init(ofs_cli *cli, int argc, char **argv);
 int ofs_cmd_key(ofs_cli *cli, int argc, char **argv);
@@ -252,6 +299,7 @@ int ofs_cmd_restore(ofs_cli *cli, int argc, char **argv);
 int ofs_cmd_verify(ofs_cli *cli, int argc, char **argv);
 int ofs_cmd_prune(ofs_cli *cli, int argc, char **argv);
 int ofs_cmd_drill(ofs_cli *cli, int argc, char **argv);
+int ofs_cmd_rebuild(ofs_cli *cli, int argc, char **argv);
 int ofs_cmd_retention(ofs_cli *cli, int argc, char **argv);
 int ofs_cmd_status(ofs_cli *cli, int argc, char **argv);
 int ofs_cmd_schedule(ofs_cli *cli, int argc, char **argv);

@@ -164,6 +164,25 @@ static const ofs_cli_command cli_commands[] = {
       "(backup found, first byte written, volumes done, directories done, durable).\n"
       "Exits 0 when every set restored and met its objectives, 17 when an objective was\n"
       "missed, the error's code otherwise.\n" },
+    { "rebuild", ofs_cmd_rebuild,
+      "rebuild [--from T] [--before DATE] [--target DIR] [--yes] [--dry-run]",
+      "restore the newest backup of every set in one run (a clean machine after a disaster)",
+      "  --from T           read from target T (default: per set, staging if it holds the\n"
+      "                     set's backups, else the first target that does)\n"
+      "  --before DATE      each set's newest backup started before DATE (as list --until)\n"
+      "  --target DIR       where to restore (default: /, every file back where it was)\n"
+      "  --yes              do not ask; without it, a terminal is asked once after the plan\n"
+      "                     (with no terminal - a script - it proceeds)\n"
+      "  --dry-run          print the plan only, write nothing\n"
+      "First prints one plan: per set the backup (full or differential of its base), when\n"
+      "it started, the store, entries, bytes and how many entries would be created, replaced\n"
+      "(kept as NAME.pre_restore_TIME.bak) or unchanged. Then restores set after set, every\n"
+      "file checked against its SHA-256, and ends with the recovery point (the oldest\n"
+      "set's backup) and the recovery time as drill reports them. A wrong or missing key\n"
+      "stops it before anything is written (exit 4, or 3). A set that fails is named and\n"
+      "the others are still restored; the exit code is then the first failure's.\n"
+      "DATE: 2026-03-14 (its 00:00), '2026-03-14 17:30', in [agent] time_zone; today,\n"
+      "yesterday; or a time ago: 36h, 7d.\n" },
     { "status", ofs_cmd_status, "status [--from T] [--prometheus FILE] [--notify]",
       "freshness of each set on staging and every target; exit 0 ok, 1 warning, 2 critical",
       "  --from T           only target T (default: staging, if this machine has one, and\n"

@@ -20,15 +20,9 @@
 #include "offsite/notify.h"
 #include "offsite/restore.h"
 #include "offsite/runstate.h"
-#include "offsite/schedule.h"
 
 enum { DRILL_OPT_SET = 300, DRILL_OPT_FROM, DRILL_OPT_RPO, DRILL_OPT_RTO, DRILL_OPT_TARGET,
        DRILL_OPT_KEEP };
-
-typedef struct drill_targets {
-    int64_t rpo, rto; /* seconds; 0 = not checked */
-    int rpo_runs;     /* --rpo 1run: at most this many scheduled runs old (0: rpo is seconds) */
-} drill_targets;
 
 /* drill_remember(cli, set, o, missed_or_failed): keep the drill's result for status and the
  * Prometheus file, and tell the notifiers when a drill missed (or recovered). */
@@ -59,7 +53,7 @@ static void drill_remember(ofs_cli *cli, const char *set, json_t *o, int bad)
 }
 
 /* drill_one(cli, set, from, targets, scratch, keep, ring, &missed): one set's drill. */
-static int drill_one(ofs_cli *cli, const char *set, const char *from, const drill_targets *t,
+static int drill_one(ofs_cli *cli, const char *set, const char *from, const ofs_cli_objectives *t,
                      const char *scratch, int keep, int parallel, const ofs_keyring *ring,
                      int *missed)
 {
@@ -67,8 +61,8 @@ static int drill_one(ofs_cli *cli, const char *set, const char *from, const dril
     ofs_restore_stats stats = { 0 };
     ofs_store *store = NULL;
     ofs_record *rec = NULL;
-    char *dir = NULL, age_text[64], rpo_text[64] = "-", rto_text[64] = "-", seconds[32], bytes[32];
-    double t0 = ofs_clock_monotonic(), elapsed;
+    char *dir = NULL;
+    double t0 = ofs_clock_monotonic();
     int rc;
 
     if ((rc = ofs_cli_find_backup(cli, from, NULL, set, 1, ring, &store, &rec)) < 0)
@@ -90,67 +84,14 @@ static int drill_one(ofs_cli *cli, const char *set, const char *from, const dril
         goto cleanup;
     }
     /* the recovery time is what a clean machine waits: finding, fetching and restoring */
-    elapsed = ofs_clock_monotonic() - t0;
-    int64_t age = ofs_clock_now() - (rec->finished ? rec->finished : rec->started);
-    if (age < 0)
-        age = 0;
-    int rpo_ok = !t->rpo || age <= t->rpo, rto_ok = !t->rto || elapsed <= (double)t->rto;
-    unsigned runs_old = 0;
-    if (t->rpo_runs) {
-        /* in scheduled runs: weekends and holidays do not age a backup */
-        ofs_schedule *schedule = NULL;
-        if (ofs_config_schedule(cli->cfg, ofs_config_find_set(cli->cfg, set), &schedule) == 0)
-            runs_old = ofs_schedule_missed(schedule, rec->started, ofs_clock_now(),
-                                           cli->cfg->run_grace);
-        ofs_schedule_free(schedule);
-        rpo_ok = runs_old < (unsigned)t->rpo_runs;
-    }
-    if (!rpo_ok || !rto_ok)
+    ofs_cli_recovery r = { .verb = "drill", .set = set, .store = ofs_store_name(store),
+                           .rec = rec, .stats = &stats, .start_label = "backup found",
+                           .start = t_find, .elapsed = ofs_clock_monotonic() - t0 };
+    int was_missed = 0;
+    json_t *o = ofs_cli_recovery_report(cli, &r, t, &was_missed);
+    if (was_missed)
         *missed = 1;
-    ofs_format_duration(age, age_text, sizeof(age_text));
-    if (t->rpo_runs)
-        snprintf(rpo_text, sizeof(rpo_text), "%d run%s; %u run%s missed since", t->rpo_runs,
-                 t->rpo_runs == 1 ? "" : "s", runs_old, runs_old == 1 ? "" : "s");
-    else if (t->rpo)
-        ofs_format_duration(t->rpo, rpo_text, sizeof(rpo_text));
-    if (t->rto)
-        ofs_format_duration(t->rto, rto_text, sizeof(rto_text));
-    ofs_format_seconds(elapsed, seconds, sizeof(seconds));
-    ofs_format_size(stats.bytes, bytes, sizeof(bytes));
-    ofs_cli_out(cli, "drill %s: restored %s from %s: %llu %s (%s), every one matched its "
-                "SHA-256\n  recovery point: %s old (target %s): %s\n  recovery time:  %s "
-                "(target %s): %s\n", set, rec->id, ofs_store_name(store),
-                (unsigned long long)stats.files, ofs_text_plural(stats.files, "file", "files"),
-                bytes, age_text, rpo_text,
-                t->rpo || t->rpo_runs ? (rpo_ok ? "ok" : "MISSED") : "not checked", seconds,
-                rto_text,
-                t->rto ? (rto_ok ? "ok" : "MISSED") : "not checked");
-    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:f, s:b, s:b}", "set", set,
-                          "backup", rec->id, "store", ofs_store_name(store),
-                          "files", (json_int_t)stats.files, "bytes", (json_int_t)stats.bytes,
-                          "recovery_point_age_seconds", (json_int_t)age,
-                          "recovery_time_seconds", elapsed, "rpo_ok", rpo_ok, "rto_ok", rto_ok);
-    /* the restore's phases overlap: a timeline from the start, then the volume workers' busy
-     * times summed (they wait for data: download, decryption, decompression; or write) */
-    double first_byte = stats.first_byte > 0 ? t_find + stats.first_byte : 0;
-    double volumes = t_find + stats.volumes, durable = t_find + stats.seconds;
-    double dirs = durable - stats.sync_wait;
-    ofs_cli_out(cli, "  timeline:       backup found %.2f s, first byte written %.2f s, volumes "
-                "done %.2f s, directories done %.2f s, durable %.2f s\n  volume workers: "
-                "waiting for data %.2f s, writing files %.2f s (summed)\n", t_find, first_byte,
-                volumes, dirs, durable, stats.fetch_busy, stats.write_busy);
-    json_t *phases = json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "found_seconds", t_find,
-                               "first_byte_seconds", first_byte, "volumes_done_seconds", volumes,
-                               "directories_done_seconds", dirs, "durable_seconds", durable,
-                               "fetch_busy_seconds", stats.fetch_busy,
-                               "write_busy_seconds", stats.write_busy);
-    if (o && phases)
-        json_object_set_new(o, "phases", phases);
-    else
-        json_decref(phases);
-    if (o && t->rpo_runs)
-        json_object_set_new(o, "runs_missed", json_integer(runs_old));
-    drill_remember(cli, set, o, !rpo_ok || !rto_ok);
+    drill_remember(cli, set, o, was_missed);
     json_t *list = json_object_get(ofs_cli_result(cli), "drills");
     if (o && list)
         json_array_append_new(list, o);
@@ -181,7 +122,7 @@ int ofs_cmd_drill(ofs_cli *cli, int argc, char **argv)
     const char *arg, *set = NULL, *from = NULL, *target = NULL;
     const ofs_config *cfg = NULL;
     const ofs_keyring *ring = NULL;
-    drill_targets t = { 0, 0, 0 };
+    ofs_cli_objectives t = { 0, 0, 0 };
     char *scratch = NULL, stamp[32];
     int index = 0, opt, rc, keep = 0, missed = 0, first_code = 0;
 
