@@ -3,7 +3,8 @@
 # prune's delete path. A full that a differential is based on is refused (exit 12, naming the
 # differential) with nothing changed; an unknown id exits 3 naming it; --dry-run and a missing
 # --yes change nothing; the differential, then the full, go from both stores' lists and
-# folders, and verify --all still passes; --target forgets on that target alone.
+# folders, and verify --all still passes; --target forgets on that target alone; a write-only
+# target keeps it, listed, and forget exits 6.
 . "$(dirname "$0")/../../lib.sh"
 
 src=$SCRATCH/src
@@ -79,4 +80,15 @@ run_ok ofs forget "$newer" --target nas --yes
 [ "$(listed --from nas)" = "" ] || fail "nas still lists: $(listed --from nas)"
 run_fails 3 "*no target 'nosuch'*" ofs forget "$newer" --target nosuch --yes
 run_ok ofs verify --all --from nas
+
+# a write-only target (delete = no) keeps the backup, listed, as prune leaves it; the other
+# stores lose it and forget exits 6 saying so
+printf '\n[target wo]\ntype = file\npath = %s\ndelete = no\n' "$SCRATCH/targets/wo" >> "$CONFIG"
+run_ok ofs push --target wo
+[ "$(listed --from wo)" = "$newer" ] || fail "wo lists: $(listed --from wo)"
+run_fails 6 "*backup '$newer' is kept on 1 of the 2 stores holding it*" ofs forget "$newer" --yes
+expect_glob "$LAST_OUT" "*deleted*staging*-*nas: not there*keep*wo: these credentials may not delete*" "forget output with a write-only target"
+[ "$(listed)" = "" ] || fail "staging still lists: $(listed)"
+[ "$(listed --from wo)" = "$newer" ] || fail "the write-only target lost it: $(listed --from wo)"
+[ -f "$(backup_dir "$SCRATCH/targets/wo" "$newer")/backup.json" ] || fail "wo lost the record"
 echo "PASS: $CASE_NAME"
