@@ -16,24 +16,25 @@
 
 enum { FORGET_OPT_TARGET = 300, FORGET_OPT_DRY_RUN, FORGET_OPT_YES };
 
-#define FORGET_STORES_MAX 65 /* staging and the targets: config targets are far fewer */
-
 typedef struct forget_store {
     ofs_store *store;
     ofs_prune_result *plan;   /* NULL: the store does not hold the backup */
 } forget_store;
 
-/* forget_open(cli, only, stores, &count): staging (if this machine has one, and no --target)
- * and the targets, opened with prune's credentials. */
-static int forget_open(ofs_cli *cli, const char *only, forget_store *stores, size_t *count)
+/* forget_open(cli, only, &stores, &count): staging (if this machine has one, and no --target)
+ * and the targets, opened with prune's credentials; the caller frees stores. */
+static int forget_open(ofs_cli *cli, const char *only, forget_store **out, size_t *count)
 {
     const ofs_config *cfg = NULL;
     ofs_store *store = NULL;
+    forget_store *stores;
     int rc, admin = 0;
 
     *count = 0;
     if ((rc = ofs_cli_config(cli, &cfg)) < 0)
         return rc;
+    if (!(stores = *out = calloc(cfg->target_count + 1, sizeof(*stores))))
+        return ofs_error_set(OFS_ERROR, "out of memory");
     if (only && !ofs_config_find_target(cfg, only))
         return ofs_cli_open_target(cli, only, &store); /* the error names the configured ones */
     if (!only) {
@@ -43,7 +44,7 @@ static int forget_open(ofs_cli *cli, const char *only, forget_store *stores, siz
         else if (rc != OFS_ENOTFOUND)
             return rc;
     }
-    for (size_t i = 0; i < cfg->target_count && *count < FORGET_STORES_MAX; i++) {
+    for (size_t i = 0; i < cfg->target_count; i++) {
         if (only && strcmp(only, cfg->targets[i].name) != 0)
             continue;
         if ((rc = ofs_cli_open_target_for_prune(cli, cfg->targets[i].name, &store, &admin)) < 0)
@@ -145,7 +146,7 @@ int ofs_cmd_forget(ofs_cli *cli, int argc, char **argv)
         { "yes", no_argument, NULL, FORGET_OPT_YES },
         { NULL, 0, NULL, 0 }
     };
-    forget_store stores[FORGET_STORES_MAX] = { { 0 } };
+    forget_store *stores = NULL;
     const char *arg, *only = NULL, *id;
     const ofs_config *cfg = NULL;
     const ofs_keyring *ring = NULL;
@@ -173,7 +174,7 @@ int ofs_cmd_forget(ofs_cli *cli, int argc, char **argv)
     json_object_set_new(result, "dry_run", json_boolean(dry_run));
     json_object_set_new(result, "stores", list);
     if ((rc = ofs_cli_config(cli, &cfg)) < 0 || (rc = ofs_cli_key(cli, 1, &ring)) < 0 ||
-        (rc = ofs_cli_lock(cli)) < 0 || (rc = forget_open(cli, only, stores, &count)) < 0 ||
+        (rc = ofs_cli_lock(cli)) < 0 || (rc = forget_open(cli, only, &stores, &count)) < 0 ||
         (rc = forget_plan(ring, id, stores, count, &held)) < 0)
         goto cleanup;
     if (dry_run) {
@@ -212,6 +213,7 @@ cleanup:
         ofs_prune_result_free(stores[i].plan);
         ofs_store_free(stores[i].store);
     }
+    free(stores);
     ofs_error_first_free(&first);
     return rc;
 }
