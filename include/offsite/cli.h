@@ -298,6 +298,7 @@ int ofs_cmd_ls(ofs_cli *cli, int argc, char **argv);
 int ofs_cmd_restore(ofs_cli *cli, int argc, char **argv);
 int ofs_cmd_verify(ofs_cli *cli, int argc, char **argv);
 int ofs_cmd_prune(ofs_cli *cli, int argc, char **argv);
+int ofs_cmd_forget(ofs_cli *cli, int argc, char **argv);
 int ofs_cmd_drill(ofs_cli *cli, int argc, char **argv);
 int ofs_cmd_rebuild(ofs_cli *cli, int argc, char **argv);
 int ofs_cmd_retention(ofs_cli *cli, int argc, char **argv);

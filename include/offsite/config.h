@@ -2,7 +2,7 @@
  * config.h - the INI configuration (parsed with inih), validated completely at load.
  *
  * Sections: [agent], [set NAME] (one or more), [target NAME] (zero or more), [retention],
- * [retention NAME] (zero or more: policies a target picks with `retention = NAME`), and
+ * [retention NAME] (zero or more: policies a target or a set picks with `retention = NAME`), and
  * [notify] (how failures are told: a command and/or a webhook).
  * Every error names the file and line: "FILE:LINE: message" (OFS_ECONFIG). Unknown sections
  * and keys, missing required keys, and bad values are errors. Relative paths in the file are
@@ -38,6 +38,8 @@ typedef struct ofs_config_set {
     int critical_runs;         /* likewise; default 2 */
     char **schedule;           /* calendar lines (schedule.h) of this set; none: [agent]'s */
     size_t schedule_count;
+    char *retention;           /* `retention = NAME`: this set's [retention NAME] policy (checked
+                                  to exist at load), used where a target has none; or NULL */
 } ofs_config_set;
 
 typedef struct ofs_config_target {
@@ -69,6 +71,8 @@ typedef struct ofs_config_target {
 typedef struct ofs_config_retention {
     int daily, weekly, monthly; /* days, weeks, months to keep; defaults 30, 12, 12 */
     int keep_last;              /* always keep the newest N backups per set; default 1 */
+    int max_backups;            /* keep at most N backups per set, newest first, a needed base
+                                   counted (retention.h rule 4); 0 = no cap (default) */
     int auto_prune;             /* `auto = true`: prune after backup; default false (only in
                                    [retention]; an override copies it) */
     char *lifecycle;            /* "sync" or "off"; default "sync" */
@@ -133,6 +137,12 @@ const ofs_config_retention *ofs_config_find_retention(const ofs_config *cfg, con
  * NAME` override (checked to exist at load), else [retention]. target NULL is staging. */
 const ofs_config_retention *ofs_config_target_retention(const ofs_config *cfg,
                                                         const ofs_config_target *target);
+
+/* ofs_config_policy(cfg, target, set): the policy prune applies to set's backups on target
+ * (NULL: staging): the target's own `retention = NAME`, else the set's `retention = NAME`,
+ * else [retention]. A set not (or no longer) configured has no policy of its own. */
+const ofs_config_retention *ofs_config_policy(const ofs_config *cfg,
+                                              const ofs_config_target *target, const char *set);
 
 /*
  * ofs_config_schedule(cfg, set, &schedule): the schedule a set runs on - its own `schedule`

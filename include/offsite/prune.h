@@ -40,7 +40,10 @@
 #include "offsite/store.h"
 
 typedef struct ofs_prune_options {
-    const ofs_config_retention *policy;
+    const ofs_config_retention *policy; /* every set's, when config is NULL */
+    const ofs_config *config;  /* else each set's policy is ofs_config_policy(config, target,
+                                  set): the target's own, else the set's, else [retention] */
+    const ofs_config_target *target; /* with config: the store's target; NULL for staging */
     int64_t now;              /* ofs_clock_now() */
     int dry_run;              /* decide and report; write and delete nothing */
     char *const *held;        /* ids kept whatever the policy says (with their bases) */
@@ -98,6 +101,18 @@ typedef struct ofs_prune_result {
  */
 int ofs_prune_run(ofs_store *store, const ofs_keyring *ring, const ofs_prune_options *opts,
                   ofs_prune_result **result);
+
+/*
+ * ofs_prune_forget(store, ring, opts, id, &result): the same run (and the same delete path:
+ * manifest first, then the record, then the data) for one named backup, whatever the policy:
+ * every other backup is kept (reason held) and unfinished folders are left alone (no
+ * orphans in result). OFS_ENOTFOUND "STORE: no backup 'ID'" when the store lacks it;
+ * OFS_ECONFLICT naming the differentials of the store based on it, nothing changed. Of opts
+ * only now, dry_run and probe_host are read. A write-only store gives delete_refused, a
+ * record the store refuses to delete gives locked, as ofs_prune_run.
+ */
+int ofs_prune_forget(ofs_store *store, const ofs_keyring *ring, const ofs_prune_options *opts,
+                     const char *id, ofs_prune_result **result);
 
 void ofs_prune_result_free(ofs_prune_result *result);
 

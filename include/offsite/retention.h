@@ -17,10 +17,19 @@
  *      with backups at the same time each night `daily = 30` keeps exactly 30 of them.
  *   2. keep_last: the newest N backups of each set (by start time, then id), whatever their age.
  *   3. The newest full backup of each set.
- *   4. Held backups (the caller's reason, e.g. not yet replicated to every target).
- *   5. The base of every backup kept by 1-5 (a differential needs its full), repeated until
+ *   4. max_backups (N > 0) caps what 1-3 keep in each set: walking those backups newest
+ *      first, each one counts with the bases it needs that are not yet counted, and the walk
+ *      stops at the first that would bring the count past N; the newest one (with its base)
+ *      always fits, so a set keeps its newest backup even with N = 1 and a differential. The
+ *      backups past the cap lose their reasons 1-3 (decision.over_cap), so the cap wins over
+ *      class ages and keep_last; the newest full is always inside it (it is the newest
+ *      backup, or the base of a newer differential).
+ *   5. Held backups (the caller's reason, e.g. not yet replicated to every target): kept
+ *      whatever the cap says.
+ *   6. The base of every backup kept by 1-6 (a differential needs its full), repeated until
  *      nothing changes.
- * Everything else is deleted. Sets are independent.
+ * Everything else is deleted. Sets are independent, and each may have its own policy
+ * (ofs_retention_decide_each).
  */
 #ifndef OFFSITE_RETENTION_H
 #define OFFSITE_RETENTION_H
@@ -46,6 +55,7 @@ enum {
 
 typedef struct ofs_retention_decision {
     unsigned reasons;   /* OFS_RETAIN_* bits; 0 means the backup is deleted */
+    int over_cap;       /* rules 1-3 kept it, but it is past its set's max_backups (rule 4) */
     int64_t expires;    /* started + its longest class limit: when rule 1 stops keeping it */
     size_t needed_by;   /* with OFS_RETAIN_BASE: index of a kept backup whose base it is */
 } ofs_retention_decision;
@@ -59,6 +69,12 @@ typedef struct ofs_retention_decision {
 int ofs_retention_decide(const ofs_config_retention *policy, const ofs_manifest_entry *entries,
                          size_t count, int64_t now, const uint8_t *held,
                          ofs_retention_decision *out);
+
+/* ofs_retention_decide_each(policies, entries, count, now, held, out): the same with a policy
+ * per entry: policies[i] applies to entries[i] (every entry of one set must have the same). */
+int ofs_retention_decide_each(const ofs_config_retention *const *policies,
+                              const ofs_manifest_entry *entries, size_t count, int64_t now,
+                              const uint8_t *held, ofs_retention_decision *out);
 
 /* ofs_retention_expiry(policy, class_name, started): started + the longest limit of the class
  * (rule 1). */
@@ -76,7 +92,8 @@ const char *ofs_retention_reasons(unsigned reasons, char *buf, size_t size);
 /* ofs_retention_reason_name(bit): the name of one OFS_RETAIN_* bit, or NULL. */
 const char *ofs_retention_reason_name(unsigned bit);
 
-/* ofs_retention_describe(policy, buf, size): "daily 30d, weekly 12w, monthly 12mo, keep_last 1". */
+/* ofs_retention_describe(policy, buf, size): "daily 30d, weekly 12w, monthly 12mo, keep_last 1"
+ * (", max_backups N" after it when there is a cap). */
 const char *ofs_retention_describe(const ofs_config_retention *policy, char *buf, size_t size);
 
 #endif

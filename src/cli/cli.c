@@ -80,6 +80,18 @@ static const ofs_cli_command cli_commands[] = {
       "reported, nothing changed (a write-only target: another host or lifecycle rules\n"
       "prune it).\n"
       "Prints every backup with keep or delete and the reason. See docs/configuration.md.\n" },
+    { "forget", ofs_cmd_forget, "forget BACKUP [--target T] [--dry-run] [--yes]",
+      "delete one backup from staging and every target holding it",
+      "  BACKUP             the backup id (see list)\n"
+      "  --target T         only from target T (default: staging and every target)\n"
+      "  --dry-run          say where it would be deleted from; change nothing\n"
+      "  --yes              do not ask (required without a terminal)\n"
+      "Whatever the retention policy says, under the lock, as prune deletes: the manifest\n"
+      "first, then the backup's record, then its data. Every store is checked first: an id\n"
+      "no store holds exits 3, a full that a differential on the same store is based on\n"
+      "exits 12 naming the differentials (forget those first); nothing is changed then. A\n"
+      "target whose credentials may not delete (write-only) or an object-locked record\n"
+      "keeps the backup, listed, and forget exits 6 after the other stores.\n" },
     { "list", ofs_cmd_list, "list [--set S] [--from T] [--since DATE] [--until DATE]",
       "backups, newest first, from a manifest",
       "  --set S            only backups of set S\n"

@@ -94,7 +94,12 @@ int ofs_cmd_config(ofs_cli *cli, int argc, char **argv)
             ofs_cli_out(cli, "    %s\n", s->paths[j]);
             json_array_append_new(paths, json_string(s->paths[j]));
         }
-        json_array_append_new(sets, json_pack("{s:s, s:o}", "name", s->name, "paths", paths));
+        if (s->retention)
+            ofs_cli_out(cli, "    retention %s (on staging and on targets without their own)\n",
+                        s->retention);
+        json_array_append_new(sets, json_pack("{s:s, s:o, s:o}", "name", s->name, "paths", paths,
+                                              "retention", s->retention
+                                                  ? json_string(s->retention) : json_null()));
     }
     json_object_set_new(result, "sets", sets);
 

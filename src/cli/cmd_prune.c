@@ -111,6 +111,10 @@ static void prune_why(const ofs_prune_backup *b, const prune_pending *pending, c
     char reasons[128], when[32];
     size_t used;
     ofs_time_format_iso(b->decision.expires, when, sizeof(when));
+    if (!b->decision.reasons && b->decision.over_cap) {
+        snprintf(buf, size, "past max_backups (its set keeps newer ones)");
+        return;
+    }
     if (!b->decision.reasons) {
         snprintf(buf, size, "expired %s", when);
         return;
@@ -151,6 +155,7 @@ static json_t *prune_backup_json(const ofs_prune_backup *b, const prune_pending 
     if (!o)
         return NULL;
     json_object_set_new(o, "base", b->base ? json_string(b->base) : json_null());
+    json_object_set_new(o, "over_max_backups", json_boolean(b->decision.over_cap));
     json_object_set_new(o, "locked", b->locked ? json_string(b->locked) : json_null());
     json_object_set_new(o, "needed_by", b->needed_by ? json_string(b->needed_by) : json_null());
     const char *held_for = (b->decision.reasons & OFS_RETAIN_HELD)
@@ -228,32 +233,65 @@ static void prune_report(ofs_cli *cli, const char *name, const ofs_prune_result 
  * host's alone, under its lock) and NULL for a target, which other hosts may share: there
  * unfinished folders younger than a day are left, and with host (the agent's; NULL with
  * --all-hosts) only that host's backups are decided on - the others' stay. */
+/* prune_policy_json(policy): {"name", "daily", ...} of a policy, for --json */
+static json_t *prune_policy_json(const ofs_config_retention *policy)
+{
+    return json_pack("{s:o, s:i, s:i, s:i, s:i, s:i}",
+                     "name", policy->name ? json_string(policy->name) : json_null(),
+                     "daily", policy->daily, "weekly", policy->weekly, "monthly", policy->monthly,
+                     "keep_last", policy->keep_last, "max_backups", policy->max_backups);
+}
+
+/* prune_set_policies(cli, cfg, target, policy, entry): the sets whose own policy applies on
+ * this store instead of the store's, one line each, and entry["set_policies"]. */
+static void prune_set_policies(ofs_cli *cli, const ofs_config *cfg,
+                               const ofs_config_target *target,
+                               const ofs_config_retention *policy, json_t *entry)
+{
+    json_t *sets = json_object();
+    char described[160];
+    for (size_t i = 0; i < cfg->set_count; i++) {
+        const ofs_config_retention *p = ofs_config_policy(cfg, target, cfg->sets[i].name);
+        if (p == policy)
+            continue;
+        ofs_retention_describe(p, described, sizeof(described));
+        ofs_cli_out(cli, "  set '%s': [retention %s]: %s\n", cfg->sets[i].name, p->name,
+                    described);
+        json_object_set_new(sets, cfg->sets[i].name, prune_policy_json(p));
+    }
+    if (entry)
+        json_object_set_new(entry, "set_policies", sets);
+    else
+        json_decref(sets);
+}
+
 static int prune_one(ofs_cli *cli, ofs_store *store, const ofs_keyring *ring,
-                     const ofs_config_retention *policy, const prune_pending *pending,
+                     const ofs_config_target *target, const prune_pending *pending,
                      const char *host, int dry_run, int show_kept, json_t *stores)
 {
     const ofs_config *cfg = NULL;
     int is_target = pending == NULL;
     if (ofs_cli_config(cli, &cfg) < 0)
         return ofs_error_wrap(OFS_ECONFIG, "prune");
-    ofs_prune_options opts = { .policy = policy, .now = ofs_clock_now(), .dry_run = dry_run,
+    const ofs_config_retention *policy = ofs_config_target_retention(cfg, target);
+    ofs_prune_options opts = { .policy = policy, .config = cfg, .target = target,
+                               .now = ofs_clock_now(), .dry_run = dry_run,
                                .held = pending ? pending->ids : NULL,
                                .held_count = pending ? pending->count : 0, .host = host,
                                .orphan_grace = is_target ? PRUNE_TARGET_ORPHAN_GRACE : 0,
                                .probe_host = cfg->host };
     ofs_prune_result *r = NULL;
-    char described[128];
+    char described[160];
     const char *name = ofs_store_name(store);
 
     ofs_retention_describe(policy, described, sizeof(described));
     ofs_cli_out(cli, "prune %s ([retention%s%s]: %s)%s\n", name, policy->name ? " " : "",
                 policy->name ? policy->name : "", described, dry_run ? ", dry run" : "");
+    json_t *entry = json_pack("{s:s, s:o}", "store", name, "policy", prune_policy_json(policy));
+    prune_set_policies(cli, cfg, target, policy, entry);
     int rc = ofs_prune_run(store, ring, &opts, &r);
-    json_t *entry = json_pack("{s:s, s:b, s:{s:o, s:i, s:i, s:i, s:i}}", "store", name,
-                              "ok", rc == 0, "policy",
-                              "name", policy->name ? json_string(policy->name) : json_null(),
-                              "daily", policy->daily, "weekly", policy->weekly,
-                              "monthly", policy->monthly, "keep_last", policy->keep_last);
+    if (entry)
+        json_object_set_new(entry, "ok", json_boolean(rc == 0));
     if (rc < 0 && entry)
         json_object_set_new(entry, "message", json_string(ofs_error_last()));
     if (entry)
@@ -303,11 +341,11 @@ int ofs_cli_prune_stores(ofs_cli *cli, const ofs_keyring *ring, const char *only
                 continue;
             }
             if (rc == 0 && (rc = prune_find_pending(cli, store, ring, &pending)) == 0)
-                rc = prune_one(cli, store, ring, &cfg->retention, &pending, NULL, dry_run,
-                               show_kept, stores);
+                rc = prune_one(cli, store, ring, NULL, &pending, NULL, dry_run, show_kept,
+                               stores);
         } else if ((rc = ofs_cli_open_target_for_prune(cli, t->name, &store, &admin)) == 0) {
-            rc = prune_one(cli, store, ring, ofs_config_target_retention(cfg, t), NULL,
-                           all_hosts ? NULL : cfg->host, dry_run, show_kept, stores);
+            rc = prune_one(cli, store, ring, t, NULL, all_hosts ? NULL : cfg->host, dry_run,
+                           show_kept, stores);
         }
         ofs_store_free(store);
         store = NULL;

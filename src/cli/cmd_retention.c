@@ -155,11 +155,67 @@ static void retention_on_change(void *ctx, const ofs_verify_change *c)
     }
 }
 
+/*
+ * retention_policy_for_rules(cfg, t, &longest): the ages the class rules must cover, and what
+ * they leave to prune (the --json "prune_only" list). A class prefix holds every set's
+ * backups, so on a target without a policy of its own each set's `retention = NAME` applies
+ * there too: the rules take the longest age of each class over those policies (the provider
+ * must never expire what prune keeps) and prune deletes what a shorter one drops. max_backups
+ * counts backups, which no lifecycle rule can: listed, not silently left out.
+ */
+static json_t *retention_policy_for_rules(const ofs_config *cfg, const ofs_config_target *t,
+                                          ofs_config_retention *longest)
+{
+    const ofs_config_retention *own = ofs_config_target_retention(cfg, t);
+    json_t *prune_only = json_array();
+    *longest = *own;
+    for (size_t i = 0; i <= cfg->set_count; i++) {
+        const char *set = i ? cfg->sets[i - 1].name : NULL;
+        const ofs_config_retention *p = set ? ofs_config_policy(cfg, t, set) : own;
+        if (set && p == own)
+            continue;
+        if (set)
+            json_array_append_new(prune_only, json_pack("{s:s, s:s, s:s}", "what", "ages",
+                                                        "set", set, "policy", p->name));
+        longest->daily = p->daily > longest->daily ? p->daily : longest->daily;
+        longest->weekly = p->weekly > longest->weekly ? p->weekly : longest->weekly;
+        longest->monthly = p->monthly > longest->monthly ? p->monthly : longest->monthly;
+        if (p->max_backups > 0) {
+            json_t *o = json_pack("{s:s, s:i}", "what", "max_backups", "max_backups",
+                                  p->max_backups);
+            json_object_set_new(o, "policy", p->name ? json_string(p->name) : json_null());
+            json_object_set_new(o, "set", set ? json_string(set) : json_null());
+            json_array_append_new(prune_only, o);
+        }
+    }
+    return prune_only;
+}
+
+/* retention_print_prune_only(cli, prune_only): a line for each thing the rules leave to prune */
+static void retention_print_prune_only(ofs_cli *cli, json_t *prune_only)
+{
+    size_t i;
+    json_t *o;
+    json_array_foreach(prune_only, i, o) {
+        const char *set = json_string_value(json_object_get(o, "set"));
+        const char *policy = json_string_value(json_object_get(o, "policy"));
+        if (strcmp(json_string_value(json_object_get(o, "what")), "ages") == 0)
+            ofs_cli_out(cli, "  set '%s' follows [retention %s] here: the rules keep each class "
+                        "as long as the longest policy that applies; `offsite prune` deletes "
+                        "what a shorter one drops\n", set, policy);
+        else
+            ofs_cli_out(cli, "  max_backups = %d ([retention%s%s]) cannot be a lifecycle rule "
+                        "(rules count days, not backups): `offsite prune` enforces it\n",
+                        (int)json_integer_value(json_object_get(o, "max_backups")),
+                        policy ? " " : "", policy ? policy : "");
+    }
+}
+
 /* retention_sync_one(cli, cfg, t, ring, dry_run, entry): one target. */
 static int retention_sync_one(ofs_cli *cli, const ofs_config *cfg, const ofs_config_target *t,
                               const ofs_keyring *ring, int dry_run, json_t *entry)
 {
-    const ofs_config_retention *policy = ofs_config_target_retention(cfg, t);
+    const ofs_config_retention *policy = ofs_config_target_retention(cfg, t); /* lifecycle */
     ofs_lifecycle_rule rules[RETENTION_RULES];
     ofs_store *store = NULL;
     int rc, changed = 0, versioned = 0;
@@ -184,13 +240,17 @@ static int retention_sync_one(ofs_cli *cli, const ofs_config *cfg, const ofs_con
     /* a read, so --dry-run asks too: the rules it prints are the ones a sync would write */
     if ((rc = ofs_store_s3_versioning(store, &versioned)) < 0)
         goto cleanup;
-    count = retention_rules(policy, t, versioned, rules);
+    ofs_config_retention longest;
+    json_t *prune_only = retention_policy_for_rules(cfg, t, &longest);
+    json_object_set_new(entry, "prune_only", prune_only);
+    count = retention_rules(&longest, t, versioned, rules);
     json_object_set_new(entry, "versioned", json_boolean(versioned));
     json_object_set_new(entry, "rules", retention_rules_json(rules, count));
     ofs_cli_out(cli, "target '%s' (%s): expire data/daily/ after %d days, data/weekly/ after %d, "
                 "data/monthly/ after %d; abort unfinished uploads after 1 day\n", t->name,
                 t->type, rules[0].expiration_days, rules[1].expiration_days,
                 rules[2].expiration_days);
+    retention_print_prune_only(cli, prune_only);
     retention_print_transition(cli, t, rules);
     if (!versioned)
         ofs_cli_out(cli, "  probe objects (%s) expire after 1 day (a write-only host cannot "

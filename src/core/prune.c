@@ -36,6 +36,7 @@ typedef struct prune_listing {
     size_t count, capacity;
     prune_folder *folders;  /* sorted by prefix (the keys are sorted) */
     size_t folder_count;
+    int leave_orphans;      /* forget: folders without a record are neither listed nor deleted */
 } prune_listing;
 
 static int prune_list_key(void *ctx, const char *key, const ofs_object_info *info)
@@ -256,7 +257,7 @@ static int prune_result_fill(ofs_prune_result *r, const ofs_manifest *m,
             r->bytes_freed += f->bytes;
         }
     }
-    for (size_t i = 0; i < l->folder_count; i++) {
+    for (size_t i = 0; !l->leave_orphans && i < l->folder_count; i++) {
         const prune_folder *f = &l->folders[i];
         if (f->has_record)
             continue;
@@ -390,7 +391,7 @@ static int prune_apply(ofs_store *store, const ofs_keyring *ring, ofs_manifest *
     }
     if (relisted && (rc = ofs_manifest_save(m, store, ring)) < 0)
         return ofs_error_wrap(rc, "%s: listing the locked backups again", ofs_store_name(store));
-    for (size_t i = 0, o = 0; i < l->folder_count; i++) {
+    for (size_t i = 0, o = 0; !l->leave_orphans && i < l->folder_count; i++) {
         const prune_folder *f = &l->folders[i];
         if (f->has_record)
             continue;
@@ -404,12 +405,62 @@ static int prune_apply(ofs_store *store, const ofs_keyring *ring, ofs_manifest *
     return 0;
 }
 
-int ofs_prune_run(ofs_store *store, const ofs_keyring *ring, const ofs_prune_options *opts,
-                  ofs_prune_result **result)
+/* prune_policies(opts, m, &policies): each entry's policy (opts->config: by set and target,
+ * else opts->policy for all). */
+static int prune_policies(const ofs_prune_options *opts, const ofs_manifest *m,
+                          const ofs_config_retention ***out)
+{
+    const ofs_config_retention **policies = NULL;
+    *out = NULL;
+    if (m->count && !(policies = calloc(m->count, sizeof(*policies))))
+        return ofs_error_set(OFS_ERROR, "out of memory");
+    for (size_t i = 0; i < m->count; i++)
+        policies[i] = opts->config ? ofs_config_policy(opts->config, opts->target,
+                                                       m->entries[i].set)
+                                   : opts->policy;
+    *out = policies;
+    return 0;
+}
+
+/* prune_forget_plan(m, id, decisions): every backup kept (held: the caller keeps all but id)
+ * except id; OFS_ENOTFOUND if the store lacks it, OFS_ECONFLICT naming the differentials of
+ * the store that need it. */
+static int prune_forget_plan(ofs_store *store, const ofs_manifest *m, const char *id,
+                             ofs_retention_decision *decisions)
+{
+    char dependents[512] = "";
+    size_t used = 0, found = m->count, n = 0;
+    for (size_t i = 0; i < m->count; i++) {
+        decisions[i] = (ofs_retention_decision){ .reasons = OFS_RETAIN_HELD,
+                                                 .needed_by = m->count };
+        if (strcmp(m->entries[i].id, id) == 0)
+            found = i;
+        else if (m->entries[i].base && strcmp(m->entries[i].base, id) == 0 && used < sizeof(dependents)) {
+            used += (size_t)snprintf(dependents + used, sizeof(dependents) - used, "%s'%s'",
+                                     n ? ", " : "", m->entries[i].id);
+            n++;
+        }
+    }
+    if (found == m->count)
+        return ofs_error_set(OFS_ENOTFOUND, "%s: no backup '%s'", ofs_store_name(store), id);
+    if (n)
+        return ofs_error_set(OFS_ECONFLICT, "%s: backup '%s' is the base of %s, which %s it "
+                             "to restore\nHINT: forget %s first", ofs_store_name(store), id,
+                             dependents, n == 1 ? "needs" : "need",
+                             n == 1 ? "that differential" : "those differentials");
+    decisions[found].reasons = 0;
+    return 0;
+}
+
+/* prune_run(store, ring, opts, forget, &result): ofs_prune_run, or with forget the run that
+ * deletes that one backup and leaves every other one and every orphan. */
+static int prune_run(ofs_store *store, const ofs_keyring *ring, const ofs_prune_options *opts,
+                     const char *forget, ofs_prune_result **result)
 {
     prune_listing listing = { 0 };
     ofs_manifest *m = NULL;
     ofs_retention_decision *decisions = NULL;
+    const ofs_config_retention **policies = NULL;
     ofs_prune_result *r = NULL;
     uint8_t *held = NULL;
     int rc, rebuilt = 0;
@@ -426,17 +477,24 @@ int ofs_prune_run(ofs_store *store, const ofs_keyring *ring, const ofs_prune_opt
         goto cleanup;
     }
     r->manifest_rebuilt = rebuilt;
-    for (size_t i = 0; i < opts->held_count; i++) {
-        const ofs_manifest_entry *e = ofs_manifest_find(m, opts->held[i]);
-        if (e)
-            held[e - m->entries] = 1;
+    if (forget) {
+        if ((rc = prune_forget_plan(store, m, forget, decisions)) < 0)
+            goto cleanup;
+        listing.leave_orphans = 1; /* an unfinished folder is prune's business, not forget's */
+    } else {
+        for (size_t i = 0; i < opts->held_count; i++) {
+            const ofs_manifest_entry *e = ofs_manifest_find(m, opts->held[i]);
+            if (e)
+                held[e - m->entries] = 1;
+        }
+        if ((rc = prune_policies(opts, m, &policies)) < 0 ||
+            (rc = ofs_retention_decide_each(policies, m->entries, m->count, opts->now, held,
+                                            decisions)) < 0)
+            goto cleanup;
+        for (size_t i = 0; opts->host && i < m->count; i++)
+            if (m->entries[i].host && strcmp(m->entries[i].host, opts->host) != 0)
+                decisions[i].reasons = OFS_RETAIN_HOST; /* that host's own prune decides */
     }
-    if ((rc = ofs_retention_decide(opts->policy, m->entries, m->count, opts->now, held,
-                                   decisions)) < 0)
-        goto cleanup;
-    for (size_t i = 0; opts->host && i < m->count; i++)
-        if (m->entries[i].host && strcmp(m->entries[i].host, opts->host) != 0)
-            decisions[i].reasons = OFS_RETAIN_HOST; /* that host's own prune decides */
     if ((rc = prune_result_fill(r, m, decisions, &listing, opts->orphan_grace)) < 0)
         goto cleanup;
     if (!opts->dry_run && (rc = ofs_store_delete_check(store, opts->probe_host)) == 0) {
@@ -457,6 +515,19 @@ cleanup:
     prune_listing_free(&listing);
     ofs_manifest_free(m);
     free(decisions);
+    free(policies);
     free(held);
     return rc;
+}
+
+int ofs_prune_run(ofs_store *store, const ofs_keyring *ring, const ofs_prune_options *opts,
+                  ofs_prune_result **result)
+{
+    return prune_run(store, ring, opts, NULL, result);
+}
+
+int ofs_prune_forget(ofs_store *store, const ofs_keyring *ring, const ofs_prune_options *opts,
+                     const char *id, ofs_prune_result **result)
+{
+    return prune_run(store, ring, opts, id, result);
 }

@@ -110,49 +110,114 @@ static size_t retention_find(const ofs_manifest_entry *entries, const size_t *by
     return count;
 }
 
-int ofs_retention_decide(const ofs_config_retention *policy, const ofs_manifest_entry *entries,
-                         size_t count, int64_t now, const uint8_t *held,
-                         ofs_retention_decision *out)
+/* the reasons rules 1-3 give, which max_backups can take away */
+#define RETENTION_CAPPED                                                                      \
+    (OFS_RETAIN_DAILY | OFS_RETAIN_WEEKLY | OFS_RETAIN_MONTHLY | OFS_RETAIN_LAST |              \
+     OFS_RETAIN_NEWEST_FULL)
+
+/* retention_count_chain(entries, by_id, count, i, counted, mark): how many of entry i and the
+ * bases it needs are not yet counted; with mark, count them. */
+static size_t retention_count_chain(const ofs_manifest_entry *entries, const size_t *by_id,
+                                    size_t count, size_t i, uint8_t *counted, int mark)
+{
+    size_t n = 0;
+    /* at most count steps: a (corrupt) cycle of bases cannot loop */
+    for (size_t step = 0; i < count && step < count; step++) {
+        if (!counted[i]) {
+            n++;
+            if (mark)
+                counted[i] = 1;
+        }
+        i = entries[i].base ? retention_find(entries, by_id, count, entries[i].base) : count;
+    }
+    return n;
+}
+
+/* rule 4: the set of order[first..end) (newest first) keeps at most max backups, counting
+ * the bases they need. */
+static void retention_cap(int max, const ofs_manifest_entry *entries, const size_t *order,
+                          const size_t *by_id, size_t count, size_t first, size_t end,
+                          uint8_t *counted, ofs_retention_decision *out)
+{
+    size_t used = 0;
+    int full = 0;
+    if (max <= 0)
+        return;
+    for (size_t k = first; k < end; k++) {
+        size_t i = order[k];
+        if (!(out[i].reasons & RETENTION_CAPPED))
+            continue;
+        if (!full) {
+            size_t need = retention_count_chain(entries, by_id, count, i, counted, 0);
+            if (used == 0 || used + need <= (size_t)max) { /* the newest always fits */
+                used += retention_count_chain(entries, by_id, count, i, counted, 1);
+                continue;
+            }
+            full = 1; /* newest kept: nothing older comes in after the first that does not fit */
+        }
+        if (!counted[i]) {
+            out[i].reasons &= ~(unsigned)RETENTION_CAPPED;
+            out[i].over_cap = 1;
+        }
+    }
+}
+
+/* retention_decide(policy, each, ...): each[i] if each, else policy, applies to entry i. */
+static int retention_decide(const ofs_config_retention *policy,
+                            const ofs_config_retention *const *each,
+                            const ofs_manifest_entry *entries, size_t count, int64_t now,
+                            const uint8_t *held, ofs_retention_decision *out)
 {
     size_t *order = NULL, *by_id = NULL;
+    uint8_t *counted = NULL;
     int rc = 0;
 
     if (count == 0)
         return 0;
-    if (!(order = malloc(count * sizeof(*order))) || !(by_id = malloc(count * sizeof(*by_id)))) {
+    if (!(order = malloc(count * sizeof(*order))) || !(by_id = malloc(count * sizeof(*by_id))) ||
+        !(counted = calloc(count, 1))) {
         rc = ofs_error_set(OFS_ERROR, "out of memory");
         goto cleanup;
     }
     for (size_t i = 0; i < count; i++) {
+        const ofs_config_retention *p = each ? each[i] : policy;
         int64_t ends[3] = { 0 };
-        unsigned bits = retention_limits(policy, entries[i].class_name, entries[i].started, ends);
+        unsigned bits = retention_limits(p, entries[i].class_name, entries[i].started, ends);
         out[i] = (ofs_retention_decision){ .expires = ofs_retention_expiry(
-                                               policy, entries[i].class_name, entries[i].started),
+                                               p, entries[i].class_name, entries[i].started),
                                            .needed_by = count };
         for (int b = 0; b < 3; b++) /* rule 1 */
             if ((bits & (1u << b)) && now < ends[b])
                 out[i].reasons |= 1u << b;
-        if (held && held[i]) /* rule 4 */
-            out[i].reasons |= OFS_RETAIN_HELD;
         order[i] = by_id[i] = i;
     }
     qsort_r(order, count, sizeof(*order), retention_newer_first, (void *)entries);
     qsort_r(by_id, count, sizeof(*by_id), retention_by_id, (void *)entries);
 
-    /* rules 2 and 3: walk each set newest first */
-    for (size_t i = 0, rank = 0, have_full = 0; i < count; i++) {
+    /* rules 2 and 3: walk each set newest first; rule 4 once a set's walk is done */
+    for (size_t i = 0, first = 0, rank = 0, have_full = 0; i <= count; i++) {
+        if (i == count || (i > 0 && strcmp(entries[order[i]].set,
+                                           entries[order[i - 1]].set) != 0)) {
+            const ofs_config_retention *p = each ? each[order[first]] : policy;
+            retention_cap(p->max_backups, entries, order, by_id, count, first, i, counted, out);
+            if (i == count)
+                break;
+            first = i, rank = 0, have_full = 0;
+        }
         const ofs_manifest_entry *e = &entries[order[i]];
-        if (i == 0 || strcmp(e->set, entries[order[i - 1]].set) != 0)
-            rank = 0, have_full = 0;
-        if (rank++ < (size_t)policy->keep_last)
+        const ofs_config_retention *p = each ? each[order[i]] : policy;
+        if (rank++ < (size_t)p->keep_last)
             out[order[i]].reasons |= OFS_RETAIN_LAST;
         if (!have_full && e->kind && strcmp(e->kind, "full") == 0) {
             out[order[i]].reasons |= OFS_RETAIN_NEWEST_FULL;
             have_full = 1;
         }
     }
+    for (size_t i = 0; held && i < count; i++) /* rule 5 */
+        if (held[i])
+            out[i].reasons |= OFS_RETAIN_HELD;
 
-    /* rule 5: bases of kept backups, until nothing changes (a base is a full, so one pass
+    /* rule 6: bases of kept backups, until nothing changes (a base is a full, so one pass
      * usually settles it; the loop also covers a chain) */
     for (int changed = 1; changed;) {
         changed = 0;
@@ -170,7 +235,22 @@ int ofs_retention_decide(const ofs_config_retention *policy, const ofs_manifest_
 cleanup:
     free(order);
     free(by_id);
+    free(counted);
     return rc;
+}
+
+int ofs_retention_decide(const ofs_config_retention *policy, const ofs_manifest_entry *entries,
+                         size_t count, int64_t now, const uint8_t *held,
+                         ofs_retention_decision *out)
+{
+    return retention_decide(policy, NULL, entries, count, now, held, out);
+}
+
+int ofs_retention_decide_each(const ofs_config_retention *const *policies,
+                              const ofs_manifest_entry *entries, size_t count, int64_t now,
+                              const uint8_t *held, ofs_retention_decision *out)
+{
+    return retention_decide(NULL, policies, entries, count, now, held, out);
 }
 
 const char *ofs_retention_reason_name(unsigned bit)
@@ -196,7 +276,9 @@ const char *ofs_retention_reasons(unsigned reasons, char *buf, size_t size)
 
 const char *ofs_retention_describe(const ofs_config_retention *policy, char *buf, size_t size)
 {
-    snprintf(buf, size, "daily %dd, weekly %dw, monthly %dmo, keep_last %d", policy->daily,
-             policy->weekly, policy->monthly, policy->keep_last);
+    int n = snprintf(buf, size, "daily %dd, weekly %dw, monthly %dmo, keep_last %d",
+                     policy->daily, policy->weekly, policy->monthly, policy->keep_last);
+    if (policy->max_backups > 0 && n >= 0 && (size_t)n < size)
+        snprintf(buf + n, size - (size_t)n, ", max_backups %d", policy->max_backups);
     return buf;
 }

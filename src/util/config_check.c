@@ -43,9 +43,10 @@ static int config_retention_inherit(config_parse *p, const section *s)
 {
     const ofs_config_retention *main = &p->cfg->retention;
     ofs_config_retention *r = &p->cfg->retentions[s->index];
-    int *ints[] = { &r->daily, &r->weekly, &r->monthly, &r->keep_last };
-    const int from[] = { main->daily, main->weekly, main->monthly, main->keep_last };
-    const char *names[] = { "daily", "weekly", "monthly", "keep_last" };
+    int *ints[] = { &r->daily, &r->weekly, &r->monthly, &r->keep_last, &r->max_backups };
+    const int from[] = { main->daily, main->weekly, main->monthly, main->keep_last,
+                         main->max_backups };
+    const char *names[] = { "daily", "weekly", "monthly", "keep_last", "max_backups" };
 
     for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
         if (!s->key_lines[config_key_index(config_retention_keys, names[i])])
@@ -123,6 +124,10 @@ int config_finish(config_parse *p)
             char w[32], c[32];
             if (set->path_count == 0)
                 return config_fail(p, s->line, "%s: missing required key 'paths'", s->label);
+            if (set->retention && !ofs_config_find_retention(cfg, set->retention))
+                return config_fail(p, s->key_lines[config_key_index(config_set_keys, "retention")],
+                                   "set '%s': retention '%s' names no [retention %s] section",
+                                   set->name, set->retention, set->retention);
             if (set->warn_runs && set->critical_runs && set->critical_runs < set->warn_runs)
                 return config_fail(p, s->key_lines[critical], "%s: critical_after (%d runs) is "
                                    "fewer than warn_after (%d runs)", s->label,

@@ -42,6 +42,7 @@ const key_spec config_set_keys[] = {
     SET(critical_after, KEY_AGE, offsetof(ofs_config_set, critical_runs), 1, YEARS_100, NULL,
         0),
     SET(schedule, KEY_CALENDAR, offsetof(ofs_config_set, schedule_count), 0, 0, NULL, 0),
+    SET(retention, KEY_STRING, 0, 0, 0, NULL, 0),
     { NULL, 0, 0, 0, 0, 0, NULL, 0 }
 };
 
@@ -79,6 +80,7 @@ const key_spec config_retention_keys[] = {
     RETENTION(weekly, KEY_INT, 0, 0, 100000, NULL, 0),
     RETENTION(monthly, KEY_INT, 0, 0, 100000, NULL, 0),
     RETENTION(keep_last, KEY_INT, 0, 0, 100000, NULL, 0),
+    RETENTION(max_backups, KEY_INT, 0, 0, 100000, NULL, 0),
     { "auto", KEY_BOOL, offsetof(ofs_config_retention, auto_prune), 0, 0, 0, NULL, 0 },
     RETENTION(lifecycle, KEY_CHOICE, 0, 0, 0, lifecycles, 0),
     { NULL, 0, 0, 0, 0, 0, NULL, 0 }

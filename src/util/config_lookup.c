@@ -26,6 +26,7 @@ void ofs_config_free(ofs_config *cfg)
         free(s->pre_hook);
         free(s->post_hook);
         config_free_list(s->schedule, s->schedule_count);
+        free(s->retention);
     }
     free(cfg->sets);
     for (size_t i = 0; i < cfg->target_count; i++) {
@@ -91,6 +92,16 @@ const ofs_config_retention *ofs_config_target_retention(const ofs_config *cfg,
     const ofs_config_retention *r = NULL;
     if (target && target->retention)
         r = ofs_config_find_retention(cfg, target->retention);
+    return r ? r : &cfg->retention;
+}
+
+const ofs_config_retention *ofs_config_policy(const ofs_config *cfg,
+                                              const ofs_config_target *target, const char *set)
+{
+    const ofs_config_set *s = ofs_config_find_set(cfg, set);
+    if ((target && target->retention) || !s || !s->retention)
+        return ofs_config_target_retention(cfg, target);
+    const ofs_config_retention *r = ofs_config_find_retention(cfg, s->retention);
     return r ? r : &cfg->retention;
 }
 

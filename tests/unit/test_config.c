@@ -271,6 +271,52 @@ static void test_every_key(void **state)
     ofs_config_free(cfg);
 }
 
+/* [set] retention = NAME and max_backups: which policy prune applies to a set's backups on
+ * each store - the target's own, else the set's, else [retention] - and max_backups inherited
+ * by an override that does not give it. */
+static void test_set_retention(void **state)
+{
+    fixture *f = *state;
+    ofs_config *cfg = load_ok(f, "[set positions]\npaths = /pos\nretention = desk\n\n"
+                                 "[set logs]\npaths = /logs\n\n"
+                                 "[target nas]\ntype = file\npath = /nas\n\n"
+                                 "[target vault]\ntype = file\npath = /vault\n"
+                                 "retention = long\n\n"
+                                 "[retention desk]\nmax_backups = 14\n\n"
+                                 "[retention long]\nmonthly = 84\n\n"
+                                 "[retention]\ndaily = 7\nmax_backups = 40\n");
+    const ofs_config_retention *desk = ofs_config_find_retention(cfg, "desk");
+    const ofs_config_retention *lng = ofs_config_find_retention(cfg, "long");
+    const ofs_config_target *nas = ofs_config_find_target(cfg, "nas");
+    const ofs_config_target *vault = ofs_config_find_target(cfg, "vault");
+    assert_non_null(desk);
+    assert_non_null(lng);
+    assert_string_equal(ofs_config_find_set(cfg, "positions")->retention, "desk");
+    assert_null(ofs_config_find_set(cfg, "logs")->retention);
+    assert_int_equal(cfg->retention.max_backups, 40);
+    assert_int_equal(desk->max_backups, 14);
+    assert_int_equal(desk->daily, 7);       /* from [retention], given after it */
+    assert_int_equal(lng->max_backups, 40); /* inherited */
+    assert_int_equal(lng->monthly, 84);
+    /* staging and a target without its own: the set's policy, else [retention] */
+    assert_ptr_equal(ofs_config_policy(cfg, NULL, "positions"), desk);
+    assert_ptr_equal(ofs_config_policy(cfg, nas, "positions"), desk);
+    assert_ptr_equal(ofs_config_policy(cfg, NULL, "logs"), &cfg->retention);
+    assert_ptr_equal(ofs_config_policy(cfg, nas, "logs"), &cfg->retention);
+    /* a target's own policy wins over the set's */
+    assert_ptr_equal(ofs_config_policy(cfg, vault, "positions"), lng);
+    assert_ptr_equal(ofs_config_policy(cfg, vault, "logs"), lng);
+    /* a set no longer configured: the store's policy */
+    assert_ptr_equal(ofs_config_policy(cfg, NULL, "gone"), &cfg->retention);
+    assert_ptr_equal(ofs_config_policy(cfg, vault, NULL), lng);
+    ofs_config_free(cfg);
+
+    /* no max_backups anywhere: no cap */
+    cfg = load_ok(f, "[set data]\npaths = /data\n");
+    assert_int_equal(cfg->retention.max_backups, 0);
+    ofs_config_free(cfg);
+}
+
 static void test_defaults(void **state)
 {
     fixture *f = *state;
@@ -598,6 +644,14 @@ static void test_errors(void **state)
                                    "'_' or '-', starting with a letter or digit)" },
         { SET "[target t]\ntype = file\npath = /t\nretention = long\n[retention short]\n",
           "6: target 't': retention 'long' names no [retention long] section" },
+        { SET "retention = short\n[retention long]\n",
+          "3: set 'data': retention 'short' names no [retention short] section" },
+        { SET "[set logs]\npaths = /logs\n\nretention = long\n[retention]\n",
+          "6: set 'logs': retention 'long' names no [retention long] section" },
+        { SET "[retention]\nmax_backups = -1\n",
+          "4: max_backups: -1 is out of range (0 to 100000)" },
+        { SET "[retention long]\nmax_backups = ten\n",
+          "4: max_backups: 'ten' is not a whole number" },
         /* targets */
         { SET "[target t]\npath = /x\n", "3: [target t]: missing required key 'type' (file, s3, "
                                          "gcs or rsync)" },
@@ -859,6 +913,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_every_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_set_retention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schedule_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_relative_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lists, setup, teardown),

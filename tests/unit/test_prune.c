@@ -2,7 +2,7 @@
  * store and manifest afterwards, dry run, held backups, orphans and a manifest that disagrees
  * with the records, records that fail their MAC left alone, and a failure injected at every
  * delete and at the manifest write: never a record without its data, never a manifest entry
- * without its record, and the next run finishes the job. */
+ * without its record, and the next run finishes the job; ofs_prune_forget of one backup. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -517,6 +517,77 @@ static ofs_store *failing_new(ofs_store *inner, int deletes_left, int fail_puts)
     return &fs->parent;
 }
 
+/* ofs_prune_forget: one named backup goes through the same delete path, whatever the policy;
+ * an unknown id and the base of a differential are refused with nothing changed; unfinished
+ * folders are left to prune. */
+static void test_forget(void **state)
+{
+    fixture *f = *state;
+    ofs_prune_options o = options(&two_days, LAST_NIGHT, 0);
+    ofs_prune_result *r = NULL;
+    ofs_manifest *m = NULL;
+    ofs_record *rec = NULL;
+    char message[512];
+
+    /* a differential on night 7, based on night 6's full */
+    f->set.full_every = 7 * 86400;
+    setenv("OFFSITE_NOW", "2026-03-08T22:00:00Z", 1);
+    assert_int_equal(ofs_backup_run(&f->cfg, &f->set, f->store, f->ring, NULL, &rec, NULL), 0);
+    unsetenv("OFFSITE_NOW");
+    assert_string_equal(rec->kind, "diff");
+    assert_string_equal(rec->base, f->ids[5]);
+    assert_int_equal(ofs_store_put_buffer(f->store, "data/daily/t_20260309_220000/vol-0001.ofs",
+                                          0, "x", 1), 0);
+    size_t folders = count_folders(f);
+
+    assert_int_equal(ofs_prune_forget(f->store, f->ring, &o, "t_19990101_000000", &r),
+                     OFS_ENOTFOUND);
+    assert_string_equal(ofs_error_last(), "staging: no backup 't_19990101_000000'");
+    ofs_prune_result_free(r);
+    assert_int_equal(ofs_prune_forget(f->store, f->ring, &o, f->ids[5], &r), OFS_ECONFLICT);
+    snprintf(message, sizeof(message), "staging: backup '%s' is the base of '%s', which needs it "
+             "to restore\nHINT: forget that differential first", f->ids[5], rec->id);
+    assert_string_equal(ofs_error_last(), message);
+    ofs_prune_result_free(r);
+    assert_int_equal(count_folders(f), folders);
+    assert_int_equal(check_store(f), NIGHTS + 1);
+
+    /* dry run: planned, nothing deleted */
+    o.dry_run = 1;
+    assert_int_equal(ofs_prune_forget(f->store, f->ring, &o, rec->id, &r), 0);
+    assert_int_equal(r->deleted, 1);
+    assert_int_equal(r->kept, NIGHTS);
+    assert_int_equal(r->orphan_count, 0);
+    ofs_prune_result_free(r);
+    assert_int_equal(count_folders(f), folders);
+
+    /* the differential, then its base; the old nights stay whatever the policy says, and so
+     * does the unfinished folder */
+    o.dry_run = 0;
+    assert_int_equal(ofs_prune_forget(f->store, f->ring, &o, rec->id, &r), 0);
+    ofs_prune_result_free(r);
+    assert_int_equal(ofs_prune_forget(f->store, f->ring, &o, f->ids[5], &r), 0);
+    assert_int_equal(r->deleted, 1);
+    assert_int_equal(r->kept, NIGHTS - 1);
+    assert_int_equal(r->orphan_count, 0);
+    for (size_t i = 0; i < r->count; i++) {
+        int gone = strcmp(r->backups[i].id, f->ids[5]) == 0;
+        assert_int_equal(r->backups[i].deleted, gone);
+        assert_int_equal(r->backups[i].decision.reasons, gone ? 0 : OFS_RETAIN_HELD);
+    }
+    ofs_prune_result_free(r);
+    assert_false(folder_exists(f, rec->id));
+    assert_false(folder_exists(f, f->ids[5]));
+    assert_true(folder_exists(f, "t_20260309_220000"));
+    assert_int_equal(count_folders(f), folders - 2);
+    assert_int_equal(check_store(f), NIGHTS - 1);
+    assert_int_equal(ofs_manifest_load(&m, f->store, f->ring), 0);
+    assert_int_equal(m->count, NIGHTS - 1);
+    assert_null(ofs_manifest_find(m, f->ids[5]));
+    ofs_manifest_free(m);
+    ofs_record_free(rec);
+}
+
 /* A failure at every point of a prune (as a crash there would leave things, minus what a crash
  * adds: nothing, since each object is deleted whole): the invariants hold, and a second run
  * leaves exactly what an uninterrupted run leaves. */
@@ -578,6 +649,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dry_run_and_held, setup, teardown),
         cmocka_unit_test_setup_teardown(test_orphans_and_manifest_repair, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shared_target, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failure_at_every_step, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

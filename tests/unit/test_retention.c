@@ -1,6 +1,6 @@
 /* test_retention.c - the GFS policy as a pure function: exact keep sets for hand-made histories
  * (class ages to the second, keep_last per set, the newest full, bases of kept differentials,
- * held backups), month arithmetic at month ends and leap years, week edges, and the texts. */
+ * held backups, max_backups, a policy per set), month arithmetic at month ends and leap years, week edges, and the texts. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -316,6 +316,112 @@ static void test_base_chain(void **state)
            "a_20260104_220000=newest_full", "a_20260110_220000=daily, keep_last");
 }
 
+/* max_backups: the newest backups of each set, a needed base counted, win over class ages and
+ * keep_last; the newest (with its base) always fits; held backups and the bases of kept
+ * differentials stay past the cap. */
+static void test_max_backups(void **state)
+{
+    (void)state;
+    history h;
+    ofs_config_retention p = policy(30, 12, 12, 1);
+    LOAD(&h,
+         { "a_20260101_220000", "full", NULL, "monthly", "2026-01-01T22:00:00Z" },
+         { "a_20260102_220000", "diff", "a_20260101_220000", "daily", "2026-01-02T22:00:00Z" },
+         { "a_20260103_220000", "diff", "a_20260101_220000", "daily", "2026-01-03T22:00:00Z" },
+         { "a_20260105_220000", "full", NULL, "weekly", "2026-01-05T22:00:00Z" },
+         { "a_20260106_220000", "diff", "a_20260105_220000", "daily", "2026-01-06T22:00:00Z" },
+         { "a_20260107_220000", "diff", "a_20260105_220000", "daily", "2026-01-07T22:00:00Z" },
+         { "a_20260108_220000", "diff", "a_20260105_220000", "daily", "2026-01-08T22:00:00Z" },
+         { "b_20260101_220000", "full", NULL, "monthly", "2026-01-01T22:00:00Z" },
+         { "b_20260108_220000", "full", NULL, "weekly", "2026-01-08T22:00:00Z" });
+    /* no cap: the ages keep everything */
+    decide(&h, &p, "2026-01-09T12:00:00Z", NULL);
+    for (size_t i = 0; i < h.count; i++)
+        assert_true(h.out[i].reasons && !h.out[i].over_cap);
+
+    /* 3: the newest differential and its base (2), the next differential (3); the January
+     * monthly full goes although its age keeps it */
+    p.max_backups = 3;
+    decide(&h, &p, "2026-01-09T12:00:00Z", NULL);
+    EXPECT(&h, "a_20260105_220000=daily, weekly, newest_full, base", "a_20260107_220000=daily",
+           "a_20260108_220000=daily, keep_last", "b_20260101_220000=daily, weekly, monthly",
+           "b_20260108_220000=daily, weekly, keep_last, newest_full");
+    assert_true(h.out[find(&h, "a_20260101_220000")].over_cap);
+    assert_true(h.out[find(&h, "a_20260106_220000")].over_cap);
+    assert_false(h.out[find(&h, "a_20260105_220000")].over_cap);
+
+    /* 1 and 2: the newest backup with the base it needs, never less */
+    for (int cap = 1; cap <= 2; cap++) {
+        p.max_backups = cap;
+        decide(&h, &p, "2026-01-09T12:00:00Z", NULL);
+        if (cap == 1)
+            EXPECT(&h, "a_20260105_220000=daily, weekly, newest_full, base",
+                   "a_20260108_220000=daily, keep_last",
+                   "b_20260108_220000=daily, weekly, keep_last, newest_full");
+        else
+            EXPECT(&h, "a_20260105_220000=daily, weekly, newest_full, base",
+                   "a_20260108_220000=daily, keep_last", "b_20260101_220000=daily, weekly, monthly",
+                   "b_20260108_220000=daily, weekly, keep_last, newest_full");
+    }
+
+    /* 5: the walk stops at the first backup that does not fit (a_0103 needs its base too:
+     * 6), so nothing older comes in */
+    p.max_backups = 5;
+    decide(&h, &p, "2026-01-09T12:00:00Z", NULL);
+    EXPECT(&h, "a_20260105_220000=daily, weekly, newest_full, base", "a_20260106_220000=daily",
+           "a_20260107_220000=daily", "a_20260108_220000=daily, keep_last",
+           "b_20260101_220000=daily, weekly, monthly",
+           "b_20260108_220000=daily, weekly, keep_last, newest_full");
+
+    /* a held differential past the cap stays, and so does its base */
+    p.max_backups = 3;
+    uint8_t held[9] = { 0, 0, 1 };
+    decide(&h, &p, "2026-01-09T12:00:00Z", held);
+    EXPECT(&h, "a_20260101_220000=base", "a_20260103_220000=held",
+           "a_20260105_220000=daily, weekly, newest_full, base", "a_20260107_220000=daily",
+           "a_20260108_220000=daily, keep_last", "b_20260101_220000=daily, weekly, monthly",
+           "b_20260108_220000=daily, weekly, keep_last, newest_full");
+    assert_true(h.out[find(&h, "a_20260101_220000")].over_cap);
+
+    /* the cap only takes away: backups the ages drop are not counted */
+    p = policy(2, 0, 0, 1);
+    p.max_backups = 3;
+    decide(&h, &p, "2026-01-09T12:00:00Z", NULL);
+    EXPECT(&h, "a_20260105_220000=newest_full, base", "a_20260107_220000=daily",
+           "a_20260108_220000=daily, keep_last",
+           "b_20260108_220000=daily, keep_last, newest_full");
+    for (size_t i = 0; i < h.count; i++)
+        assert_false(h.out[i].over_cap);
+}
+
+/* Each set with its own policy (ofs_retention_decide_each): a capped one and a long one. */
+static void test_policy_per_set(void **state)
+{
+    (void)state;
+    history h;
+    ofs_config_retention capped = policy(30, 12, 12, 1), long_ = policy(90, 0, 0, 0);
+    capped.max_backups = 2;
+    LOAD(&h,
+         { "pos_20260101_220000", "full", NULL, "monthly", "2026-01-01T22:00:00Z" },
+         { "pos_20260102_220000", "full", NULL, "daily", "2026-01-02T22:00:00Z" },
+         { "pos_20260103_220000", "full", NULL, "daily", "2026-01-03T22:00:00Z" },
+         { "logs_20251001_220000", "full", NULL, "monthly", "2025-10-01T22:00:00Z" },
+         { "logs_20251201_220000", "full", NULL, "monthly", "2025-12-01T22:00:00Z" },
+         { "logs_20260103_220000", "full", NULL, "daily", "2026-01-03T22:00:00Z" });
+    const ofs_config_retention *each[] = { &capped, &capped, &capped, &long_, &long_, &long_ };
+    assert_int_equal(ofs_retention_decide_each(each, h.entries, h.count,
+                                               iso("2026-01-04T12:00:00Z"), NULL, h.out), 0);
+    EXPECT(&h, "pos_20260102_220000=daily", "pos_20260103_220000=daily, keep_last, newest_full",
+           "logs_20251201_220000=daily", "logs_20260103_220000=daily, newest_full");
+    assert_true(h.out[find(&h, "pos_20260101_220000")].over_cap);
+    assert_false(h.out[find(&h, "logs_20251001_220000")].over_cap);
+    /* each entry's expiry follows its own policy */
+    assert_int_equal(h.out[find(&h, "logs_20251201_220000")].expires,
+                     iso("2025-12-01T22:00:00Z") + 90 * DAY);
+    assert_int_equal(h.out[find(&h, "pos_20260101_220000")].expires,
+                     iso("2027-01-01T22:00:00Z"));
+}
+
 /* A year of nightly backups with the default policy, classes as offsite gives them in UTC:
  * counted by hand from a calendar. */
 static void test_default_policy_year(void **state)
@@ -383,6 +489,9 @@ static void test_texts(void **state)
     assert_string_equal(ofs_retention_reason_name(OFS_RETAIN_NEWEST_FULL), "newest_full");
     assert_string_equal(ofs_retention_reason_name(OFS_RETAIN_LAST), "keep_last");
     assert_null(ofs_retention_reason_name(3));
+    p.max_backups = 14;
+    assert_string_equal(ofs_retention_describe(&p, buf, sizeof(buf)),
+                        "daily 30d, weekly 12w, monthly 12mo, keep_last 1, max_backups 14");
     assert_null(ofs_retention_reason_name(1u << 20));
     /* nothing to decide */
     assert_int_equal(ofs_retention_decide(&p, NULL, 0, 0, NULL, NULL), 0);
@@ -399,6 +508,8 @@ int main(void)
         cmocka_unit_test(test_keep_last),
         cmocka_unit_test(test_bases_and_newest_full),
         cmocka_unit_test(test_base_chain),
+        cmocka_unit_test(test_max_backups),
+        cmocka_unit_test(test_policy_per_set),
         cmocka_unit_test(test_default_policy_year),
         cmocka_unit_test(test_texts),
     };

@@ -4,7 +4,7 @@ prune cases compare `offsite prune` with.
 
 A backup is a dict with id, set, kind ("full" or "diff"), base (an id or None), cls ("daily",
 "weekly", "monthly") and started (a naive UTC datetime); a policy a dict with daily, weekly,
-monthly and keep_last.
+monthly, keep_last and optionally max_backups (0 or absent: no cap).
 """
 import calendar
 import datetime as dt
@@ -38,6 +38,23 @@ def gfs(backups, now, p):
         fulls = [b for b in mine if b["kind"] == "full"]
         if fulls:
             keep.add(fulls[0]["id"])
+    cap = p.get("max_backups", 0)
+    for s in {b["set"] for b in backups.values()} if cap else ():
+        # newest first over what the rules above keep; each counts with the bases it needs;
+        # the newest always fits; the first that does not fit ends the walk
+        kept = sorted((b for b in backups.values() if b["set"] == s and b["id"] in keep),
+                      key=lambda b: (b["started"], b["id"]), reverse=True)
+        counted, stopped = set(), False
+        for b in kept:
+            chain, i = [], b["id"]
+            while i in backups and i not in counted and i not in chain:
+                chain.append(i)
+                i = backups[i]["base"]
+            if not stopped and (not counted or len(counted) + len(chain) <= cap):
+                counted.update(chain)
+            else:
+                stopped = True
+        keep -= {b["id"] for b in kept if b["id"] not in counted}
     while True:
         bases = {backups[i]["base"] for i in keep if backups[i]["base"] in backups}
         if bases <= keep:

@@ -69,7 +69,7 @@ stores = {s["store"]: s for s in out["stores"]}
 assert out["dry_run"] is False
 assert list(stores) == ["staging", "nas", "dr"], list(stores)
 assert stores["nas"]["policy"] == {"name": "long", "daily": 8, "weekly": 0, "monthly": 0,
-                                   "keep_last": 1}, stores["nas"]["policy"]
+                                   "keep_last": 1, "max_backups": 0}, stores["nas"]["policy"]
 assert stores["staging"]["policy"]["name"] is None and stores["dr"]["policy"]["daily"] == 3
 assert (stores["staging"]["kept"], stores["staging"]["deleted"]) == (3, 3)
 assert (stores["nas"]["kept"], stores["nas"]["deleted"]) == (6, 0)

@@ -111,4 +111,25 @@ run_ok ofs list --from cloud
 expect_glob "$LAST_OUT" "*$second*" "list --from cloud"
 if grep -q "$first" "$LAST_OUT"; then fail "list --from cloud still offers the expired $first"; fi
 run_ok ofs verify --from cloud
+
+# a set with its own, longer policy and a max_backups: the class rules cover its ages, and the
+# cap (no lifecycle rule counts backups) is said to be prune's, in the text and in --json
+python3 - "$CONFIG" "$src" << 'PY'
+import sys
+path, src = sys.argv[1:3]
+text = open(path).read().replace("[retention]", "[set desk]\npaths = %s\nretention = desk\n\n"
+                                 "[retention desk]\ndaily = 200\nmax_backups = 10\n\n[retention]" % src, 1)
+open(path, "w").write(text)
+PY
+run_ok ofs config check
+run_ok ofs retention sync --dry-run
+expect_glob "$LAST_OUT" "*target 'cloud' (s3): expire data/daily/ after 201 days, data/weekly/ after 201, data/monthly/ after 373*set 'desk' follows ?retention desk? here*max_backups = 10 (?retention desk?) cannot be a lifecycle rule*offsite prune*enforces it*" "set policy rules"
+run_ok ofs --json retention sync --dry-run
+python3 - "$LAST_OUT" << 'PY' || fail "retention sync --json does not list what prune alone enforces"
+import json, sys
+cloud = [t for t in json.load(open(sys.argv[1]))["targets"] if t["target"] == "cloud"][0]
+assert cloud["prune_only"] == [
+    {"what": "ages", "set": "desk", "policy": "desk"},
+    {"what": "max_backups", "max_backups": 10, "policy": "desk", "set": "desk"}], cloud
+PY
 echo "PASS: $CASE_NAME"
