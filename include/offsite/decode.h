@@ -128,6 +128,8 @@ int ofs_decode_open(ofs_decode **out, ofs_store *store, const ofs_keyring *ring,
  * of the selected files. */
 size_t ofs_decode_count(const ofs_decode *d);
 const ofs_catalog_entry *ofs_decode_entry(const ofs_decode *d, size_t i);
+/* ofs_decode_find(d, path): the index of path in the catalog (sorted by path), or -1. */
+long ofs_decode_find(const ofs_decode *d, const char *path);
 int ofs_decode_selected(const ofs_decode *d, size_t i);
 int ofs_decode_matched(const ofs_decode *d, size_t i);
 uint64_t ofs_decode_selected_bytes(const ofs_decode *d);

@@ -155,7 +155,7 @@ static int decode_select(ofs_decode *d)
         const ofs_catalog_entry *e = &d->entries[i];
         if (!d->selected[i] || e->type != OFS_ENTRY_HARDLINK)
             continue;
-        long first = e->link_target ? decode_find(d, e->link_target) : -1;
+        long first = e->link_target ? ofs_decode_find(d, e->link_target) : -1;
         if (first < 0 || d->entries[first].type != OFS_ENTRY_FILE)
             return ofs_error_set(OFS_ECORRUPT, "catalog: hard link '%s' points at '%s', which "
                                  "is not a file of the backup", e->path,

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-long decode_find(const ofs_decode *d, const char *path)
+long ofs_decode_find(const ofs_decode *d, const char *path)
 {
     size_t lo = 0, hi = d->count;
     while (lo < hi) {
@@ -98,7 +98,7 @@ static int decode_check_entries(ofs_decode *d)
             char *dir = strndup(e->path, n);
             if (!dir)
                 return ofs_error_set(OFS_ERROR, "out of memory");
-            parent = decode_find(d, dir);
+            parent = ofs_decode_find(d, dir);
             free(dir);
             if (parent < 0)
                 return ofs_error_set(OFS_ECORRUPT, "'%s': its parent '%.*s' is not in the "
@@ -109,7 +109,7 @@ static int decode_check_entries(ofs_decode *d)
                                      ofs_entry_type_name(d->entries[parent].type));
         }
         if (e->type == OFS_ENTRY_HARDLINK) {
-            long first = e->link_target ? decode_find(d, e->link_target) : -1;
+            long first = e->link_target ? ofs_decode_find(d, e->link_target) : -1;
             if (first < 0 || (size_t)first >= i || d->entries[first].type != OFS_ENTRY_FILE)
                 return ofs_error_set(OFS_ECORRUPT, "hard link '%s' points at '%s', which is "
                                      "not an earlier file of the backup", e->path,

@@ -92,8 +92,6 @@ int decode_volume_record(ofs_decode *d, const char *backup_id, const ofs_record 
  * backup), or NULL when out of memory. */
 const char *decode_intern_id(ofs_decode *d, const char *id);
 
-/* decode_find(d, path): the index of path in the catalog, or -1. */
-long decode_find(const ofs_decode *d, const char *path);
 
 /* decode_check.c: a differential's base record is a full of the same set (loaded here); the
  * catalog's structure, places and the record's counts (docs/format.md 5.2, 5.3, 6.2).

@@ -23,22 +23,6 @@ static double restore_monotonic(void)
 
 /* ---- what the backup holds ---- */
 
-static long restore_find(const ofs_decode *d, const char *path)
-{
-    size_t lo = 0, hi = ofs_decode_count(d);
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = ofs_path_compare(ofs_decode_entry(d, mid)->path, path);
-        if (c == 0)
-            return (long)mid;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return -1;
-}
-
 /* restore_below(path, dir, n): 1 if path is dir (its n bytes) or below it; "" holds all */
 static int restore_below(const char *path, const char *dir, size_t n)
 {
@@ -96,7 +80,7 @@ static int restore_extras(const ofs_decode *d, ofs_extract_worker *w, size_t i,
             break;
         }
         snprintf(path, n, "%s/%s", dir, names[k]);
-        if (restore_find(d, path) < 0)
+        if (ofs_decode_find(d, path) < 0)
             rc = fn(ctx, path);
         free(path);
     }

@@ -225,15 +225,17 @@ compare_trees() {
 # latest_id STORE_ROOT: the committed backup (one with backup.json) with the newest record
 latest_id() {
     python3 - "$1" << 'PY'
-import glob, json, os, sys
+import glob, json, os, re, sys
 recs = []
 for p in glob.glob(os.path.join(sys.argv[1], "data", "*", "*", "backup.json")):
     with open(p) as f:
         r = json.load(f)
-    recs.append((r.get("finished", ""), r.get("started", ""), r["id"]))
+    # several backups in one second: SET_STAMP, SET_STAMP_2, ..., SET_STAMP_10 in that order
+    m = re.search(r"_\d{8}_\d{6}_(\d+)$", r["id"])
+    recs.append((r.get("finished", ""), r.get("started", ""), int(m.group(1)) if m else 1, r["id"]))
 if not recs:
     sys.exit("no committed backup under " + sys.argv[1])
-print(sorted(recs)[-1][2])
+print(sorted(recs)[-1][3])
 PY
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # wrong_key: a repository is bound to its key. With a newly generated key in place of the
 # repository's, every command that reads or writes staging or a target is refused with exit 4
-# and one message naming both key ids - list never says "no backups", backup commits nothing,
+# (status: critical, exit 2) and one message naming both key ids - list never says "no backups", backup commits nothing,
 # no manifest is rewritten (also when staging's manifest was lost and would be rebuilt). With
 # the right key back everything verifies. `key generate` refuses an existing key file; `key
 # rotate` adds a key that encrypts new backups while the old ones still restore.
@@ -50,6 +50,12 @@ run_fails 4 "$both" ofs verify
 run_fails 4 "$both" ofs verify --from nas
 run_fails 4 "$both" ofs verify --repair
 run_fails 4 "*$old_id*not in the key file*$new_id*" ofs restore --latest --target "$SCRATCH/r0"
+run_fails 4 "$both" ofs drill
+run_fails 4 "$both" ofs forget "$first" --yes
+run_fails 4 "$both" ofs rebuild --yes --target "$SCRATCH/r0"
+# status keeps its monitoring exits (0 ok, 1 warning, 2 critical): critical, with both ids
+run_fails 2 "*" ofs status
+expect_glob "$LAST_OUT" "*critical*data*$old_id*not in the key file*$new_id*" "status under the wrong key"
 [ "$(count_records "$SCRATCH/staging")" = "$records" ] || fail "a backup was committed under the wrong key"
 [ "$(snapshot)" = "$before" ] || fail "the repository changed under the wrong key"
 [ ! -e "$SCRATCH/r0/${src#/}/positions.csv" ] || fail "restore wrote a file under the wrong key"
