@@ -321,12 +321,14 @@ int ofs_cli_restore_asks(const struct ofs_restore_plan *plan, int interactive, i
 int ofs_cli_restore_answer(const char *line);
 
 /*
- * ofs_cli_push_targets(cli, staging, ring, only): push staging to every target (or
- * the one named only), printing a line per target; shared by `backup` and `push`. Returns the
- * first failure's code (the message names the target), 0 if all succeeded.
+ * ofs_cli_push_targets(cli, staging, ring, only, repair): push staging to every target (or
+ * the one named only), printing a line per target; shared by `backup` and `push`. repair
+ * (push --repair) also reads back what each target holds and sends again what disagrees with
+ * staging's records (OFS_PUSH_REPAIR). Returns the first failure's code (the message names
+ * the target), 0 if all succeeded.
  */
 int ofs_cli_push_targets(ofs_cli *cli, ofs_store *staging, const ofs_keyring *ring,
-                         const char *only);
+                         const char *only, int repair);
 
 /* What ofs_cli_prune_stores does besides its policy. */
 enum {

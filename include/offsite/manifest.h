@@ -74,6 +74,15 @@ int ofs_manifest_remove(ofs_manifest *m, const char *id);
 /* ofs_manifest_find(m, id): the entry or NULL. */
 const ofs_manifest_entry *ofs_manifest_find(const ofs_manifest *m, const char *id);
 
+/*
+ * ofs_manifest_id_compare(a, b): backup ids in the order they were made: the ids of one
+ * second, SET_STAMP, SET_STAMP_2 ... SET_STAMP_10, by their number, not as text (where _10
+ * would sort before _9). ofs_manifest_entry_order(x, y): by started, then so by id - the
+ * order of m->entries.
+ */
+int ofs_manifest_id_compare(const char *a, const char *b);
+int ofs_manifest_entry_order(const ofs_manifest_entry *x, const ofs_manifest_entry *y);
+
 /* ofs_manifest_latest(m, set): the newest entry of set (any set if NULL), or NULL. */
 const ofs_manifest_entry *ofs_manifest_latest(const ofs_manifest *m, const char *set);
 

@@ -21,12 +21,21 @@
 typedef struct ofs_push_stats {
     uint64_t backups_pushed, backups_present, backups_superseded, objects_copied,
         objects_skipped, bytes_copied;
+    uint64_t objects_checked, objects_repaired; /* OFS_PUSH_REPAIR: read back, sent again */
     ofs_store_sweep_stats swept; /* debris of interrupted runs removed after a full push */
     double seconds;
 } ofs_push_stats;
 
-/* ofs_push_run(from, to, ring, show_progress, &stats) */
-int ofs_push_run(ofs_store *from, ofs_store *to, const ofs_keyring *ring, int show_progress,
+enum {
+    OFS_PUSH_PROGRESS = 1 << 0, /* a progress bar on stderr */
+    /* also read back every object of the backups the target holds already, and send again
+     * from `from` each one missing or whose size or SHA-256 disagrees with from's record
+     * (a volume replaced by garbage, a truncated copy): objects_checked, objects_repaired */
+    OFS_PUSH_REPAIR = 1 << 1
+};
+
+/* ofs_push_run(from, to, ring, flags, &stats): flags OFS_PUSH_* */
+int ofs_push_run(ofs_store *from, ofs_store *to, const ofs_keyring *ring, unsigned flags,
                  ofs_push_stats *stats);
 
 #endif

@@ -52,9 +52,12 @@ static const ofs_cli_command cli_commands[] = {
       "automatic prune failed.\n"
       "With [retention] auto = true, prunes staging and every target (staging only with\n"
       "--no-push) once every backup and push succeeded.\n" },
-    { "push", ofs_cmd_push, "push [--target T]",
+    { "push", ofs_cmd_push, "push [--target T] [--repair]",
       "replicate committed backups a target lacks (resumes)",
-      "  --target T         only target T (default: every target)\n" },
+      "  --target T         only target T (default: every target)\n"
+      "  --repair           also read back every object the target holds of staging's\n"
+      "                     backups and send again each one missing or damaged (whose\n"
+      "                     size or SHA-256 disagrees with staging's record)\n" },
     { "doctor", ofs_cmd_doctor, "doctor [--target T]",
       "can a compromised host delete its backups? per target, what its credentials may do",
       "  --target T         only target T (default: every target)\n"

@@ -306,7 +306,7 @@ int ofs_cmd_backup(ofs_cli *cli, int argc, char **argv)
     int push_rc = 0;
     char *push_message = NULL;
     if (!no_push && cfg->target_count > 0) {
-        push_rc = ofs_cli_push_targets(cli, staging, ring, NULL);
+        push_rc = ofs_cli_push_targets(cli, staging, ring, NULL, 0);
         if (push_rc < 0 && first.code) {
             ofs_log_error("%s", ofs_error_last()); /* the backup's failure is the one returned */
         } else if (push_rc < 0) {

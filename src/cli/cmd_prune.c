@@ -69,8 +69,7 @@ static int prune_find_pending(ofs_cli *cli, ofs_store *staging, const ofs_keyrin
         for (size_t i = 0; i < sm->count; i++) {
             const ofs_manifest_entry *e = &sm->entries[i];
             const ofs_manifest_entry *newest = readable ? ofs_manifest_latest(tm, e->set) : NULL;
-            int lacks = !readable || !newest || e->started > newest->started ||
-                        (e->started == newest->started && strcmp(e->id, newest->id) > 0);
+            int lacks = !readable || !newest || ofs_manifest_entry_order(e, newest) > 0;
             if (!lacks || pending->targets[i])
                 continue;
             pending->targets[i] = name;

@@ -12,7 +12,7 @@
 #include "offsite/push.h"
 #include "offsite/runstate.h"
 
-enum { PUSH_OPT_TARGET = 300 };
+enum { PUSH_OPT_TARGET = 300, PUSH_OPT_REPAIR };
 
 /* push_remember(cli, name, entry, rc): keep the result for `status` (runstate.h) and tell
  * the notifiers: every failed push, and the first success after one ("recovered"). */
@@ -40,9 +40,9 @@ static void push_remember(ofs_cli *cli, const char *name, json_t *entry, int rc)
     free(saved);
 }
 
-/* push_one(cli, staging, ring, name, pushes): push to one target and report it. */
+/* push_one(cli, staging, ring, name, repair, pushes): push to one target and report it. */
 static int push_one(ofs_cli *cli, ofs_store *staging, const ofs_keyring *ring, const char *name,
-                    json_t *pushes)
+                    int repair, json_t *pushes)
 {
     ofs_store *target = NULL;
     ofs_push_stats stats = { 0 };
@@ -50,7 +50,9 @@ static int push_one(ofs_cli *cli, ofs_store *staging, const ofs_keyring *ring, c
     int rc;
 
     if ((rc = ofs_cli_open_target(cli, name, &target)) == 0)
-        rc = ofs_push_run(staging, target, ring, cli->show_progress, &stats);
+        rc = ofs_push_run(staging, target, ring,
+                          (cli->show_progress ? OFS_PUSH_PROGRESS : 0) |
+                              (repair ? OFS_PUSH_REPAIR : 0), &stats);
     ofs_store_free(target);
     ofs_format_size(stats.bytes_copied, copied, sizeof(copied));
     ofs_format_rate(stats.bytes_copied, stats.seconds, rate, sizeof(rate));
@@ -77,6 +79,18 @@ static int push_one(ofs_cli *cli, ofs_store *staging, const ofs_keyring *ring, c
     if (entry)
         json_object_set_new(entry, "backups_superseded",
                             json_integer((json_int_t)stats.backups_superseded));
+    if (repair) {
+        ofs_cli_out(cli, "push %s: repair: %llu %s read back, %llu sent again\n", name,
+                    (unsigned long long)stats.objects_checked,
+                    ofs_text_plural(stats.objects_checked, "object", "objects"),
+                    (unsigned long long)stats.objects_repaired);
+        if (entry) {
+            json_object_set_new(entry, "objects_checked",
+                                json_integer((json_int_t)stats.objects_checked));
+            json_object_set_new(entry, "objects_repaired",
+                                json_integer((json_int_t)stats.objects_repaired));
+        }
+    }
     if (rc < 0 && entry)
         json_object_set_new(entry, "message", json_string(ofs_error_last()));
     if (entry)
@@ -88,7 +102,7 @@ static int push_one(ofs_cli *cli, ofs_store *staging, const ofs_keyring *ring, c
 }
 
 int ofs_cli_push_targets(ofs_cli *cli, ofs_store *staging, const ofs_keyring *ring,
-                         const char *only)
+                         const char *only, int repair)
 {
     const ofs_config *cfg = NULL;
     json_t *pushes = json_array();
@@ -109,7 +123,7 @@ int ofs_cli_push_targets(ofs_cli *cli, ofs_store *staging, const ofs_keyring *ri
         if (only && strcmp(only, name) != 0)
             continue;
         attempted++;
-        if ((rc = push_one(cli, staging, ring, name, pushes)) == 0)
+        if ((rc = push_one(cli, staging, ring, name, repair, pushes)) == 0)
             continue;
         /* every failure is told once: the first by main (returned), the others here */
         ofs_error_first_add(&first, rc);
@@ -127,17 +141,21 @@ int ofs_cmd_push(ofs_cli *cli, int argc, char **argv)
 {
     static const struct option options[] = {
         { "target", required_argument, NULL, PUSH_OPT_TARGET },
+        { "repair", no_argument, NULL, PUSH_OPT_REPAIR },
         { NULL, 0, NULL, 0 }
     };
     const char *arg, *only = NULL;
     const ofs_config *cfg = NULL;
     const ofs_keyring *ring;
     ofs_store *staging = NULL;
-    int index = 0, opt, rc;
+    int index = 0, opt, rc, repair = 0;
 
-    while ((rc = ofs_cli_parse(cli, argc, argv, options, &index, &opt, &arg)) == 1)
+    while ((rc = ofs_cli_parse(cli, argc, argv, options, &index, &opt, &arg)) == 1) {
         if (opt == PUSH_OPT_TARGET)
             only = arg;
+        else if (opt == PUSH_OPT_REPAIR)
+            repair = 1;
+    }
     if (rc != 0)
         return rc == 2 ? 0 : rc;
     if (index < argc)
@@ -151,7 +169,7 @@ int ofs_cmd_push(ofs_cli *cli, int argc, char **argv)
     }
     if ((rc = ofs_cli_open_staging(cli, 0, &staging)) < 0)
         return rc;
-    rc = ofs_cli_push_targets(cli, staging, ring, only);
+    rc = ofs_cli_push_targets(cli, staging, ring, only, repair);
     ofs_store_free(staging);
     return rc;
 }

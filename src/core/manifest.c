@@ -114,13 +114,49 @@ static ofs_manifest_change *manifest_change_new(ofs_manifest *m)
     return &bigger[m->change_count++];
 }
 
+/* id_split(id, &n): the length of id without its "_N" suffix (SET_YYYYmmdd_HHMMSS_N), and N
+ * (1 without one) */
+static size_t id_split(const char *id, unsigned long *n)
+{
+    size_t len = strlen(id), i = len;
+    *n = 1;
+    while (i > 0 && id[i - 1] >= '0' && id[i - 1] <= '9')
+        i--;
+    /* a suffix follows "_HHMMSS": 6 digits, '_', the number */
+    if (i < len && i >= 8 && id[i - 1] == '_' && len - i <= 9) {
+        size_t d = i - 1;
+        int stamp = 1;
+        for (size_t k = d - 6; k < d; k++)
+            stamp &= id[k] >= '0' && id[k] <= '9';
+        if (stamp && id[d - 7] == '_') {
+            *n = strtoul(id + i, NULL, 10);
+            return d;
+        }
+    }
+    return len;
+}
+
+int ofs_manifest_id_compare(const char *a, const char *b)
+{
+    unsigned long na, nb;
+    size_t la = id_split(a, &na), lb = id_split(b, &nb);
+    int c = strncmp(a, b, la < lb ? la : lb);
+    if (c || la != lb)
+        return c ? c : (la < lb ? -1 : 1);
+    return na == nb ? 0 : na < nb ? -1 : 1;
+}
+
+int ofs_manifest_entry_order(const ofs_manifest_entry *x, const ofs_manifest_entry *y)
+{
+    if (x->started != y->started)
+        return x->started < y->started ? -1 : 1;
+    return ofs_manifest_id_compare(x->id, y->id);
+}
+
 /* Oldest first: by start time, then by id (ids of one second differ by their suffix). */
 static int manifest_entry_compare(const void *a, const void *b)
 {
-    const ofs_manifest_entry *x = a, *y = b;
-    if (x->started != y->started)
-        return x->started < y->started ? -1 : 1;
-    return strcmp(x->id, y->id);
+    return ofs_manifest_entry_order(a, b);
 }
 
 static size_t manifest_index(const ofs_manifest *m, const char *id)

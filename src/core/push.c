@@ -260,8 +260,7 @@ static int push_superseded(const ofs_manifest *tm, const ofs_manifest_entry *e)
     const ofs_manifest_entry *newest = ofs_manifest_latest(tm, e->set);
     if (!newest || ofs_manifest_find(tm, e->id))
         return 0;
-    return newest->started > e->started ||
-           (newest->started == e->started && strcmp(newest->id, e->id) > 0);
+    return ofs_manifest_entry_order(newest, e) > 0;
 }
 
 /* push_hash_object(store, key, digest, &size): SHA-256 and size of a stored object. */
@@ -399,6 +398,29 @@ cleanup:
     return rc;
 }
 
+/* push_source_record(run, e, &rec, &json, &size, &source_damaged): e's record from the
+ * source, MAC-checked; a record that is missing or fails is the source's damage. */
+static int push_source_record(push_run *run, const ofs_manifest_entry *e, ofs_record **rec,
+                              char **json, size_t *size, int *source_damaged)
+{
+    int rc = ofs_repo_load_record(run->from, run->ring, e->id, rec, json, size);
+    *source_damaged = rc == OFS_EAUTH || rc == OFS_ECORRUPT || rc == OFS_ENOTFOUND;
+    return rc;
+}
+
+/* push_finish_abandon(run, rc): after a failure elsewhere, the object finishing meanwhile is
+ * waited for (not in vain), but rc's error stays the one to report. */
+static void push_finish_abandon(push_run *run, int rc)
+{
+    if (!run->finisher.w)
+        return;
+    char *message = ofs_error_save();
+    if (push_finish_join(run) < 0)
+        ofs_log_debug("%s", ofs_error_last());
+    ofs_error_restore(rc, message);
+    free(message);
+}
+
 /* push_backup(run, tm, e, &source_damaged): copy one backup's objects, then its record, then
  * update and save the target's manifest. */
 static int push_backup(push_run *run, ofs_manifest *tm, const ofs_manifest_entry *e,
@@ -410,11 +432,8 @@ static int push_backup(push_run *run, ofs_manifest *tm, const ofs_manifest_entry
     char key[PUSH_KEY_MAX];
     int rc;
 
-    *source_damaged = 0;
-    if ((rc = ofs_repo_load_record(run->from, run->ring, e->id, &rec, &json, &size)) < 0) {
-        *source_damaged = rc == OFS_EAUTH || rc == OFS_ECORRUPT || rc == OFS_ENOTFOUND;
+    if ((rc = push_source_record(run, e, &rec, &json, &size, source_damaged)) < 0)
         goto cleanup;
-    }
     for (size_t i = 0; i < rec->object_count; i++) {
         const ofs_record_object *o = &rec->objects[i];
         if ((rc = ofs_repo_key(key, sizeof(key), rec->class_name, rec->id, o->name)) < 0)
@@ -446,15 +465,53 @@ static int push_backup(push_run *run, ofs_manifest *tm, const ofs_manifest_entry
     }
     ofs_log_info("pushed backup '%s' to %s", e->id, ofs_store_name(run->to));
 cleanup:
-    if (run->finisher.w) {
-        /* a failure elsewhere: the object finishing meanwhile is not waited for in vain, but
-         * this backup's error is the one to report */
-        char *message = ofs_error_save();
-        if (push_finish_join(run) < 0)
-            ofs_log_debug("%s", ofs_error_last());
-        ofs_error_restore(rc, message);
-        free(message);
+    push_finish_abandon(run, rc);
+    ofs_record_free(rec);
+    free(json);
+    return rc;
+}
+
+/* push_repair(run, e, &source_damaged): e is on the target already: read back each of its
+ * objects and send again from the source every one that is missing or disagrees with the
+ * source's record. The target's record stays: it names the same bytes. */
+static int push_repair(push_run *run, const ofs_manifest_entry *e, int *source_damaged)
+{
+    ofs_record *rec = NULL;
+    char *json = NULL;
+    size_t size = 0;
+    char key[PUSH_KEY_MAX];
+    int rc;
+
+    if ((rc = push_source_record(run, e, &rec, &json, &size, source_damaged)) < 0)
+        goto cleanup;
+    for (size_t i = 0; i < rec->object_count; i++) {
+        const ofs_record_object *o = &rec->objects[i];
+        const push_object *have;
+        uint8_t digest[OFS_SHA256_BYTES];
+        uint64_t got = 0;
+        const char *why = NULL;
+        if ((rc = ofs_repo_key(key, sizeof(key), rec->class_name, rec->id, o->name)) < 0)
+            goto cleanup;
+        run->stats->objects_checked++;
+        if (!(have = push_listing_find(&run->target, key)))
+            why = "is missing";
+        else if (have->size != o->size)
+            why = "has another size than the record";
+        else if ((rc = push_hash_object(run, run->to, key, digest, &got)) < 0)
+            goto cleanup; /* the target cannot be read: stop, as a push does */
+        else if (got != o->size || CRYPTO_memcmp(digest, o->sha256, sizeof(digest)) != 0)
+            why = "has another SHA-256 than the record";
+        if (!why)
+            continue;
+        ofs_log_warn("%s: '%s' %s; sending it again from %s", ofs_store_name(run->to), key,
+                     why, ofs_store_name(run->from));
+        if ((rc = push_copy_object(run, key, o, source_damaged)) < 0)
+            goto cleanup;
+        run->stats->objects_repaired++;
     }
+    rc = push_finish_join(run);
+cleanup:
+    push_finish_abandon(run, rc);
     ofs_record_free(rec);
     free(json);
     return rc;
@@ -468,7 +525,7 @@ static int push_is_failed(char **failed, size_t count, const char *id)
     return 0;
 }
 
-int ofs_push_run(ofs_store *from, ofs_store *to, const ofs_keyring *ring, int show_progress,
+int ofs_push_run(ofs_store *from, ofs_store *to, const ofs_keyring *ring, unsigned flags,
                  ofs_push_stats *stats)
 {
     push_run run = { .from = from, .to = to, .ring = ring, .stats = stats };
@@ -505,7 +562,7 @@ int ofs_push_run(ofs_store *from, ofs_store *to, const ofs_keyring *ring, int sh
             total += e->stored_bytes;
     }
     snprintf(label, sizeof(label), "push to %s", ofs_store_name(to));
-    if ((rc = ofs_progress_new(&run.progress, label, total, show_progress)) < 0)
+    if ((rc = ofs_progress_new(&run.progress, label, total, (flags & OFS_PUSH_PROGRESS) != 0)) < 0)
         goto cleanup;
 
     /* oldest first: a differential never reaches a target before its base */
@@ -525,6 +582,17 @@ int ofs_push_run(ofs_store *from, ofs_store *to, const ofs_keyring *ring, int sh
             goto cleanup;
         if (rc == 1) {
             run.stats->backups_present++;
+            if (!(flags & OFS_PUSH_REPAIR) || (rc = push_repair(&run, e, &damaged)) == 0)
+                continue;
+            rc = ofs_error_wrap(rc, "repairing backup '%s'", e->id);
+            if (!damaged)
+                goto cleanup;
+            ofs_log_error("not repaired: %s", ofs_error_last());
+            if (!first_code) {
+                first_code = rc;
+                first_message = ofs_error_save();
+            }
+            failed[failed_count++] = e->id;
             continue;
         }
         if (push_superseded(tm, e)) {

@@ -81,9 +81,7 @@ static int retention_newer_first(const void *a, const void *b, void *ctx)
     int by_set = strcmp(x->set, y->set);
     if (by_set)
         return by_set;
-    if (x->started != y->started)
-        return x->started > y->started ? -1 : 1;
-    return -strcmp(x->id, y->id);
+    return -ofs_manifest_entry_order(x, y);
 }
 
 static int retention_by_id(const void *a, const void *b, void *ctx)

@@ -576,9 +576,30 @@ static void test_rebuilt_save_merges(void **state)
     ofs_record_free(r2);
 }
 
+/* ids of one second in the order they were made: _10 after _9, not before _2 */
+static void test_id_order(void **state)
+{
+    (void)state;
+    assert_true(ofs_manifest_id_compare("data_20261203_083247", "data_20261203_083247_2") < 0);
+    assert_true(ofs_manifest_id_compare("data_20261203_083247_9", "data_20261203_083247_10") < 0);
+    assert_true(ofs_manifest_id_compare("data_20261203_083247_22", "data_20261203_083247_3") > 0);
+    assert_int_equal(ofs_manifest_id_compare("data_20261203_083247_7", "data_20261203_083247_7"),
+                     0);
+    assert_true(ofs_manifest_id_compare("data_20261203_083246_9", "data_20261203_083247") < 0);
+    assert_true(ofs_manifest_id_compare("a_20261203_083247_5", "b_20261203_083247") < 0);
+    /* not a suffix: compared as text */
+    assert_true(ofs_manifest_id_compare("x_12", "x_9") < 0);
+    ofs_manifest_entry x = { .id = (char *)"d_20261203_083247_10", .started = 5 };
+    ofs_manifest_entry y = { .id = (char *)"d_20261203_083247_9", .started = 5 };
+    assert_true(ofs_manifest_entry_order(&x, &y) > 0);
+    y.started = 6;
+    assert_true(ofs_manifest_entry_order(&x, &y) < 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_id_order),
         cmocka_unit_test_setup_teardown(test_add_find_latest_remove, setup, teardown),
         cmocka_unit_test_setup_teardown(test_save_load, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tamper_and_keys, setup, teardown),

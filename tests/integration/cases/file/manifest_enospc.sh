@@ -41,7 +41,7 @@ run_fails 8 "*committed, but staging's manifest was not updated*No space left*HI
 id=$(latest_id "$mnt/staging")
 grep -q "$id" "$manifest" && fail "the manifest names $id although its save failed"
 # the push delivered it all the same
-[ -f "$(backup_dir "$SCRATCH/targets/nas" "$id")/backup.json" ] || fail "$id was not pushed"
+[ -f "$(backup_dir "$SCRATCH/targets/nas" "$id")/backup.json" ] || { ls "$mnt/staging/data/"*/ "$SCRATCH/targets/nas/data/"*/; cat "$LAST_OUT" "$LAST_ERR"; fail "$id was not pushed"; }
 
 # verify rebuilds it, as the hint says
 rm -f "$mnt/fill"

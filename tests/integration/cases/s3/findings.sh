@@ -8,6 +8,7 @@
 #   - url_style = virtual on an IP endpoint: a configuration error naming the line, no retries
 #   - init on a missing bucket: the message says the bucket does not exist, not a probe step
 #   - a malformed AWS_SESSION_TOKEN: the message names the token
+#   - a volume replaced by garbage on the target: verify exits 5, push --repair sends it again
 . "$(dirname "$0")/../../lib.sh"
 . "$OFS_SOURCE_DIR/tests/integration/servers/radosgw.sh"
 
@@ -85,3 +86,20 @@ else
     expect_glob "$LAST_ERR" "*session token was refused*HINT: the session token (AWS_SESSION_TOKEN*" \
         "the token's message"
 fi
+
+# ---- a volume on the target replaced by garbage: verify finds it, push --repair mends it
+id=$(latest_id "$SCRATCH/staging")
+vol=$(cd "$SCRATCH/staging" && find data -name 'vol-*.ofs' -path "*/$id/*" | head -n 1)
+objects=$(find "$SCRATCH/staging/data" -path "*/$id/*.ofs" | wc -l)
+head -c 1000 /dev/urandom > "$SCRATCH/garbage"
+s3cli s3api put-object --bucket "$S3_BUCKET" --key "skew/$vol" --body "$SCRATCH/garbage" > /dev/null ||
+    fail "could not replace $vol"
+run_fails 5 "*" ofs verify --from skewed
+run_ok ofs push --target skewed
+expect_glob "$LAST_OUT" "*0 backups pushed, 1 already there*" "a plain push (the damage is not its to see)"
+run_ok ofs push --target skewed --repair
+expect_glob "$LAST_OUT" "*repair: $objects objects read back, 1 sent again*" "push --repair"
+expect_glob "$LAST_ERR" "*'$vol' has another size than the record; sending it again from staging*" "push --repair's log"
+run_ok ofs verify --from skewed --read-data
+run_ok ofs push --target skewed --repair
+expect_glob "$LAST_OUT" "*repair: $objects objects read back, 0 sent again*" "a second push --repair"
