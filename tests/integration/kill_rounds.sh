@@ -1,7 +1,8 @@
 # kill_rounds.sh - sourced by the */kill_junk.sh cases (after lib.sh): kill -9 backup and push
 # at random moments, then assert that one rerun leaves no debris (issue 9: temporary files,
 # unfinished uploads, folders of abandoned backups). The case supplies target_junk, which
-# prints the target's debris (one line each, nothing if clean).
+# prints the target's debris (one line each, nothing if clean), and plant_junk, which leaves
+# one piece of debris of the kind a killed push leaves there.
 
 # kill_rounds_data DIR [FILES]: FILES (8) files of 6 MB of random bytes and 6 MB of text, so a
 # backup takes about a second
@@ -88,7 +89,7 @@ kill_rounds_backup() {
 
 # kill_rounds_push N TARGET: N pushes to TARGET, each killed -9 at a random moment within the
 # push of one full backup (a new full is staged whenever a round finished its push, so every
-# round has work); then one rerun; target_junk must print nothing. Run it before
+# round has work); then plant_junk, one rerun; target_junk must print nothing. Run it before
 # kill_rounds_backup: the backups that round commits would all have to be pushed first.
 kill_rounds_push() {
     local n=$1 target=$2 i delay window killed=0 junk
@@ -108,6 +109,11 @@ kill_rounds_push() {
     junk=$(target_junk | wc -l)
     note "push: $killed of $n runs killed; they left $junk temporary objects and folders"
     [ "$killed" -gt 0 ] || skip "no push could be killed (machine too fast for this data)"
+    # whatever the last kill left, the rerun meets debris: the case plants one (plant_junk)
+    # and target_junk must see it, so a clean result below is the sweep's doing
+    plant_junk
+    [ -n "$(target_junk)" ] || fail "target_junk does not see the planted debris"
+    sleep 1 # planted before the rerun's start, in an earlier second
     run_ok ofs push --target "$target"
     junk=$(target_junk)
     [ -z "$junk" ] || fail "after one rerun of push, $target still holds: $junk"

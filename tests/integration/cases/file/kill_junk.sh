@@ -14,6 +14,10 @@ run_ok ofs init
 kill_rounds_seed
 
 target_junk() { folder_junk "$SCRATCH/targets/nas"; }
+plant_junk() {
+    mkdir -p "$SCRATCH/targets/nas/data/daily/planted"
+    head -c 4096 /dev/urandom > "$SCRATCH/targets/nas/data/daily/planted/.tmp-vol-0001.ofs-00000000deadbeef"
+}
 
 kill_rounds_push 20 nas
 kill_rounds_backup 20

@@ -34,6 +34,11 @@ for f in sorted(folders - records):
     print("abandoned backup folder " + f)'
 }
 
+plant_junk() {
+    s3cli s3api create-multipart-upload --bucket "$S3_BUCKET" \
+        --key junk/data/daily/planted_20261203_000000/vol-0001.ofs > /dev/null
+}
+
 kill_rounds_push 20 cloud
 kill_rounds_backup 20
 echo "PASS: $CASE_NAME"
