@@ -421,10 +421,11 @@ static void test_errors(void **state)
 
 /* ---- provider retention: the bucket's lifecycle (what the emulator does not have) ---- */
 
-#define FOREIGN_RULES                                                                        \
-    "{\"action\":{\"type\":\"Delete\"},\"condition\":{\"age\":30,\"matchesPrefix\":[\"logs/\"]}},"  \
-    "{\"action\":{\"type\":\"Delete\"},\"condition\":{\"age\":9,\"matchesPrefix\":"              \
-    "[\"other/data/daily/\"]}},"                                                             \
+#define FOREIGN_RULES                                                                    \
+    "{\"action\":{\"type\":\"Delete\"},\"condition\":{\"age\":30,\"matchesPrefix\":"      \
+    "[\"logs/\"]}},"                                                                       \
+    "{\"action\":{\"type\":\"Delete\"},\"condition\":{\"age\":9,\"matchesPrefix\":"       \
+    "[\"other/data/daily/\"]}},"                                                           \
     "{\"action\":{\"type\":\"Delete\"},\"condition\":{\"numNewerVersions\":3}}"
 
 /* what retention sync asks of a versioned bucket, minus the weekly class */
