@@ -65,7 +65,8 @@
  *
  * Object retention (object_lock = governance|compliance: retention.mode Unlocked|Locked; the
  * bucket must have object retention enabled, `gcloud storage buckets create
- * --enable-per-object-retention`, or the upload is refused with Google's message): every
+ * --enable-per-object-retention`: asked once per store at the first locked upload, GET
+ * ?fields=objectRetention, OFS_ECONFIG with a HINT if not): every
  * object under data/<class>/ is uploaded with {"retention": {"mode": MODE, "retainUntilTime":
  * now + the class's age (ofs_retention_lock_until) + 1 day}} in the resumable upload's
  * metadata (so such objects always use a resumable upload, whatever their size);

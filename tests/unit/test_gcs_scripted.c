@@ -565,9 +565,10 @@ static void iso_in(int64_t now, int days, char out[32])
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* scripted GCS: with object_lock = governance a data object - even a small one - is a
- * resumable upload whose first request carries retention {Unlocked, now + daily + 1 day};
- * manifest.json stays a plain media upload without retention */
+/* scripted GCS: with object_lock = governance the bucket is asked once whether it has object
+ * retention; a data object - even a small one - is a resumable upload whose first request
+ * carries retention {Unlocked, now + daily + 1 day}; manifest.json stays a plain media upload
+ * without retention. A bucket without object retention is refused before any upload. */
 static void test_object_retention_in_upload_scripted(void **state)
 {
     (void)state;
@@ -575,11 +576,16 @@ static void test_object_retention_in_upload_scripted(void **state)
     unsigned char data[] = "a small volume";
     char done[512], done2[512], endpoint[64], before[32], after[32];
     canned_answer answers[] = {
+        { 200, "{\"objectRetention\": {\"mode\": \"Enabled\"}}", NULL },
         { 200, "", "Location: {ENDPOINT}/upload/storage/v1/b/bk/o?upload_id=L1\r\n" },
         { 200, object_json(data, sizeof(data), done, sizeof(done)), NULL },
         { 200, object_json(data, sizeof(data), done2, sizeof(done2)), NULL },
+        { 200, "", "Location: {ENDPOINT}/upload/storage/v1/b/bk/o?upload_id=L2\r\n" },
+        { 200, done, NULL },
+        /* another store, on a bucket without object retention */
+        { 200, "{}", NULL },
     };
-    pid_t pid = script_start(answers, 3, log_path, endpoint);
+    pid_t pid = script_start(answers, 7, log_path, endpoint);
     ofs_config_target t = target(endpoint, PART, NULL);
     const ofs_config_retention policy = { .daily = 7, .weekly = 4, .monthly = 12 };
     ofs_store *s = NULL;
@@ -593,8 +599,31 @@ static void test_object_retention_in_upload_scripted(void **state)
         fail_msg("put: %s", ofs_error_last());
     iso_in((int64_t)time(NULL), 8, after);
     assert_int_equal(ofs_store_put_buffer(s, "manifest.json", 0, data, sizeof(data)), 0);
+    /* the bucket was asked once: the next locked object goes straight to its session */
+    assert_int_equal(ofs_store_put_buffer(s, "data/weekly/b2/vol", 0, data, sizeof(data)), 0);
+    ofs_store_free(s);
+    s = NULL;
+    if (ofs_store_gcs_new_with_retention(&s, &t, &policy, scratch) != 0)
+        fail_msg("open: %s", ofs_error_last());
+    assert_int_equal(ofs_store_put_buffer(s, key, 0, data, sizeof(data)), OFS_ECONFIG);
+    assert_string_equal(ofs_error_last(), "cloud: object_lock is on (Unlocked mode), but bucket "
+                                          "bk has no object retention enabled\nHINT: it can only "
+                                          "be turned on when a bucket is created (gcloud storage "
+                                          "buckets create --enable-per-object-retention); use "
+                                          "such a bucket, or set object_lock = off");
     script_end(pid);
-    char *start = nth(0), want[160], want2[160];
+    char *log = read_log();
+    assert_int_equal(count_requests(log), 7);
+    free(log);
+    char *ask = nth(0);
+    assert_non_null(strstr(ask, "GET /storage/v1/b/bk?fields=objectRetention "));
+    free(ask);
+    char *weekly = nth(4);
+    assert_non_null(strstr(weekly, "POST /upload/storage/v1/b/bk/o?uploadType=resumable&name=h%2F"
+                                   "data%2Fweekly%2Fb2%2Fvol "));
+    assert_non_null(strstr(weekly, "\"retention\":{\"mode\":\"Unlocked\""));
+    free(weekly);
+    char *start = nth(1), want[160], want2[160];
     assert_non_null(strstr(start, "POST /upload/storage/v1/b/bk/o?uploadType=resumable&name=h%2F"
                                   "data%2Fdaily%2F20260302_220000%2Fvol-0001.ofs "));
     snprintf(want, sizeof(want), "\"retention\":{\"mode\":\"Unlocked\",\"retainUntilTime\":"
@@ -604,11 +633,11 @@ static void test_object_retention_in_upload_scripted(void **state)
     if (!strstr(start, want) && !strstr(start, want2))
         fail_msg("no retention until %s in:\n%s", before, start);
     free(start);
-    char *chunk = nth(1);
+    char *chunk = nth(2);
     assert_non_null(strstr(chunk, "PUT /upload/storage/v1/b/bk/o?upload_id=L1 "));
     assert_non_null(strstr(chunk, "Content-Range: bytes 0-14/15"));
     free(chunk);
-    char *manifest = nth(2);
+    char *manifest = nth(3);
     assert_non_null(strstr(manifest, "POST /upload/storage/v1/b/bk/o?uploadType=media&name=h%2F"
                                      "manifest.json"));
     assert_null(strstr(manifest, "retention"));

@@ -52,6 +52,7 @@ typedef struct gcs_store {
     ofs_config_retention retention; /* with lock_mode: the class ages (no strings) */
     pthread_mutex_t probe_lock; /* guards preconditions */
     int preconditions;     /* 0 not probed, 1 honoured, -1 ignored */
+    int lock_checked;      /* the bucket was seen to have object retention (probe_lock) */
 } gcs_store;
 
 typedef struct gcs_request {
@@ -118,6 +119,10 @@ int gcs_preconditions_probe(gcs_store *s);
 /* gcs_bucket_url(s, query, &url): ORIGIN/storage/v1/b/BUCKET[?QUERY] (query encoded). */
 int gcs_bucket_url(const gcs_store *s, const char *query, char **url);
 
+/* gcs_bucket_get(s, fields, &doc): GET the bucket resource's fields (?fields=FIELDS) as a
+ * JSON object (caller decrefs); OFS_ECORRUPT if the answer is not one. */
+int gcs_bucket_get(gcs_store *s, const char *fields, json_t **doc);
+
 /* gcs_versioning, gcs_lifecycle_sync: the store's lifecycle ops (gcs_lifecycle.c), as
  * store_gcs.h says. */
 int gcs_versioning(ofs_store *store, int *versioned);
@@ -135,6 +140,10 @@ int gcs_lock_settings(gcs_store *s, const ofs_config_target *target,
  * key (relative to the prefix) written at now - {"mode": ..., "retainUntilTime": RFC 3339} -
  * or NULL when it is not locked (lock off, or a key outside data/CLASS/). Caller decrefs. */
 int gcs_lock_retention(const gcs_store *s, const char *key, int64_t now, json_t **retention);
+
+/* gcs_lock_check(s): with object retention on, that the bucket has it enabled (asked once
+ * per store, at the first locked upload); OFS_ECONFIG with a HINT if not. */
+int gcs_lock_check(gcs_store *s);
 
 /* gcs_lock_refusal(s, full_name): after a delete refused with retentionPolicyNotMet, the
  * message that says until when (the object's retention, or the bucket policy's expiry, read

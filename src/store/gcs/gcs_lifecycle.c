@@ -29,8 +29,7 @@ int gcs_bucket_url(const gcs_store *s, const char *query, char **url)
     return 0;
 }
 
-/* bucket_get(s, fields, &doc): the bucket resource's fields, as a JSON object */
-static int bucket_get(gcs_store *s, const char *fields, json_t **doc)
+int gcs_bucket_get(gcs_store *s, const char *fields, json_t **doc)
 {
     char *query = NULL, *url = NULL;
     gcs_response resp;
@@ -68,7 +67,7 @@ int gcs_versioning(ofs_store *store, int *versioned)
     int rc;
 
     *versioned = 0;
-    if ((rc = bucket_get(s, "versioning", &doc)) < 0)
+    if ((rc = gcs_bucket_get(s, "versioning", &doc)) < 0)
         return ofs_error_wrap(rc, "%s: reading whether bucket %s is versioned", s->parent.name,
                               s->bucket);
     /* a bucket never versioned answers {} */
@@ -237,7 +236,7 @@ int gcs_lifecycle_sync(ofs_store *store, const ofs_lifecycle_rule *rules, size_t
     if (changed)
         *changed = 0;
     if ((rc = want_rules(s, rules, count, &want)) < 0 ||
-        (rc = bucket_get(s, "lifecycle,versioning", &doc)) < 0)
+        (rc = gcs_bucket_get(s, "lifecycle,versioning", &doc)) < 0)
         goto cleanup;
     have = json_object_get(json_object_get(doc, "lifecycle"), "rule");
     if (lifecycle_matches(s, have, want, &what))
@@ -256,7 +255,7 @@ int gcs_lifecycle_sync(ofs_store *store, const ofs_lifecycle_rule *rules, size_t
                  s->parent.name, s->prefix, json_array_size(want), kept);
     /* read back: a server may accept a document and keep something else */
     json_decref(doc);
-    if ((rc = bucket_get(s, "lifecycle,versioning", &doc)) < 0)
+    if ((rc = gcs_bucket_get(s, "lifecycle,versioning", &doc)) < 0)
         goto cleanup;
     have = json_object_get(json_object_get(doc, "lifecycle"), "rule");
     if (!lifecycle_matches(s, have, want, &what))

@@ -9,6 +9,7 @@
  * overrideUnlockedRetention can shorten or remove it), compliance its Locked mode (no one
  * can, until the date). manifest.json is rewritten by every push: never locked.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,36 @@ int gcs_lock_retention(const gcs_store *s, const char *key, int64_t now, json_t 
     if (!(*retention = json_pack("{s:s, s:s}", "mode", s->lock_mode, "retainUntilTime", date)))
         return ofs_error_set(OFS_ERROR, "out of memory");
     return 0;
+}
+
+int gcs_lock_check(gcs_store *s)
+{
+    json_t *doc = NULL;
+    const char *mode;
+    int rc = 0;
+
+    /* once per store; a failure is asked again at the next locked upload */
+    pthread_mutex_lock(&s->probe_lock);
+    if (!s->lock_mode || s->lock_checked)
+        goto cleanup;
+    if ((rc = gcs_bucket_get(s, "objectRetention", &doc)) < 0) {
+        rc = ofs_error_wrap(rc, "reading whether bucket %s has object retention", s->bucket);
+        goto cleanup;
+    }
+    mode = json_string_value(json_object_get(json_object_get(doc, "objectRetention"), "mode"));
+    if (!mode || strcmp(mode, "Enabled") != 0) {
+        rc = ofs_error_set(OFS_ECONFIG, "object_lock is on (%s mode), but bucket %s has no "
+                           "object retention enabled\nHINT: it can only be turned on when a "
+                           "bucket is created (gcloud storage buckets create "
+                           "--enable-per-object-retention); use such a bucket, or set "
+                           "object_lock = off", s->lock_mode, s->bucket);
+        goto cleanup;
+    }
+    s->lock_checked = 1;
+cleanup:
+    pthread_mutex_unlock(&s->probe_lock);
+    json_decref(doc);
+    return rc;
 }
 
 int gcs_lock_refusal(gcs_store *s, const char *full_name)

@@ -618,7 +618,8 @@ int gcs_put(ofs_store *store, const char *key, unsigned flags, ofs_writer **out)
     w->parent.ops = &gcs_writer_ops;
     w->s = s;
     w->flags = flags;
-    if ((rc = gcs_lock_retention(s, key, (int64_t)time(NULL), &w->retention)) < 0)
+    if ((rc = gcs_lock_retention(s, key, (int64_t)time(NULL), &w->retention)) < 0 ||
+        (w->retention && (rc = gcs_lock_check(s)) < 0))
         goto cleanup;
     if (EVP_DigestInit_ex(w->md5, EVP_md5(), NULL) != 1) {
         rc = ofs_error_set(OFS_ERROR, "openssl: MD5 failed");
