@@ -419,6 +419,16 @@ static void test_errors(void **state)
     ofs_store_free(s);
 }
 
+/* request_has(n, text, more): the n-th logged request holds text (and more, unless NULL) */
+static void request_has(int n, const char *text, const char *more)
+{
+    char *req = nth(n);
+    if (!strstr(req, text) || (more && !strstr(req, more)))
+        fail_msg("request %d lacks '%s'%s%s:\n%s", n, text, more ? " or " : "",
+                 more ? more : "", req);
+    free(req);
+}
+
 /* ---- provider retention: the bucket's lifecycle (what the emulator does not have) ---- */
 
 #define FOREIGN_RULES                                                                    \
@@ -486,12 +496,8 @@ static void test_lifecycle_patch_body_keeps_foreign_rules_scripted(void **state)
     char *log = read_log();
     assert_int_equal(count_requests(log), 5);
     free(log);
-    char *get = nth(0);
-    assert_non_null(strstr(get, "GET /storage/v1/b/bk?fields=versioning "));
-    free(get);
-    get = nth(1);
-    assert_non_null(strstr(get, "GET /storage/v1/b/bk?fields=lifecycle,versioning "));
-    free(get);
+    request_has(0, "GET /storage/v1/b/bk?fields=versioning ", NULL);
+    request_has(1, "GET /storage/v1/b/bk?fields=lifecycle,versioning ", NULL);
     char *patch = nth(2);
     assert_non_null(strstr(patch, "PATCH /storage/v1/b/bk?fields=lifecycle "));
     assert_non_null(strstr(patch, "Content-Type: application/json"));
@@ -502,12 +508,8 @@ static void test_lifecycle_patch_body_keeps_foreign_rules_scripted(void **state)
              strlen(synced_lifecycle));
     assert_string_equal(body + 4, expected);
     free(patch);
-    char *again = nth(3);
-    assert_non_null(strstr(again, "GET /storage/v1/b/bk?fields=lifecycle,versioning "));
-    free(again);
-    again = nth(4);
-    assert_non_null(strstr(again, "GET /storage/v1/b/bk?fields=lifecycle,versioning "));
-    free(again);
+    request_has(3, "GET /storage/v1/b/bk?fields=lifecycle,versioning ", NULL);
+    request_has(4, "GET /storage/v1/b/bk?fields=lifecycle,versioning ", NULL);
     ofs_store_free(s);
 }
 
@@ -545,12 +547,9 @@ static void test_lifecycle_read_back_differs_scripted(void **state)
     assert_non_null(strstr(ofs_error_last(), "lifecycle rule for 'a rule no longer wanted' "
                                              "read back differs"));
     script_end(pid);
-    char *patch = nth(1);
-    assert_non_null(strstr(patch, "PATCH /storage/v1/b/bk?fields=lifecycle "));
-    assert_non_null(strstr(patch, "{\"lifecycle\":{\"rule\":[{\"action\":{\"type\":\"Delete\"},"
-                                  "\"condition\":{\"matchesPrefix\":[\"h/data/daily/\"],"
-                                  "\"age\":8}}]}}"));
-    free(patch);
+    request_has(1, "PATCH /storage/v1/b/bk?fields=lifecycle ",
+                "{\"lifecycle\":{\"rule\":[{\"action\":{\"type\":\"Delete\"},"
+                "\"condition\":{\"matchesPrefix\":[\"h/data/daily/\"],\"age\":8}}]}}");
     ofs_store_free(s);
 }
 
@@ -615,14 +614,9 @@ static void test_object_retention_in_upload_scripted(void **state)
     char *log = read_log();
     assert_int_equal(count_requests(log), 7);
     free(log);
-    char *ask = nth(0);
-    assert_non_null(strstr(ask, "GET /storage/v1/b/bk?fields=objectRetention "));
-    free(ask);
-    char *weekly = nth(4);
-    assert_non_null(strstr(weekly, "POST /upload/storage/v1/b/bk/o?uploadType=resumable&name=h%2F"
-                                   "data%2Fweekly%2Fb2%2Fvol "));
-    assert_non_null(strstr(weekly, "\"retention\":{\"mode\":\"Unlocked\""));
-    free(weekly);
+    request_has(0, "GET /storage/v1/b/bk?fields=objectRetention ", NULL);
+    request_has(4, "POST /upload/storage/v1/b/bk/o?uploadType=resumable&name=h%2F"
+                "data%2Fweekly%2Fb2%2Fvol ", "\"retention\":{\"mode\":\"Unlocked\"");
     char *start = nth(1), want[160], want2[160];
     assert_non_null(strstr(start, "POST /upload/storage/v1/b/bk/o?uploadType=resumable&name=h%2F"
                                   "data%2Fdaily%2F20260302_220000%2Fvol-0001.ofs "));
@@ -633,10 +627,7 @@ static void test_object_retention_in_upload_scripted(void **state)
     if (!strstr(start, want) && !strstr(start, want2))
         fail_msg("no retention until %s in:\n%s", before, start);
     free(start);
-    char *chunk = nth(2);
-    assert_non_null(strstr(chunk, "PUT /upload/storage/v1/b/bk/o?upload_id=L1 "));
-    assert_non_null(strstr(chunk, "Content-Range: bytes 0-14/15"));
-    free(chunk);
+    request_has(2, "PUT /upload/storage/v1/b/bk/o?upload_id=L1 ", "Content-Range: bytes 0-14/15");
     char *manifest = nth(3);
     assert_non_null(strstr(manifest, "POST /upload/storage/v1/b/bk/o?uploadType=media&name=h%2F"
                                      "manifest.json"));
@@ -676,10 +667,8 @@ static void test_delete_retention_refused_scripted(void **state)
     assert_non_null(strstr(ofs_error_last(), "retentionPolicyNotMet: Object 'bk/h/data/daily/b1/"
                                              "vol' is subject to an object retention"));
     script_end(pid);
-    char *look = nth(1);
-    assert_non_null(strstr(look, "GET /storage/v1/b/bk/o/h%2Fdata%2Fdaily%2Fb1%2Fvol?fields="
-                                 "retention,retentionExpirationTime "));
-    free(look);
+    request_has(1, "GET /storage/v1/b/bk/o/h%2Fdata%2Fdaily%2Fb1%2Fvol?fields="
+                "retention,retentionExpirationTime ", NULL);
     ofs_store_free(s);
 }
 
