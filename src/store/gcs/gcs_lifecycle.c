@@ -94,16 +94,23 @@ static int rule_is_ours(const gcs_store *s, json_t *rule)
     return 0;
 }
 
-/* rule_new(type, storage_class, prefix): {"action": {...}, "condition": {"matchesPrefix":
- * [prefix]}}; the caller adds the condition's ages */
-static json_t *rule_new(const char *type, const char *storage_class, const char *prefix,
-                        json_t **condition)
+/* rule_add(list, type, storage_class, condition): append {"action": {"type": TYPE[,
+ * "storageClass": CLASS]}, "condition": CONDITION} (condition is stolen, may be NULL: out of
+ * memory) */
+static int rule_add(json_t *list, const char *type, const char *storage_class,
+                    json_t *condition)
 {
-    json_t *action = json_pack("{s:s}", "type", type);
-    if (action && storage_class)
-        json_object_set_new(action, "storageClass", json_string(storage_class));
-    *condition = json_pack("{s:[s]}", "matchesPrefix", prefix);
-    return json_pack("{s:o, s:o}", "action", action, "condition", *condition);
+    json_t *rule = json_pack("{s:{s:s}, s:o}", "action", "type", type, "condition", condition);
+
+    if (rule && storage_class &&
+        json_object_set_new(json_object_get(rule, "action"), "storageClass",
+                            json_string(storage_class)) < 0) {
+        json_decref(rule);
+        rule = NULL;
+    }
+    if (!rule || json_array_append_new(list, rule) < 0)
+        return ofs_error_set(OFS_ERROR, "out of memory");
+    return 0;
 }
 
 /*
@@ -117,42 +124,37 @@ static json_t *rule_new(const char *type, const char *storage_class, const char 
 static int want_rules(const gcs_store *s, const ofs_lifecycle_rule *rules, size_t count,
                       json_t **want)
 {
-    json_t *list = json_array(), *cond = NULL;
-    char *prefix = NULL;
-    int rc = 0;
+    json_t *list = json_array();
+    char *p = NULL;
+    int rc = list ? 0 : ofs_error_set(OFS_ERROR, "out of memory");
 
     *want = NULL;
     for (size_t i = 0; i < count && rc == 0; i++)
         rc = ofs_lifecycle_rule_check(rules, i);
     for (size_t i = 0; i < count && rc == 0; i++) {
         const ofs_lifecycle_rule *r = &rules[i];
-        if (asprintf(&prefix, "%s%s", s->prefix, r->prefix) < 0) {
-            prefix = NULL;
+        if (asprintf(&p, "%s%s", s->prefix, r->prefix) < 0) {
+            p = NULL;
             rc = ofs_error_set(OFS_ERROR, "out of memory");
             break;
         }
-        if (r->expiration_days > 0) {
-            json_array_append_new(list, rule_new("Delete", NULL, prefix, &cond));
-            json_object_set_new(cond, "age", json_integer(r->expiration_days));
-        }
-        if (r->transition_days > 0 && r->transition_class) {
-            json_array_append_new(list, rule_new("SetStorageClass", r->transition_class, prefix,
-                                                 &cond));
-            json_object_set_new(cond, "age", json_integer(r->transition_days));
-        }
-        if (r->noncurrent_days > 0) {
-            json_array_append_new(list, rule_new("Delete", NULL, prefix, &cond));
-            json_object_set_new(cond, "isLive", json_false());
-            json_object_set_new(cond, "daysSinceNoncurrentTime",
-                                json_integer(r->noncurrent_days));
-        }
-        if (r->abort_multipart_days > 0) {
-            json_array_append_new(list, rule_new("AbortIncompleteMultipartUpload", NULL, prefix,
-                                                 &cond));
-            json_object_set_new(cond, "age", json_integer(r->abort_multipart_days));
-        }
-        free(prefix);
-        prefix = NULL;
+        if (r->expiration_days > 0)
+            rc = rule_add(list, "Delete", NULL, json_pack("{s:[s], s:i}", "matchesPrefix", p,
+                                                          "age", r->expiration_days));
+        if (rc == 0 && r->transition_days > 0 && r->transition_class)
+            rc = rule_add(list, "SetStorageClass", r->transition_class,
+                          json_pack("{s:[s], s:i}", "matchesPrefix", p, "age",
+                                    r->transition_days));
+        if (rc == 0 && r->noncurrent_days > 0)
+            rc = rule_add(list, "Delete", NULL,
+                          json_pack("{s:[s], s:b, s:i}", "matchesPrefix", p, "isLive", 0,
+                                    "daysSinceNoncurrentTime", r->noncurrent_days));
+        if (rc == 0 && r->abort_multipart_days > 0)
+            rc = rule_add(list, "AbortIncompleteMultipartUpload", NULL,
+                          json_pack("{s:[s], s:i}", "matchesPrefix", p, "age",
+                                    r->abort_multipart_days));
+        free(p);
+        p = NULL;
     }
     if (rc == 0)
         *want = list;
