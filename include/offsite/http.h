@@ -36,7 +36,7 @@ typedef struct ofs_http_options {
 } ofs_http_options;
 
 typedef struct ofs_http_request {
-    const char *method;              /* GET, HEAD, PUT, POST, DELETE */
+    const char *method;              /* GET, HEAD, PUT, POST, PATCH, DELETE */
     const char *url;                 /* already encoded */
     const char *const *headers;      /* "Name: value" lines */
     size_t header_count;

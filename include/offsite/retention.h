@@ -81,6 +81,16 @@ int ofs_retention_decide_each(const ofs_config_retention *const *policies,
 int64_t ofs_retention_expiry(const ofs_config_retention *policy, const char *class_name,
                              int64_t started);
 
+/*
+ * ofs_retention_lock_until(policy, key, now, &until): the date a provider lock (s3 object lock,
+ * gcs object retention) holds an object written now under key (relative to the target): a day
+ * past the class's expiry, so neither prune nor the lifecycle rule (a day past the class's age
+ * too) is refused for a backup the policy no longer keeps. Returns 1 for a key under
+ * data/CLASS/, 0 for anything else (manifest.json, probes: never locked; *until = 0).
+ */
+int ofs_retention_lock_until(const ofs_config_retention *policy, const char *key, int64_t now,
+                             int64_t *until);
+
 /* ofs_retention_add_months(t, months): the same UTC day and time, months later (earlier if
  * negative), the day clamped to the end of a shorter month. */
 int64_t ofs_retention_add_months(int64_t t, int months);

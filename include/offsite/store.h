@@ -32,6 +32,7 @@
 #ifndef OFFSITE_STORE_H
 #define OFFSITE_STORE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "offsite/bwlimit.h"
@@ -66,6 +67,27 @@ enum {
 enum {
     OFS_PUT_IF_ABSENT = 1 << 0
 };
+
+/*
+ * A provider-side rule for the objects under one prefix of the target (a key prefix, not
+ * only a folder: "manifest.json" works). It needs at least one action, and not both
+ * expiration_days and expired_delete_marker (S3 refuses both in one Expiration, so the
+ * delete-marker cleanup goes into a rule without an expiration age). Each driver renders it
+ * in its provider's terms (store_s3.h, store_gcs.h say how).
+ */
+typedef struct ofs_lifecycle_rule {
+    const char *prefix;          /* relative to the target's prefix: "data/daily/" */
+    int expiration_days;         /* delete objects this many days after they were written */
+    int abort_multipart_days;    /* abort unfinished multipart uploads after this; 0 = no */
+    int transition_days;         /* move to transition_class after this; 0 = no (S3 wants
+                                    it below expiration_days; AWS also wants 30 or more for
+                                    STANDARD_IA and ONEZONE_IA: not checked here) */
+    const char *transition_class;
+    int noncurrent_days;         /* versioned bucket: remove a version this many days after
+                                    it stopped being the current one; 0 = no */
+    int expired_delete_marker;   /* versioned bucket: remove delete markers no version is
+                                    left behind */
+} ofs_lifecycle_rule;
 
 #define OFS_STORE_VERSION_MAX 96
 
@@ -105,6 +127,11 @@ struct ofs_store_ops {
     /* optional: remove what unfinished writes started before `before` left (see
      * ofs_store_sweep) and add to stats */
     int (*sweep)(ofs_store *s, int64_t before, struct ofs_store_sweep_stats *stats);
+    /* optional, with OFS_STORE_CAP_LIFECYCLE: provider retention (ofs_store_versioning,
+     * ofs_store_lifecycle_sync) */
+    int (*versioning)(ofs_store *s, int *versioned);
+    int (*lifecycle_sync)(ofs_store *s, const struct ofs_lifecycle_rule *rules, size_t count,
+                          int *changed);
 };
 
 /* Drivers embed this as their first member. */
@@ -218,6 +245,38 @@ int ofs_store_del_many(ofs_store *s, const char *const *keys, size_t count);
  * server's error).
  */
 int ofs_store_delete_check(ofs_store *s, const char *host);
+
+/*
+ * ofs_store_versioning(s, &versioned): whether deleting an object leaves its data behind as a
+ * noncurrent version (the lifecycle rules then need noncurrent_days to remove it).
+ * ofs_store_lifecycle_sync(s, rules, count, &changed): make the provider's lifecycle rules for
+ * this target exactly these, keeping every rule offsite did not write, then read them back and
+ * compare (OFS_ECORRUPT if they differ); *changed (may be NULL) says whether anything was
+ * written. Both are the driver's (store_s3.h, store_gcs.h say how each renders the rules), so
+ * a command decides the rules without knowing a provider's documents or HTTP: a store without
+ * them (no OFS_STORE_CAP_LIFECYCLE) is OFS_EUNSUPPORTED. Errors are the driver's.
+ */
+int ofs_store_versioning(ofs_store *s, int *versioned);
+
+/*
+ * ofs_store_lock_settings(target, retention, driver, &ages): for drivers - the target's
+ * object_lock: OFS_LOCK_OFF, OFS_LOCK_GOVERNANCE or OFS_LOCK_COMPLIANCE, with the policy's
+ * class ages (no strings) copied to ages for ofs_retention_lock_until. OFS_ECONFIG for
+ * another value, OFS_EUNSUPPORTED if the lock is on and retention is NULL (no date to lock
+ * until); messages name the target, its line and driver.
+ */
+enum { OFS_LOCK_OFF = 0, OFS_LOCK_GOVERNANCE = 1, OFS_LOCK_COMPLIANCE = 2 };
+int ofs_store_lock_settings(const ofs_config_target *target,
+                            const ofs_config_retention *retention, const char *driver,
+                            ofs_config_retention *ages);
+
+/* ofs_lifecycle_rule_check(rules, i): for drivers - OFS_ECONFIG naming rules[i]'s prefix if it
+ * breaks the rules of ofs_lifecycle_rule (no prefix, no action, negative days, a transition
+ * not before the expiration, a prefix already given in rules[0..i)): said before anything is
+ * sent. */
+int ofs_lifecycle_rule_check(const ofs_lifecycle_rule *rules, size_t i);
+int ofs_store_lifecycle_sync(ofs_store *s, const ofs_lifecycle_rule *rules, size_t count,
+                             int *changed);
 
 /* ofs_store_key_check(key): OFS_ECONFIG naming the key if it breaks the rules above. */
 int ofs_store_key_check(const char *key);

@@ -48,8 +48,36 @@
  * retried. Server errors read "reason: message (bucket B, object O)" with a HINT for the usual
  * causes.
  *
- * Caps: RANGE, CONDITIONAL, RETRIES, CONCURRENT unless a bwlimit is set, ATOMIC_REPLACE once
- * the probe found preconditions honoured.
+ * Lifecycle (the store's lifecycle ops, ofs_store_versioning and ofs_store_lifecycle_sync;
+ * gcs_lifecycle.c): versioned is the bucket's versioning.enabled (GET ?fields=versioning).
+ * The sync reads the bucket (GET ?fields=lifecycle,versioning), keeps every rule that is not
+ * this target's as it came, and PATCHes ?fields=lifecycle with {"lifecycle": {"rule": [...]}}:
+ * each element of an ofs_lifecycle_rule becomes a rule with condition.matchesPrefix = [PREFIX
+ * + rule prefix] - expiration_days a Delete at `age`, a transition a SetStorageClass
+ * (NEARLINE, COLDLINE or ARCHIVE) at `age`, noncurrent_days a Delete with isLive false and
+ * daysSinceNoncurrentTime, the multipart abort an AbortIncompleteMultipartUpload at `age` (XML
+ * API uploads; resumable sessions expire on their own); GCS has no delete markers, so
+ * expired_delete_marker writes nothing. GCS rules have no IDs: the target's are those with one
+ * matchesPrefix that is its prefix followed by data/, manifest.json or offsite-probe/ (with an
+ * empty prefix, another tool's rule over data/ counts as offsite's). Nothing is written when
+ * they already are the wanted ones; after a PATCH the bucket is read again and a difference
+ * is OFS_ECORRUPT naming the rule's prefix. OFS_EDENIED without storage.buckets.update.
+ *
+ * Object retention (object_lock = governance|compliance: retention.mode Unlocked|Locked; the
+ * bucket must have object retention enabled, `gcloud storage buckets create
+ * --enable-per-object-retention`: asked once per store at the first locked upload, GET
+ * ?fields=objectRetention, OFS_ECONFIG with a HINT if not): every
+ * object under data/<class>/ is uploaded with {"retention": {"mode": MODE, "retainUntilTime":
+ * now + the class's age (ofs_retention_lock_until) + 1 day}} in the resumable upload's
+ * metadata (so such objects always use a resumable upload, whatever their size);
+ * manifest.json and anything outside data/ is never locked. A delete refused with
+ * retentionPolicyNotMet reads the object's retention (GET ?fields=retention,
+ * retentionExpirationTime) and is OFS_EDENIED "object is locked until DATE (MODE; bucket B,
+ * object O)"; prune keeps such a backup.
+ *
+ * Caps: RANGE, CONDITIONAL, RETRIES, LIFECYCLE, CONCURRENT unless a bwlimit is set,
+ * ATOMIC_REPLACE once the probe found preconditions honoured, OBJECT_LOCK when object_lock
+ * is on.
  */
 #ifndef OFFSITE_STORE_GCS_H
 #define OFFSITE_STORE_GCS_H
@@ -72,6 +100,17 @@
  * file that does not exist, OFS_EDENIED if it cannot be read.
  */
 int ofs_store_gcs_new(ofs_store **out, const ofs_config_target *target, const char *cache_dir);
+
+/*
+ * ofs_store_gcs_new_with_retention(&store, target, retention, cache_dir): the same, with the
+ * retention policy that applies to the target (ofs_config_target_retention) for object_lock;
+ * retention may be NULL when object_lock is off (with it on, NULL is OFS_EUNSUPPORTED: no date
+ * to lock until). ofs_store_gcs_new is this with NULL. A transition_class other than NEARLINE,
+ * COLDLINE or ARCHIVE is OFS_ECONFIG.
+ */
+int ofs_store_gcs_new_with_retention(ofs_store **out, const ofs_config_target *target,
+                                     const ofs_config_retention *retention,
+                                     const char *cache_dir);
 
 /*
  * A service account's key, as far as the JWT needs it (a test can build one by hand).

@@ -81,25 +81,7 @@ int ofs_store_s3_new(ofs_store **out, const ofs_config_target *target);
 int ofs_store_s3_new_with_retention(ofs_store **out, const ofs_config_target *target,
                                     const ofs_config_retention *retention);
 
-/*
- * A provider-side rule for the objects under one prefix of the target (a key prefix, not
- * only a folder: "manifest.json" works). It needs at least one action, and not both
- * expiration_days and expired_delete_marker (S3 refuses both in one Expiration, so the
- * delete-marker cleanup goes into a rule without an expiration age).
- */
-typedef struct ofs_lifecycle_rule {
-    const char *prefix;          /* relative to the target's prefix: "data/daily/" */
-    int expiration_days;         /* delete objects this many days after they were written */
-    int abort_multipart_days;    /* abort unfinished multipart uploads after this; 0 = no */
-    int transition_days;         /* move to transition_class after this; 0 = no (S3 wants
-                                    it below expiration_days; AWS also wants 30 or more for
-                                    STANDARD_IA and ONEZONE_IA: not checked here) */
-    const char *transition_class;
-    int noncurrent_days;         /* versioned bucket: remove a version this many days after
-                                    it stopped being the current one; 0 = no */
-    int expired_delete_marker;   /* versioned bucket: remove delete markers no version is
-                                    left behind */
-} ofs_lifecycle_rule;
+/* ofs_lifecycle_rule: see store.h (shared with gcs). */
 
 /* Where offsite writes and deletes probe objects, relative to the target's prefix: `init`'s
  * write check (cmd_init.c) and the s3 driver's If-Match probe (s3_replace.c). In a versioned

@@ -155,7 +155,7 @@ static const ofs_cli_command cli_commands[] = {
       "code.\n" },
     { "retention", ofs_cmd_retention, "retention sync [--target T] [--dry-run]",
       "write the retention policy as provider lifecycle rules; reconcile the manifests",
-      "  sync               for each target with lifecycle rules (s3): one expiry rule per\n"
+      "  sync               for each target with lifecycle rules (s3, gcs): one expiry rule per\n"
       "                     class prefix (data/daily/, data/weekly/, data/monthly/), a day\n"
       "                     past the age prune keeps, and abort unfinished uploads after a\n"
       "                     day; other rules in the bucket are kept; the result is read back\n"

@@ -1,11 +1,15 @@
 /* cmd_retention.c - `offsite retention sync [--target T] [--dry-run]`: render each target's
- * retention policy as provider lifecycle rules where the store has them (s3), apply and read
- * them back, then reconcile the target's manifest with what the provider already expired.
+ * retention policy as provider lifecycle rules where the store has them (s3, gcs), apply and
+ * read them back, then reconcile the target's manifest with what the provider already expired.
  * Targets without lifecycle rules (file, rsync) are reported plainly: `offsite prune` is what
  * enforces retention there. The target's transition_days/transition_class move its data to
  * another storage class first; in a versioned bucket the rules also remove what an
  * expiration leaves behind (noncurrent versions, then the delete markers), and the old
- * versions pushes and probes leave outside data/. */
+ * versions pushes and probes leave outside data/.
+ * The rules are decided here, in the provider-neutral ofs_lifecycle_rule; the store's optional
+ * lifecycle ops (ofs_store_versioning, ofs_store_lifecycle_sync) render, write and read them
+ * back in their provider's document, so this command knows nothing of HTTP, XML or JSON
+ * bodies, and a third provider needs no change here. */
 #include <stdio.h>
 #include <string.h>
 
@@ -14,7 +18,7 @@
 #include "offsite/error.h"
 #include "offsite/log.h"
 #include "offsite/manifest.h"
-#include "offsite/store_s3.h"
+#include "offsite/store.h"
 #include "offsite/verify.h"
 
 enum { RETENTION_OPT_TARGET = 300, RETENTION_OPT_DRY_RUN };
@@ -68,11 +72,11 @@ static size_t retention_rules(const ofs_config_retention *p, const ofs_config_ta
         rules[n++] = (ofs_lifecycle_rule){ .prefix = "data/", .expired_delete_marker = 1 };
         rules[n++] = (ofs_lifecycle_rule){ .prefix = OFS_MANIFEST_KEY,
                                            .noncurrent_days = RETENTION_MANIFEST_HISTORY_DAYS };
-        rules[n++] = (ofs_lifecycle_rule){ .prefix = OFS_S3_PROBE_PREFIX, .noncurrent_days = 1,
+        rules[n++] = (ofs_lifecycle_rule){ .prefix = OFS_STORE_PROBE_PREFIX, .noncurrent_days = 1,
                                            .expired_delete_marker = 1 };
     } else {
         /* a write-only host cannot delete its probes: they expire instead */
-        rules[n++] = (ofs_lifecycle_rule){ .prefix = OFS_S3_PROBE_PREFIX, .expiration_days = 1 };
+        rules[n++] = (ofs_lifecycle_rule){ .prefix = OFS_STORE_PROBE_PREFIX, .expiration_days = 1 };
     }
     return n;
 }
@@ -238,7 +242,7 @@ static int retention_sync_one(ofs_cli *cli, const ofs_config *cfg, const ofs_con
         goto cleanup;
     }
     /* a read, so --dry-run asks too: the rules it prints are the ones a sync would write */
-    if ((rc = ofs_store_s3_versioning(store, &versioned)) < 0)
+    if ((rc = ofs_store_versioning(store, &versioned)) < 0)
         goto cleanup;
     ofs_config_retention longest;
     json_t *prune_only = retention_policy_for_rules(cfg, t, &longest);
@@ -254,7 +258,7 @@ static int retention_sync_one(ofs_cli *cli, const ofs_config *cfg, const ofs_con
     retention_print_transition(cli, t, rules);
     if (!versioned)
         ofs_cli_out(cli, "  probe objects (%s) expire after 1 day (a write-only host cannot "
-                    "delete its own)\n", OFS_S3_PROBE_PREFIX);
+                    "delete its own)\n", OFS_STORE_PROBE_PREFIX);
     if (versioned) {
         ofs_cli_out(cli, "  bucket is versioned%s: expired data removed 1 day after it stops "
                     "being the current version, then its delete marker (rule over data/)\n",
@@ -262,13 +266,13 @@ static int retention_sync_one(ofs_cli *cli, const ofs_config *cfg, const ofs_con
                                                                          : "");
         ofs_cli_out(cli, "  old versions of %s kept %d days; probe objects (%s) removed 1 day "
                     "after their deletion, then their delete markers\n", OFS_MANIFEST_KEY,
-                    RETENTION_MANIFEST_HISTORY_DAYS, OFS_S3_PROBE_PREFIX);
+                    RETENTION_MANIFEST_HISTORY_DAYS, OFS_STORE_PROBE_PREFIX);
     }
     if (dry_run) {
         json_object_set_new(entry, "lifecycle", json_string("dry run"));
         goto cleanup;
     }
-    if ((rc = ofs_store_s3_lifecycle_sync(store, rules, count, &changed)) < 0)
+    if ((rc = ofs_store_lifecycle_sync(store, rules, count, &changed)) < 0)
         goto cleanup;
     ofs_cli_out(cli, "  lifecycle rules %s and read back identical\n",
                 changed ? "written" : "already in place");

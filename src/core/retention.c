@@ -72,6 +72,27 @@ int64_t ofs_retention_expiry(const ofs_config_retention *policy, const char *cla
     return expiry;
 }
 
+int ofs_retention_lock_until(const ofs_config_retention *policy, const char *key, int64_t now,
+                             int64_t *until)
+{
+    const char *slash;
+    char class_name[32];
+    size_t n;
+
+    *until = 0;
+    /* a backup's objects live under data/<class>/<id>/: the key alone says how long */
+    if (strncmp(key, "data/", 5) != 0)
+        return 0;
+    key += 5;
+    if (!(slash = strchr(key, '/')) || (n = (size_t)(slash - key)) == 0 ||
+        n >= sizeof(class_name))
+        return 0;
+    memcpy(class_name, key, n);
+    class_name[n] = '\0';
+    *until = ofs_retention_expiry(policy, class_name, now) + 86400;
+    return 1;
+}
+
 /* Indices grouped by set, newest first in each: start time, then id, both descending. */
 static int retention_newer_first(const void *a, const void *b, void *ctx)
 {

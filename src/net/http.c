@@ -341,13 +341,17 @@ static int http_setup(ofs_http *h, const ofs_http_request *req)
     } else if (strcmp(req->method, "PUT") == 0) {
         curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)h->body_size);
-    } else if (strcmp(req->method, "POST") == 0) {
+    } else if (strcmp(req->method, "POST") == 0 || strcmp(req->method, "PATCH") == 0) {
         curl_easy_setopt(e, CURLOPT_POST, 1L);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)h->body_size);
+        /* PATCH (GCS bucket metadata) sends its body as a POST does, under its own name */
+        if (req->method[1] == 'A')
+            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
     } else if (strcmp(req->method, "GET") != 0) {
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
     }
-    if (strcmp(req->method, "PUT") == 0 || strcmp(req->method, "POST") == 0) {
+    if (strcmp(req->method, "PUT") == 0 || strcmp(req->method, "POST") == 0 ||
+        strcmp(req->method, "PATCH") == 0) {
         curl_easy_setopt(e, CURLOPT_READFUNCTION, http_on_read);
         curl_easy_setopt(e, CURLOPT_READDATA, h);
         curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, http_on_seek);

@@ -463,6 +463,89 @@ int ofs_store_del_many(ofs_store *s, const char *const *keys, size_t count)
     return rc < 0 ? store_fail(s, NULL, rc) : 0;
 }
 
+/* what every provider refuses (S3 the most), said before anything is sent */
+int ofs_lifecycle_rule_check(const ofs_lifecycle_rule *rules, size_t i)
+{
+    const ofs_lifecycle_rule *r = &rules[i];
+    const char *p = r->prefix ? r->prefix : "";
+
+    if (!r->prefix)
+        return ofs_error_set(OFS_ECONFIG, "lifecycle rule for '': needs a prefix");
+    if (r->expiration_days < 0 || r->transition_days < 0 || r->noncurrent_days < 0 ||
+        r->abort_multipart_days < 0 ||
+        (r->transition_days > 0 && (!r->transition_class || !*r->transition_class)))
+        return ofs_error_set(OFS_ECONFIG, "lifecycle rule for '%s': bad expiration, transition, "
+                             "noncurrent or abort days", p);
+    /* S3 refuses a rule without an action, and the delete-marker flag next to Days */
+    if (r->expiration_days == 0 && !r->expired_delete_marker && r->noncurrent_days == 0 &&
+        r->transition_days == 0 && r->abort_multipart_days == 0)
+        return ofs_error_set(OFS_ECONFIG, "lifecycle rule for '%s': needs an action (expiration, "
+                             "delete-marker cleanup, noncurrent expiration, transition or "
+                             "multipart abort)", p);
+    if (r->expiration_days > 0 && r->expired_delete_marker)
+        return ofs_error_set(OFS_ECONFIG, "lifecycle rule for '%s': expiration days and the "
+                             "delete-marker cleanup cannot share a rule", p);
+    if (r->transition_days > 0 && r->expiration_days > 0 &&
+        r->transition_days >= r->expiration_days)
+        return ofs_error_set(OFS_ECONFIG, "lifecycle rule for '%s': transition after %d days "
+                             "is not before the expiration after %d", p, r->transition_days,
+                             r->expiration_days);
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(rules[j].prefix, r->prefix) == 0)
+            return ofs_error_set(OFS_ECONFIG, "lifecycle rule for '%s': given twice", p);
+    return 0;
+}
+
+int ofs_store_lock_settings(const ofs_config_target *t, const ofs_config_retention *retention,
+                            const char *driver, ofs_config_retention *ages)
+{
+    const char *mode = t->object_lock;
+    int which;
+
+    memset(ages, 0, sizeof(*ages));
+    if (!mode || !*mode || strcmp(mode, "off") == 0)
+        return OFS_LOCK_OFF;
+    if (strcmp(mode, "governance") == 0)
+        which = OFS_LOCK_GOVERNANCE;
+    else if (strcmp(mode, "compliance") == 0)
+        which = OFS_LOCK_COMPLIANCE;
+    else
+        return ofs_error_set(OFS_ECONFIG, "target '%s' (line %d): object_lock '%s' is not "
+                             "'off', 'governance' or 'compliance'", t->name, t->line, mode);
+    /* without the policy there is no date to lock until; guessing one could lock a
+     * compliance-mode object for longer than anyone can undo */
+    if (!retention)
+        return ofs_error_set(OFS_EUNSUPPORTED, "target '%s' (line %d): object_lock = %s needs "
+                             "the target's retention policy to date the locks, and none was "
+                             "given to the %s driver", t->name, t->line, mode, driver);
+    ages->daily = retention->daily;
+    ages->weekly = retention->weekly;
+    ages->monthly = retention->monthly;
+    ages->keep_last = retention->keep_last;
+    return which;
+}
+
+/* provider retention: the driver's own messages (they name target and bucket) */
+int ofs_store_versioning(ofs_store *s, int *versioned)
+{
+    *versioned = 0;
+    if (!s || !s->ops->versioning || !(s->caps & OFS_STORE_CAP_LIFECYCLE))
+        return ofs_error_set(OFS_EUNSUPPORTED, "%s: no provider lifecycle rules on this kind "
+                             "of store", s ? s->name : "store");
+    return s->ops->versioning(s, versioned);
+}
+
+int ofs_store_lifecycle_sync(ofs_store *s, const ofs_lifecycle_rule *rules, size_t count,
+                             int *changed)
+{
+    if (changed)
+        *changed = 0;
+    if (!s || !s->ops->lifecycle_sync || !(s->caps & OFS_STORE_CAP_LIFECYCLE))
+        return ofs_error_set(OFS_EUNSUPPORTED, "%s: no provider lifecycle rules on this kind "
+                             "of store", s ? s->name : "store");
+    return s->ops->lifecycle_sync(s, rules, count, changed);
+}
+
 int ofs_store_replace_checked(ofs_store *s, const char *key, const char *version,
                               const void *data, size_t size,
                               char new_version[OFS_STORE_VERSION_MAX])
@@ -563,7 +646,7 @@ int ofs_store_open(ofs_store **out, const ofs_config_target *target,
     } else if (strcmp(type, "rsync") == 0) {
         rc = ofs_store_rsync_new(out, target, cache_dir);
     } else if (strcmp(type, "gcs") == 0) {
-        rc = ofs_store_gcs_new(out, target, cache_dir);
+        rc = ofs_store_gcs_new_with_retention(out, target, retention, cache_dir);
     } else {
         return ofs_error_set(OFS_EUNSUPPORTED, "target '%s' (line %d): unknown type '%s'",
                              target->name, target->line, type);
@@ -584,7 +667,9 @@ int ofs_store_check_target(const ofs_config_target *target)
      * spool directory made and removed here); file would create its directory, s3 wants its
      * credentials in the environment of the command that uses them */
     if (target->type && strcmp(target->type, "gcs") == 0) {
-        rc = ofs_store_gcs_new(&s, target, NULL);
+        /* object_lock only needs a policy to date its locks: any will do for a check */
+        const ofs_config_retention any = { 0 };
+        rc = ofs_store_gcs_new_with_retention(&s, target, &any, NULL);
     } else if (target->type && strcmp(target->type, "rsync") == 0) {
         const char *tmp = getenv("TMPDIR");
         char spool[4096];

@@ -144,6 +144,9 @@ static void test_every_key(void **state)
         "bucket = firm-gcs\n"
         "prefix = db1\n"
         "credentials_file = /etc/offsite/gcs.json\n"
+        "object_lock = compliance\n"
+        "transition_days = 60\n"
+        "transition_class = COLDLINE\n"
         "\n"
         "[target dr]\n"
         "type = rsync\n"
@@ -229,6 +232,10 @@ static void test_every_key(void **state)
     assert_string_equal(t->bucket, "firm-gcs");
     assert_string_equal(t->prefix, "db1");
     assert_string_equal(t->credentials_file, "/etc/offsite/gcs.json");
+    /* object retention and transitions apply to gcs too */
+    assert_string_equal(t->object_lock, "compliance");
+    assert_int_equal(t->transition_days, 60);
+    assert_string_equal(t->transition_class, "COLDLINE");
 
     t = ofs_config_find_target(cfg, "dr");
     assert_non_null(t);
@@ -244,14 +251,14 @@ static void test_every_key(void **state)
     assert_int_equal(cfg->retention.auto_prune, 1);
     assert_string_equal(cfg->retention.lifecycle, "off");
     assert_null(cfg->retention.name);
-    assert_int_equal(cfg->retention.line, 60);
+    assert_int_equal(cfg->retention.line, 63);
 
     /* the override gives monthly and keep_last; the rest comes from [retention] */
     assert_int_equal(cfg->retention_count, 1);
     const ofs_config_retention *r = ofs_config_find_retention(cfg, "long");
     assert_ptr_equal(r, &cfg->retentions[0]);
     assert_string_equal(r->name, "long");
-    assert_int_equal(r->line, 68);
+    assert_int_equal(r->line, 71);
     assert_int_equal(r->daily, 10);
     assert_int_equal(r->weekly, 4);
     assert_int_equal(r->monthly, 36);
@@ -669,7 +676,7 @@ static void test_errors(void **state)
           "6: target 't': unknown url_style 'dns' (path or virtual)" },
         { SET "[target t]\ntype = s3\nbucket = b\npart_size = 1M\n",
           "6: part_size: 1M is out of range (5M to 5G)" },
-        /* lifecycle transitions: both keys or neither, s3 only, the provider's class names */
+        /* lifecycle transitions: both keys or neither, s3 and gcs only, class names */
         { SET "[target t]\ntype = s3\nbucket = b\ntransition_days = 30\n",
           "6: target 't': transition_days is given without transition_class (give both, or "
           "neither)" },
@@ -699,7 +706,8 @@ static void test_errors(void **state)
               "transition_class = GLACIER\n",
           "6: target 't': key 'transition_days' does not apply to type 'file'" },
         { SET "[target t]\ntype = gcs\nbucket = b\ntransition_class = COLDLINE\n",
-          "6: target 't': key 'transition_class' does not apply to type 'gcs'" },
+          "6: target 't': transition_class is given without transition_days (give both, or "
+          "neither)" },
         /* schedules, freshness in runs, holidays, notifications */
         { "[agent]\nschedule = Mon..Fri 17:15\n  Mon..Fry 18:00\n" SET,
           "3: schedule: calendar 'Mon..Fry 18:00': unknown weekday 'Mon..Fry' (Mon, Tue, ... "

@@ -113,9 +113,30 @@ static void test_settings_errors(void **state)
                                           "https://");
     t.endpoint = (char *)"https://storage.googleapis.com/storage/v1";
     assert_int_equal(ofs_store_gcs_new(&s, &t, scratch), OFS_ECONFIG);
+    /* object_lock: without a policy there is no date to lock until; with one, the cap */
     t = gcs_target();
     t.object_lock = (char *)"governance";
     assert_int_equal(ofs_store_gcs_new(&s, &t, scratch), OFS_EUNSUPPORTED);
+    const ofs_config_retention policy = { .daily = 7, .weekly = 4, .monthly = 12 };
+    assert_int_equal(ofs_store_gcs_new_with_retention(&s, &t, &policy, scratch), 0);
+    assert_true(ofs_store_caps(s) & OFS_STORE_CAP_OBJECT_LOCK);
+    assert_true(ofs_store_caps(s) & OFS_STORE_CAP_LIFECYCLE);
+    ofs_store_free(s);
+    s = NULL;
+    t.object_lock = (char *)"forever";
+    assert_int_equal(ofs_store_gcs_new_with_retention(&s, &t, &policy, scratch), OFS_ECONFIG);
+    /* a transition only to the classes a SetStorageClass rule takes */
+    t = gcs_target();
+    t.transition_days = 30;
+    snprintf(t.transition_class, sizeof(t.transition_class), "GLACIER");
+    assert_int_equal(ofs_store_gcs_new(&s, &t, scratch), OFS_ECONFIG);
+    assert_string_equal(ofs_error_last(), "target 'cloud' (line 7): transition_class 'GLACIER' "
+                                          "is not a GCS storage class to move to (NEARLINE, "
+                                          "COLDLINE or ARCHIVE)");
+    snprintf(t.transition_class, sizeof(t.transition_class), "ARCHIVE");
+    assert_int_equal(ofs_store_gcs_new(&s, &t, scratch), 0);
+    ofs_store_free(s);
+    s = NULL;
     /* a good one: the default endpoint, the prefix normalised */
     t = gcs_target();
     t.endpoint = NULL;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -48,10 +49,10 @@ static int teardown(void **state)
     return 0;
 }
 
-static ofs_store *open_store(const char *endpoint, uint64_t part_size, const char *key_file)
+/* target(endpoint, part_size, key_file): bucket bk, prefix h */
+static ofs_config_target target(const char *endpoint, uint64_t part_size, const char *key_file)
 {
     ofs_config_target t;
-    ofs_store *s = NULL;
 
     memset(&t, 0, sizeof(t));
     t.name = (char *)"cloud";
@@ -62,6 +63,14 @@ static ofs_store *open_store(const char *endpoint, uint64_t part_size, const cha
     t.prefix = (char *)"h";
     t.part_size = part_size;
     t.credentials_file = (char *)key_file;
+    return t;
+}
+
+static ofs_store *open_store(const char *endpoint, uint64_t part_size, const char *key_file)
+{
+    ofs_config_target t = target(endpoint, part_size, key_file);
+    ofs_store *s = NULL;
+
     if (ofs_store_gcs_new(&s, &t, scratch) != 0)
         fail_msg("ofs_store_gcs_new: %s", ofs_error_last());
     return s;
@@ -410,6 +419,259 @@ static void test_errors(void **state)
     ofs_store_free(s);
 }
 
+/* request_has(n, text, more): the n-th logged request holds text (and more, unless NULL) */
+static void request_has(int n, const char *text, const char *more)
+{
+    char *req = nth(n);
+    if (!strstr(req, text) || (more && !strstr(req, more)))
+        fail_msg("request %d lacks '%s'%s%s:\n%s", n, text, more ? " or " : "",
+                 more ? more : "", req);
+    free(req);
+}
+
+/* ---- provider retention: the bucket's lifecycle (what the emulator does not have) ---- */
+
+#define FOREIGN_RULES                                                                    \
+    "{\"action\":{\"type\":\"Delete\"},\"condition\":{\"age\":30,\"matchesPrefix\":"      \
+    "[\"logs/\"]}},"                                                                       \
+    "{\"action\":{\"type\":\"Delete\"},\"condition\":{\"age\":9,\"matchesPrefix\":"       \
+    "[\"other/data/daily/\"]}},"                                                           \
+    "{\"action\":{\"type\":\"Delete\"},\"condition\":{\"numNewerVersions\":3}}"
+
+/* what retention sync asks of a versioned bucket, minus the weekly class */
+static const ofs_lifecycle_rule sync_rules[] = {
+    { .prefix = "data/daily/", .expiration_days = 8, .abort_multipart_days = 1 },
+    { .prefix = "data/monthly/", .expiration_days = 373, .transition_days = 30,
+      .transition_class = "COLDLINE" },
+    { .prefix = "data/", .expired_delete_marker = 1 }, /* GCS has no markers: no rule */
+    { .prefix = "manifest.json", .noncurrent_days = 30 },
+    { .prefix = "offsite-probe/", .expiration_days = 1 },
+};
+
+/* the lifecycle document a sync of sync_rules writes: others' rules first, as they came */
+static const char synced_lifecycle[] =
+    "{\"lifecycle\":{\"rule\":[" FOREIGN_RULES ","
+    "{\"action\":{\"type\":\"Delete\"},\"condition\":{\"matchesPrefix\":[\"h/data/daily/\"],"
+    "\"age\":8}},"
+    "{\"action\":{\"type\":\"AbortIncompleteMultipartUpload\"},\"condition\":{\"matchesPrefix\":"
+    "[\"h/data/daily/\"],\"age\":1}},"
+    "{\"action\":{\"type\":\"Delete\"},\"condition\":{\"matchesPrefix\":[\"h/data/monthly/\"],"
+    "\"age\":373}},"
+    "{\"action\":{\"type\":\"SetStorageClass\",\"storageClass\":\"COLDLINE\"},\"condition\":"
+    "{\"matchesPrefix\":[\"h/data/monthly/\"],\"age\":30}},"
+    "{\"action\":{\"type\":\"Delete\"},\"condition\":{\"matchesPrefix\":[\"h/manifest.json\"],"
+    "\"isLive\":false,\"daysSinceNoncurrentTime\":30}},"
+    "{\"action\":{\"type\":\"Delete\"},\"condition\":{\"matchesPrefix\":[\"h/offsite-probe/\"],"
+    "\"age\":1}}]}}";
+
+/* scripted GCS: the sync reads the bucket, PATCHes exactly the wanted rules next to the ones
+ * it did not write (another tool's, another host's prefix, a whole-bucket rule), replaces its
+ * own old one, reads back and finds them; a second sync finds them in place and writes none */
+static void test_lifecycle_patch_body_keeps_foreign_rules_scripted(void **state)
+{
+    (void)state;
+    char endpoint[64];
+    canned_answer answers[] = {
+        { 200, "{\"versioning\": {\"enabled\": true}}", NULL },
+        { 200, "{\"versioning\":{\"enabled\":true},\"lifecycle\":{\"rule\":[" FOREIGN_RULES ","
+               "{\"action\":{\"type\":\"Delete\"},\"condition\":{\"age\":3,\"matchesPrefix\":"
+               "[\"h/data/daily/\"]}}]}}", NULL },
+        { 200, synced_lifecycle, NULL },  /* the PATCH's answer */
+        { 200, synced_lifecycle, NULL },  /* read back */
+        { 200, synced_lifecycle, NULL },  /* the second sync: already in place */
+    };
+    pid_t pid = script_start(answers, 5, log_path, endpoint);
+    ofs_store *s = open_store(endpoint, PART, NULL);
+    int versioned = 0, changed = 0;
+
+    assert_true(ofs_store_caps(s) & OFS_STORE_CAP_LIFECYCLE);
+    assert_int_equal(ofs_store_versioning(s, &versioned), 0);
+    assert_int_equal(versioned, 1);
+    if (ofs_store_lifecycle_sync(s, sync_rules, 5, &changed) != 0)
+        fail_msg("sync: %s", ofs_error_last());
+    assert_int_equal(changed, 1);
+    assert_int_equal(ofs_store_lifecycle_sync(s, sync_rules, 5, &changed), 0);
+    assert_int_equal(changed, 0);
+    script_end(pid);
+    char *log = read_log();
+    assert_int_equal(count_requests(log), 5);
+    free(log);
+    request_has(0, "GET /storage/v1/b/bk?fields=versioning ", NULL);
+    request_has(1, "GET /storage/v1/b/bk?fields=lifecycle,versioning ", NULL);
+    char *patch = nth(2);
+    assert_non_null(strstr(patch, "PATCH /storage/v1/b/bk?fields=lifecycle "));
+    assert_non_null(strstr(patch, "Content-Type: application/json"));
+    char *body = strstr(patch, "\r\n\r\n");
+    assert_non_null(body);
+    char expected[4096];
+    snprintf(expected, sizeof(expected), "%s\n[body %zu bytes]", synced_lifecycle,
+             strlen(synced_lifecycle));
+    assert_string_equal(body + 4, expected);
+    free(patch);
+    request_has(3, "GET /storage/v1/b/bk?fields=lifecycle,versioning ", NULL);
+    request_has(4, "GET /storage/v1/b/bk?fields=lifecycle,versioning ", NULL);
+    ofs_store_free(s);
+}
+
+/* scripted GCS: the server takes the PATCH but reads back another age for the daily rule: the
+ * sync fails naming the rule; a rule of ours it no longer has is a difference too */
+static void test_lifecycle_read_back_differs_scripted(void **state)
+{
+    (void)state;
+    char endpoint[64];
+    static const char other_age[] =
+        "{\"lifecycle\":{\"rule\":[{\"action\":{\"type\":\"Delete\"},\"condition\":{\"age\":9,"
+        "\"matchesPrefix\":[\"h/data/daily/\"]}}]}}";
+    static const char extra_rule[] =
+        "{\"lifecycle\":{\"rule\":[{\"action\":{\"type\":\"Delete\"},\"condition\":{\"age\":8,"
+        "\"matchesPrefix\":[\"h/data/daily/\"]}},{\"action\":{\"type\":\"Delete\"},"
+        "\"condition\":{\"age\":40,\"matchesPrefix\":[\"h/data/weekly/\"]}}]}}";
+    canned_answer answers[] = {
+        { 200, "{}", NULL },
+        { 200, "{}", NULL },
+        { 200, other_age, NULL },
+        { 200, "{}", NULL },
+        { 200, "{}", NULL },
+        { 200, extra_rule, NULL },
+    };
+    const ofs_lifecycle_rule daily[] = { { .prefix = "data/daily/", .expiration_days = 8 } };
+    pid_t pid = script_start(answers, 6, log_path, endpoint);
+    ofs_store *s = open_store(endpoint, PART, NULL);
+    int changed = 0;
+
+    assert_int_equal(ofs_store_lifecycle_sync(s, daily, 1, &changed), OFS_ECORRUPT);
+    assert_string_equal(ofs_error_last(), "cloud: lifecycle rules of bucket bk: lifecycle rule "
+                                          "for 'h/data/daily/' read back differs from what was "
+                                          "written (bucket bk)");
+    assert_int_equal(ofs_store_lifecycle_sync(s, daily, 1, &changed), OFS_ECORRUPT);
+    assert_non_null(strstr(ofs_error_last(), "lifecycle rule for 'a rule no longer wanted' "
+                                             "read back differs"));
+    script_end(pid);
+    request_has(1, "PATCH /storage/v1/b/bk?fields=lifecycle ",
+                "{\"lifecycle\":{\"rule\":[{\"action\":{\"type\":\"Delete\"},"
+                "\"condition\":{\"matchesPrefix\":[\"h/data/daily/\"],\"age\":8}}]}}");
+    ofs_store_free(s);
+}
+
+/* ---- provider retention: object retention (what the emulator does not have) ---- */
+
+/* iso_in(days): now + days, as retainUntilTime is written */
+static void iso_in(int64_t now, int days, char out[32])
+{
+    time_t t = (time_t)(now + (int64_t)days * 86400);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* scripted GCS: with object_lock = governance the bucket is asked once whether it has object
+ * retention; a data object - even a small one - is a resumable upload whose first request
+ * carries retention {Unlocked, now + daily + 1 day}; manifest.json stays a plain media upload
+ * without retention. A bucket without object retention is refused before any upload. */
+static void test_object_retention_in_upload_scripted(void **state)
+{
+    (void)state;
+    const char *key = "data/daily/20260302_220000/vol-0001.ofs";
+    unsigned char data[] = "a small volume";
+    char done[512], done2[512], endpoint[64], before[32], after[32];
+    canned_answer answers[] = {
+        { 200, "{\"objectRetention\": {\"mode\": \"Enabled\"}}", NULL },
+        { 200, "", "Location: {ENDPOINT}/upload/storage/v1/b/bk/o?upload_id=L1\r\n" },
+        { 200, object_json(data, sizeof(data), done, sizeof(done)), NULL },
+        { 200, object_json(data, sizeof(data), done2, sizeof(done2)), NULL },
+        { 200, "", "Location: {ENDPOINT}/upload/storage/v1/b/bk/o?upload_id=L2\r\n" },
+        { 200, done, NULL },
+        /* another store, on a bucket without object retention */
+        { 200, "{}", NULL },
+    };
+    pid_t pid = script_start(answers, 7, log_path, endpoint);
+    ofs_config_target t = target(endpoint, PART, NULL);
+    const ofs_config_retention policy = { .daily = 7, .weekly = 4, .monthly = 12 };
+    ofs_store *s = NULL;
+
+    t.object_lock = (char *)"governance";
+    if (ofs_store_gcs_new_with_retention(&s, &t, &policy, scratch) != 0)
+        fail_msg("open: %s", ofs_error_last());
+    assert_true(ofs_store_caps(s) & OFS_STORE_CAP_OBJECT_LOCK);
+    iso_in((int64_t)time(NULL), 8, before);
+    if (ofs_store_put_buffer(s, key, 0, data, sizeof(data)) != 0)
+        fail_msg("put: %s", ofs_error_last());
+    iso_in((int64_t)time(NULL), 8, after);
+    assert_int_equal(ofs_store_put_buffer(s, "manifest.json", 0, data, sizeof(data)), 0);
+    /* the bucket was asked once: the next locked object goes straight to its session */
+    assert_int_equal(ofs_store_put_buffer(s, "data/weekly/b2/vol", 0, data, sizeof(data)), 0);
+    ofs_store_free(s);
+    s = NULL;
+    if (ofs_store_gcs_new_with_retention(&s, &t, &policy, scratch) != 0)
+        fail_msg("open: %s", ofs_error_last());
+    assert_int_equal(ofs_store_put_buffer(s, key, 0, data, sizeof(data)), OFS_ECONFIG);
+    assert_string_equal(ofs_error_last(), "cloud: object_lock is on (Unlocked mode), but bucket "
+                                          "bk has no object retention enabled\nHINT: it can only "
+                                          "be turned on when a bucket is created (gcloud storage "
+                                          "buckets create --enable-per-object-retention); use "
+                                          "such a bucket, or set object_lock = off");
+    script_end(pid);
+    char *log = read_log();
+    assert_int_equal(count_requests(log), 7);
+    free(log);
+    request_has(0, "GET /storage/v1/b/bk?fields=objectRetention ", NULL);
+    request_has(4, "POST /upload/storage/v1/b/bk/o?uploadType=resumable&name=h%2F"
+                "data%2Fweekly%2Fb2%2Fvol ", "\"retention\":{\"mode\":\"Unlocked\"");
+    char *start = nth(1), want[160], want2[160];
+    assert_non_null(strstr(start, "POST /upload/storage/v1/b/bk/o?uploadType=resumable&name=h%2F"
+                                  "data%2Fdaily%2F20260302_220000%2Fvol-0001.ofs "));
+    snprintf(want, sizeof(want), "\"retention\":{\"mode\":\"Unlocked\",\"retainUntilTime\":"
+             "\"%s\"}", before);
+    snprintf(want2, sizeof(want2), "\"retention\":{\"mode\":\"Unlocked\",\"retainUntilTime\":"
+             "\"%s\"}", after);
+    if (!strstr(start, want) && !strstr(start, want2))
+        fail_msg("no retention until %s in:\n%s", before, start);
+    free(start);
+    request_has(2, "PUT /upload/storage/v1/b/bk/o?upload_id=L1 ", "Content-Range: bytes 0-14/15");
+    char *manifest = nth(3);
+    assert_non_null(strstr(manifest, "POST /upload/storage/v1/b/bk/o?uploadType=media&name=h%2F"
+                                     "manifest.json"));
+    assert_null(strstr(manifest, "retention"));
+    free(manifest);
+    ofs_store_free(s);
+}
+
+/* scripted GCS: a delete refused with retentionPolicyNotMet reads the object's retention and
+ * says until when (what prune keeps the backup with); when the object cannot be read, the
+ * refusal's own message stays */
+static void test_delete_retention_refused_scripted(void **state)
+{
+    (void)state;
+    char endpoint[64];
+    static const char refused[] =
+        "{\"error\": {\"code\": 403, \"message\": \"Object 'bk/h/data/daily/b1/vol' is subject "
+        "to an object retention configuration and cannot be deleted or overwritten\", "
+        "\"errors\": [{\"reason\": \"retentionPolicyNotMet\"}]}}";
+    canned_answer answers[] = {
+        { 403, refused, NULL },
+        { 200, "{\"retention\": {\"mode\": \"Locked\", \"retainUntilTime\": "
+               "\"2026-04-10T22:00:00Z\"}}", NULL },
+        { 403, refused, NULL },
+        { 403, "{\"error\": {\"code\": 403, \"message\": \"no storage.objects.get\", \"errors\": "
+               "[{\"reason\": \"forbidden\"}]}}", NULL },
+    };
+    pid_t pid = script_start(answers, 4, log_path, endpoint);
+    ofs_store *s = open_store(endpoint, PART, NULL);
+
+    assert_int_equal(ofs_store_del(s, "data/daily/b1/vol"), OFS_EDENIED);
+    assert_string_equal(ofs_error_last(), "cloud: data/daily/b1/vol: object is locked until "
+                                          "2026-04-10T22:00:00Z (Locked mode; bucket bk, object "
+                                          "h/data/daily/b1/vol)\nHINT: it can be deleted once its "
+                                          "retention has passed");
+    assert_int_equal(ofs_store_del(s, "data/daily/b1/vol"), OFS_EDENIED);
+    assert_non_null(strstr(ofs_error_last(), "retentionPolicyNotMet: Object 'bk/h/data/daily/b1/"
+                                             "vol' is subject to an object retention"));
+    script_end(pid);
+    request_has(1, "GET /storage/v1/b/bk/o/h%2Fdata%2Fdaily%2Fb1%2Fvol?fields="
+                "retention,retentionExpirationTime ", NULL);
+    ofs_store_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -419,6 +681,10 @@ int main(void)
         cmocka_unit_test(test_replace_conflict),
         cmocka_unit_test(test_token_refresh),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_lifecycle_patch_body_keeps_foreign_rules_scripted),
+        cmocka_unit_test(test_lifecycle_read_back_differs_scripted),
+        cmocka_unit_test(test_object_retention_in_upload_scripted),
+        cmocka_unit_test(test_delete_retention_refused_scripted),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -320,6 +320,10 @@ int gcs_delete_full(gcs_store *s, const char *full_name)
     if (rc == OFS_ENOTFOUND) {
         ofs_error_clear();
         rc = 0;
+    } else if (rc == OFS_EDENIED &&
+               strncmp(ofs_error_last(), "retentionPolicyNotMet", 21) == 0) {
+        /* prune keeps the backup and says until when */
+        rc = gcs_lock_refusal(s, full_name);
     }
     return rc;
 }
@@ -449,7 +453,8 @@ static void gcs_free(ofs_store *store)
 
 static const struct ofs_store_ops gcs_ops = {
     .put = gcs_put, .get = gcs_get, .stat = gcs_stat, .list = gcs_list, .del = gcs_del,
-    .free = gcs_free, .replace = gcs_replace
+    .free = gcs_free, .replace = gcs_replace, .versioning = gcs_versioning,
+    .lifecycle_sync = gcs_lifecycle_sync
 };
 
 static int gcs_settings(gcs_store *s, const ofs_config_target *t, const char *cache_dir)
@@ -466,10 +471,14 @@ static int gcs_settings(gcs_store *s, const ofs_config_target *t, const char *ca
     if (!t->bucket || !*t->bucket || strchr(t->bucket, '/'))
         return ofs_error_set(OFS_ECONFIG, "target '%s' (line %d): type 'gcs' needs 'bucket' (a "
                              "bucket name, without '/')", t->name, t->line);
-    if (t->object_lock && *t->object_lock && strcmp(t->object_lock, "off") != 0)
-        return ofs_error_set(OFS_EUNSUPPORTED, "target '%s' (line %d): object_lock on a gcs "
-                             "target is not built yet\nHINT: use a bucket retention policy, or "
-                             "remove 'object_lock'", t->name, t->line);
+    /* the classes a SetStorageClass rule may move objects to (STANDARD is where they are) */
+    if (*t->transition_class &&
+        strcmp(t->transition_class, "NEARLINE") != 0 &&
+        strcmp(t->transition_class, "COLDLINE") != 0 &&
+        strcmp(t->transition_class, "ARCHIVE") != 0)
+        return ofs_error_set(OFS_ECONFIG, "target '%s' (line %d): transition_class '%s' is not "
+                             "a GCS storage class to move to (NEARLINE, COLDLINE or ARCHIVE)",
+                             t->name, t->line, t->transition_class);
     s->part_size = t->part_size ? t->part_size : GCS_DEFAULT_PART;
     if (s->part_size < GCS_MIN_PART || s->part_size > GCS_MAX_PART ||
         s->part_size % GCS_CHUNK_UNIT != 0)
@@ -516,6 +525,13 @@ static int gcs_settings(gcs_store *s, const ofs_config_target *t, const char *ca
 
 int ofs_store_gcs_new(ofs_store **out, const ofs_config_target *target, const char *cache_dir)
 {
+    return ofs_store_gcs_new_with_retention(out, target, NULL, cache_dir);
+}
+
+int ofs_store_gcs_new_with_retention(ofs_store **out, const ofs_config_target *target,
+                                     const ofs_config_retention *retention,
+                                     const char *cache_dir)
+{
     gcs_store *s = NULL;
     int rc;
 
@@ -526,8 +542,9 @@ int ofs_store_gcs_new(ofs_store **out, const ofs_config_target *target, const ch
     pthread_mutex_init(&s->auth.lock, NULL);
     s->parent.ops = &gcs_ops;
     s->parent.caps = OFS_STORE_CAP_RANGE | OFS_STORE_CAP_CONDITIONAL | OFS_STORE_CAP_RETRIES |
-                     OFS_STORE_CAP_CONCURRENT;
+                     OFS_STORE_CAP_CONCURRENT | OFS_STORE_CAP_LIFECYCLE;
     if ((rc = gcs_settings(s, target, cache_dir)) < 0 ||
+        (rc = gcs_lock_settings(s, target, retention)) < 0 ||
         (rc = gcs_auth_load(s, target)) < 0)
         goto cleanup;
     /* each request gets bwlimit / parallel: a second object in flight would exceed it */

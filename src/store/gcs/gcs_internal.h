@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "offsite/config.h"
 #include "offsite/bwlimit.h"
 #include "offsite/http.h"
@@ -46,8 +48,11 @@ typedef struct gcs_store {
     ofs_http_pool *pool;
     ofs_bwlimit *bwlimit;
     gcs_auth auth;
+    const char *lock_mode; /* object retention: "Unlocked", "Locked", or NULL: none */
+    ofs_config_retention retention; /* with lock_mode: the class ages (no strings) */
     pthread_mutex_t probe_lock; /* guards preconditions */
     int preconditions;     /* 0 not probed, 1 honoured, -1 ignored */
+    int lock_checked;      /* the bucket was seen to have object retention (probe_lock) */
 } gcs_store;
 
 typedef struct gcs_request {
@@ -110,6 +115,41 @@ int gcs_media_upload(gcs_store *s, const char *full_name, const void *data, size
 /* gcs_preconditions_probe(s): whether ifGenerationMatch is honoured (sets s->preconditions
  * once; gcs_replace.c). */
 int gcs_preconditions_probe(gcs_store *s);
+
+/* gcs_bucket_url(s, query, &url): ORIGIN/storage/v1/b/BUCKET[?QUERY] (query encoded). */
+int gcs_bucket_url(const gcs_store *s, const char *query, char **url);
+
+/* gcs_bucket_get(s, fields, &doc): GET the bucket resource's fields (?fields=FIELDS) as a
+ * JSON object (caller decrefs); OFS_ECORRUPT if the answer is not one. */
+int gcs_bucket_get(gcs_store *s, const char *fields, json_t **doc);
+
+/* gcs_versioning, gcs_lifecycle_sync: the store's lifecycle ops (gcs_lifecycle.c), as
+ * store_gcs.h says. */
+int gcs_versioning(ofs_store *store, int *versioned);
+int gcs_lifecycle_sync(ofs_store *store, const ofs_lifecycle_rule *rules, size_t count,
+                       int *changed);
+
+/* ---- object retention (gcs_lock.c) ---- */
+
+/* gcs_lock_settings(s, target, retention): object_lock from the target; OFS_ECONFIG for a bad
+ * value, OFS_EUNSUPPORTED if it is on and retention is NULL. Sets OFS_STORE_CAP_OBJECT_LOCK. */
+int gcs_lock_settings(gcs_store *s, const ofs_config_target *target,
+                      const ofs_config_retention *retention);
+
+/* gcs_lock_retention(s, key, now, &retention): the upload metadata's "retention" member for
+ * key (relative to the prefix) written at now - {"mode": ..., "retainUntilTime": RFC 3339} -
+ * or NULL when it is not locked (lock off, or a key outside data/CLASS/). Caller decrefs. */
+int gcs_lock_retention(const gcs_store *s, const char *key, int64_t now, json_t **retention);
+
+/* gcs_lock_check(s): with object retention on, that the bucket has it enabled (asked once
+ * per store, at the first locked upload); OFS_ECONFIG with a HINT if not. */
+int gcs_lock_check(gcs_store *s);
+
+/* gcs_lock_refusal(s, full_name): after a delete refused with retentionPolicyNotMet, the
+ * message that says until when (the object's retention, or the bucket policy's expiry, read
+ * from its metadata): OFS_EDENIED. If the metadata says nothing, the refusal's own message
+ * stays. */
+int gcs_lock_refusal(gcs_store *s, const char *full_name);
 
 /* ---- auth (gcs_auth.c) ---- */
 

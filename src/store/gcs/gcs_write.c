@@ -42,6 +42,7 @@ typedef struct {
     uint32_t crc;
     char *session;           /* the resumable session's URL, or NULL */
     char *session_file;      /* where it is kept for a later run */
+    json_t *retention;       /* object retention for the upload's metadata, or NULL */
     int rc;                  /* first failure; the writer is dead after it */
     char *message;
     int committed;
@@ -304,6 +305,8 @@ static int session_start(gcs_writer *w)
     memset(&resp, 0, sizeof(resp));
     if (doc && s->storage_class)
         json_object_set_new(doc, "storageClass", json_string(s->storage_class));
+    if (doc && w->retention)
+        json_object_set(doc, "retention", w->retention);
     if (!doc || !(meta = json_dumps(doc, JSON_COMPACT))) {
         rc = ofs_error_set(OFS_ERROR, "out of memory");
         goto cleanup;
@@ -557,6 +560,9 @@ static int gcs_writer_finish(ofs_writer *base)
         return gcs_writer_fail(w, ofs_error_set(OFS_ERROR, "openssl: MD5 failed"));
     EVP_EncodeBlock((unsigned char *)md5, md, 16);
     gcs_crc32c_base64(w->crc, crc);
+    /* a locked object needs metadata, which only a resumable upload's first request takes */
+    if (!w->session && w->retention && (rc = session_start(w)) < 0)
+        return gcs_writer_fail(w, rc);
     if (!w->session) {
         const char *cond = (w->flags & OFS_PUT_IF_ABSENT) ? "0" : NULL;
         if ((rc = gcs_media_upload(w->s, w->name, w->buf, w->len, cond, NULL)) < 0)
@@ -585,6 +591,7 @@ static void gcs_writer_free(ofs_writer *base)
             session_cancel(w);
     }
     EVP_MD_CTX_free(w->md5);
+    json_decref(w->retention);
     free(w->buf);
     free(w->name);
     free(w->session);
@@ -611,6 +618,9 @@ int gcs_put(ofs_store *store, const char *key, unsigned flags, ofs_writer **out)
     w->parent.ops = &gcs_writer_ops;
     w->s = s;
     w->flags = flags;
+    if ((rc = gcs_lock_retention(s, key, (int64_t)time(NULL), &w->retention)) < 0 ||
+        (w->retention && (rc = gcs_lock_check(s)) < 0))
+        goto cleanup;
     if (EVP_DigestInit_ex(w->md5, EVP_md5(), NULL) != 1) {
         rc = ofs_error_set(OFS_ERROR, "openssl: MD5 failed");
         goto cleanup;

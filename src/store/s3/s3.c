@@ -568,7 +568,8 @@ static void s3_free(ofs_store *store)
 
 static const struct ofs_store_ops s3_ops = {
     .put = s3_put, .get = s3_get, .stat = s3_stat, .list = s3_list, .del = s3_del, .free = s3_free,
-    .replace = s3_replace, .del_many = ofs_store_s3_delete_many, .sweep = s3_sweep
+    .replace = s3_replace, .del_many = ofs_store_s3_delete_many, .sweep = s3_sweep,
+    .versioning = ofs_store_s3_versioning, .lifecycle_sync = ofs_store_s3_lifecycle_sync
 };
 
 /* s3_endpoint(s, t): origin, Host header and base path from endpoint, region, url_style. */

@@ -92,39 +92,6 @@ static int rule_same(const ofs_s3_lifecycle_rule *a, const ofs_s3_lifecycle_rule
            strcmp(ac ? ac : "", bc ? bc : "") == 0;
 }
 
-/* rule_check(rules, i): what S3 would refuse, said before anything is sent */
-static int rule_check(const ofs_lifecycle_rule *rules, size_t i)
-{
-    const ofs_lifecycle_rule *r = &rules[i];
-    const char *p = r->prefix ? r->prefix : "";
-
-    if (!r->prefix)
-        return ofs_error_set(OFS_ECONFIG, "lifecycle rule for '': needs a prefix");
-    if (r->expiration_days < 0 || r->transition_days < 0 || r->noncurrent_days < 0 ||
-        r->abort_multipart_days < 0 ||
-        (r->transition_days > 0 && (!r->transition_class || !*r->transition_class)))
-        return ofs_error_set(OFS_ECONFIG, "lifecycle rule for '%s': bad expiration, transition, "
-                             "noncurrent or abort days", p);
-    /* S3 refuses a rule without an action, and the delete-marker flag next to Days */
-    if (r->expiration_days == 0 && !r->expired_delete_marker && r->noncurrent_days == 0 &&
-        r->transition_days == 0 && r->abort_multipart_days == 0)
-        return ofs_error_set(OFS_ECONFIG, "lifecycle rule for '%s': needs an action (expiration, "
-                             "delete-marker cleanup, noncurrent expiration, transition or "
-                             "multipart abort)", p);
-    if (r->expiration_days > 0 && r->expired_delete_marker)
-        return ofs_error_set(OFS_ECONFIG, "lifecycle rule for '%s': expiration days and the "
-                             "delete-marker cleanup cannot share a rule", p);
-    if (r->transition_days > 0 && r->expiration_days > 0 &&
-        r->transition_days >= r->expiration_days)
-        return ofs_error_set(OFS_ECONFIG, "lifecycle rule for '%s': transition after %d days "
-                             "is not before the expiration after %d", p, r->transition_days,
-                             r->expiration_days);
-    for (size_t j = 0; j < i; j++)
-        if (strcmp(rules[j].prefix, r->prefix) == 0)
-            return ofs_error_set(OFS_ECONFIG, "lifecycle rule for '%s': given twice", p);
-    return 0;
-}
-
 /* want_rules: this target's rules as the server should hold them */
 static int want_rules(const s3_store *s, const ofs_lifecycle_rule *rules, size_t count,
                       ofs_s3_lifecycle_rule **out)
@@ -134,7 +101,7 @@ static int want_rules(const s3_store *s, const ofs_lifecycle_rule *rules, size_t
 
     *out = NULL;
     for (size_t i = 0; i < count; i++)
-        if ((rc = rule_check(rules, i)) < 0)
+        if ((rc = ofs_lifecycle_rule_check(rules, i)) < 0)
             return rc;
     if (count && !(w = calloc(count, sizeof(*w))))
         return ofs_error_set(OFS_ERROR, "out of memory");

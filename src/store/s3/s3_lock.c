@@ -12,86 +12,39 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "offsite/clock.h"
 #include "offsite/error.h"
 #include "offsite/log.h"
 #include "offsite/retention.h"
 #include "offsite/s3_xml.h"
 #include "s3_internal.h"
 
-#define DAY 86400
-
 int s3_lock_settings(s3_store *s, const ofs_config_target *t,
                      const ofs_config_retention *retention)
 {
-    const char *mode = t->object_lock;
+    int rc = ofs_store_lock_settings(t, retention, "s3", &s->retention);
 
-    if (!mode || !*mode || strcmp(mode, "off") == 0)
-        return 0;
-    if (strcmp(mode, "governance") == 0)
-        s->lock_mode = "GOVERNANCE";
-    else if (strcmp(mode, "compliance") == 0)
-        s->lock_mode = "COMPLIANCE";
-    else
-        return ofs_error_set(OFS_ECONFIG, "target '%s' (line %d): object_lock '%s' is not "
-                             "'off', 'governance' or 'compliance'", t->name, t->line, mode);
-    /* without the policy there is no date to lock until; guessing one could lock a
-     * compliance-mode object for longer than anyone can undo */
-    if (!retention)
-        return ofs_error_set(OFS_EUNSUPPORTED, "target '%s' (line %d): object_lock = %s needs "
-                             "the target's retention policy to date the locks, and none was "
-                             "given to the s3 driver", t->name, t->line, mode);
-    s->retention.daily = retention->daily;
-    s->retention.weekly = retention->weekly;
-    s->retention.monthly = retention->monthly;
-    s->retention.keep_last = retention->keep_last;
+    if (rc <= 0)
+        return rc;
+    s->lock_mode = rc == OFS_LOCK_GOVERNANCE ? "GOVERNANCE" : "COMPLIANCE";
     s->parent.caps |= OFS_STORE_CAP_OBJECT_LOCK;
     return 0;
-}
-
-/* key_class(relative_key, buf): "daily" for "data/daily/ID/vol-0001.ofs", else NULL */
-static const char *key_class(const char *key, char buf[32])
-{
-    const char *slash;
-    size_t n;
-
-    if (strncmp(key, "data/", 5) != 0)
-        return NULL;
-    key += 5;
-    if (!(slash = strchr(key, '/')) || (n = (size_t)(slash - key)) == 0 || n >= 32)
-        return NULL;
-    memcpy(buf, key, n);
-    buf[n] = '\0';
-    return buf;
-}
-
-/* format_time(t): "2030-01-01T00:00:00Z", malloc'd (NULL when out of memory) */
-static char *format_time(int64_t t)
-{
-    char date[32];
-    time_t tt = (time_t)t;
-    struct tm tm;
-
-    gmtime_r(&tt, &tm);
-    strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return strdup(date);
 }
 
 int s3_lock_headers(s3_store *s, const char *full_key, int64_t now,
                     char mode[S3_LOCK_HEADER], char until[S3_LOCK_HEADER])
 {
-    char class_name[32], *date;
-    const char *cls;
+    char date[32];
+    int64_t t;
 
-    if (!s->lock_mode || !(cls = key_class(full_key + strlen(s->prefix), class_name)))
+    /* ofs_retention_lock_until: the same class ages prune and retention sync use */
+    if (!s->lock_mode ||
+        !ofs_retention_lock_until(&s->retention, full_key + strlen(s->prefix), now, &t))
         return 0;
-    /* ofs_retention_expiry: the same class ages prune and retention sync use */
-    if (!(date = format_time(ofs_retention_expiry(&s->retention, cls, now) + DAY)))
-        return ofs_error_set(OFS_ERROR, "out of memory");
+    ofs_time_format_iso(t, date, sizeof(date));
     snprintf(mode, S3_LOCK_HEADER, "x-amz-object-lock-mode: %s", s->lock_mode);
     snprintf(until, S3_LOCK_HEADER, "x-amz-object-lock-retain-until-date: %s", date);
-    free(date);
     return 2;
 }
 
@@ -156,13 +109,16 @@ int s3_lock_refusal(s3_store *s, const char *full_key, const char *version_id)
 
     if ((rc = s3_call(s, &req, &resp)) == 0) {
         int64_t t;
+        char date[32];
         until = ofs_http_header(resp.h, "x-amz-object-lock-retain-until-date");
         mode = ofs_http_header(resp.h, "x-amz-object-lock-mode");
         /* servers differ in fractions of a second (RGW gives nine digits): say it plainly */
-        if (until && ofs_s3_xml_parse_time(until, &t) == 0)
-            saved_until = format_time(t);
-        else
+        if (until && ofs_s3_xml_parse_time(until, &t) == 0) {
+            ofs_time_format_iso(t, date, sizeof(date));
+            saved_until = strdup(date);
+        } else {
             saved_until = until ? strdup(until) : NULL;
+        }
         saved_mode = mode ? strdup(mode) : NULL;
     }
     s3_response_done(s, &resp);
