@@ -21,7 +21,8 @@ typedef struct {
     const char *body;
     const char *headers;  /* extra response headers ("ETag: ...\r\n"; "{ENDPOINT}" becomes
                              the server's http://127.0.0.1:PORT); with a Content-Length among
-                             them, the answer has no body (as to a HEAD) */
+                             them, the body is sent as given: none (as to a HEAD), or fewer
+                             bytes than the length (a connection cut mid-body) */
 } canned_answer;
 
 #define SCRIPT_LOGGED_BODY 65536/* body bytes kept in the log */
@@ -116,7 +117,7 @@ static inline pid_t script_start(const canned_answer *answers, size_t n, const c
                      body[0] == '{' ? "application/json" : "application/xml", extra,
                      strlen(body));
         if (size > 0 && (write(c, head, strlen(head)) < 0 ||
-                         (!sized && write(c, body, strlen(body)) < 0)))
+                         write(c, body, strlen(body)) < 0))
             break;
         close(c);
     }

@@ -258,7 +258,14 @@ static int token_answer(const gcs_auth *a, long status, const char *body, size_t
         if (!(*token = strdup(tok)))
             rc = ofs_error_set(OFS_ERROR, "out of memory");
     } else if (status == 429 || status >= 500) {
-        rc = ofs_error_set(OFS_ETRANSIENT, "token endpoint: HTTP %ld (%s)", status, a->source);
+        rc = ofs_error_set(OFS_ETRANSIENT, "%s: HTTP %ld (%s)", a->kind == GCS_AUTH_METADATA ?
+                           "GCE metadata server" : "token endpoint", status, a->source);
+    } else if (a->kind == GCS_AUTH_METADATA) {
+        /* a 404 or 403 here: the instance has no service account, or not for this scope */
+        rc = ofs_error_set(OFS_EDENIED, "GCE metadata server gave no access token: HTTP %ld "
+                           "(%s)\nHINT: give the instance a service account with a storage "
+                           "scope, or set 'credentials_file' in the target (a service-account "
+                           "key)", status, a->source);
     } else if (err && strcmp(err, "invalid_grant") == 0) {
         rc = ofs_error_set(OFS_EDENIED, "token endpoint refused the key: invalid_grant (%s)\n"
                            "HINT: this host's clock may be off (run an NTP client), or the "

@@ -1,37 +1,55 @@
 /*
- * gcs_read.c - the gcs get reader: a streamed alt=media GET (ranged if asked) that, when the
- * connection drops mid-body, resumes with a Range request pinned to the generation it started
- * reading (ifGenerationMatch), so a flaky link costs the lost bytes, not the whole object.
+ * gcs_read.c - the gcs get reader: a streamed alt=media GET (ranged if asked) on the shared
+ * resuming reader (include/offsite/range_reader.h), pinned to the generation it started
+ * reading (ifGenerationMatch). A whole-object read is checked against the crc32c Google sends
+ * in x-goog-hash, so a resumed download is proved to be the object's bytes.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "offsite/error.h"
-#include "offsite/log.h"
+#include "offsite/range_reader.h"
 #include "gcs_internal.h"
 
-#define GCS_RESUMES 10
-
 typedef struct {
-    ofs_reader parent;
+    ofs_range_reader base;
     gcs_store *s;
     char *name;         /* full object name */
     gcs_response resp;  /* the open transfer (resp.h), if any */
-    uint64_t start;     /* object offset of the first byte this reader returns */
-    uint64_t expected;  /* bytes this reader returns in all; UINT64_MAX if unknown */
-    uint64_t done;
-    uint64_t skip;      /* bytes to drop: the server ignored the Range */
     char generation[32];
-    int resumes;
+    int whole;          /* the whole object is read: its crc32c can be checked */
+    int has_crc;
+    uint32_t want_crc, crc;
 } gcs_reader;
 
-/* gcs_get_open(r, from, length): GET [from, from+length) (length 0: to the end). */
-static int gcs_get_open(gcs_reader *r, uint64_t from, uint64_t length)
+/* gcs_crc_header(value, &crc): the crc32c in an x-goog-hash value ("crc32c=AAAAAA==,md5=..."
+ * or one of them per header line; the first line is the one seen) */
+static int gcs_crc_header(const char *value, uint32_t *crc)
 {
+    const char *p = value ? strstr(value, "crc32c=") : NULL;
+    unsigned char raw[8];
+    char b64[9];
+
+    if (!p || strspn(p + 7, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
+                  != 8)
+        return 0;
+    memcpy(b64, p + 7, 8);
+    b64[8] = '\0';
+    if (EVP_DecodeBlock(raw, (const unsigned char *)b64, 8) != 6)
+        return 0;
+    *crc = (uint32_t)raw[0] << 24 | (uint32_t)raw[1] << 16 | (uint32_t)raw[2] << 8 | raw[3];
+    return 1;
+}
+
+static int gcs_reader_open(ofs_range_reader *base, uint64_t from, uint64_t length)
+{
+    gcs_reader *r = (gcs_reader *)base;
     char range[80], query[80], *url = NULL;
-    const char *headers[1];
+    const char *headers[1], *gen;
     size_t n = 0;
     int rc;
 
@@ -50,119 +68,73 @@ static int gcs_get_open(gcs_reader *r, uint64_t from, uint64_t length)
                         .header_count = n, .stream = 1 };
     rc = gcs_call(r->s, &req, &r->resp);
     free(url);
-    return rc;
+    base->h = r->resp.h;
+    base->status = r->resp.status;
+    if (rc < 0 || base->pinned)
+        return rc;
+    gen = ofs_http_header(r->resp.h, "x-goog-generation");
+    if (gen && *gen && strlen(gen) < sizeof(r->generation) &&
+        strspn(gen, "0123456789") == strlen(gen)) {
+        snprintf(r->generation, sizeof(r->generation), "%s", gen);
+        base->pinned = 1;
+    }
+    if (r->whole && r->resp.status == 200)
+        r->has_crc = gcs_crc_header(ofs_http_header(r->resp.h, "x-goog-hash"), &r->want_crc);
+    return 0;
 }
 
-static int gcs_reader_resume(gcs_reader *r)
-{
-    int rc;
-
-    gcs_response_done(r->s, &r->resp);
-    r->resumes++;
-    ofs_log_warn("%s: get %s: %s; resuming at byte %" PRIu64, r->s->parent.name, r->name,
-                 ofs_error_last(), r->start + r->done);
-    rc = gcs_get_open(r, r->start + r->done,
-                      r->expected == UINT64_MAX ? 0 : r->expected - r->done);
-    if (rc == OFS_EEXISTS)
-        return ofs_error_set(OFS_ECORRUPT, "object changed while it was read (bucket %s, "
-                             "object %s)", r->s->bucket, r->name);
-    if (rc == 0 && r->resp.status != 206)
-        return ofs_error_set(OFS_ERROR, "server ignored the Range of a resumed read (bucket "
-                             "%s, object %s)", r->s->bucket, r->name);
-    return rc;
-}
-
-static int gcs_reader_read(ofs_reader *base, void *buf, size_t size, size_t *got)
+static void gcs_reader_close(ofs_range_reader *base)
 {
     gcs_reader *r = (gcs_reader *)base;
-    int rc;
 
-    *got = 0;
-    for (;;) {
-        size_t want = size;
-        if (r->expected != UINT64_MAX && r->expected - r->done < want)
-            want = (size_t)(r->expected - r->done);
-        if (want == 0 || !r->resp.h)
-            return 0;
-        rc = ofs_http_read(r->resp.h, buf, want, got);
-        if (rc == 0 && *got == 0 && r->expected != UINT64_MAX && r->done < r->expected)
-            rc = ofs_error_set(OFS_ETRANSIENT, "connection closed after %" PRIu64 " of %"
-                               PRIu64 " bytes", r->done, r->expected);
-        if (rc == OFS_ETRANSIENT && r->resumes < GCS_RESUMES && *r->generation) {
-            if ((rc = gcs_reader_resume(r)) < 0)
-                return rc;
-            continue;
-        }
-        if (rc < 0)
-            return rc;
-        if (r->skip > 0) {
-            size_t drop = *got < r->skip ? *got : (size_t)r->skip;
-            r->skip -= drop;
-            memmove(buf, (char *)buf + drop, *got - drop);
-            *got -= drop;
-            if (*got == 0)
-                continue;
-        }
-        r->done += *got;
+    gcs_response_done(r->s, &r->resp);
+    base->h = NULL;
+}
+
+static int gcs_reader_delivered(ofs_range_reader *base, const void *buf, size_t n)
+{
+    gcs_reader *r = (gcs_reader *)base;
+
+    if (!r->has_crc)
+        return 0;
+    if (n > 0) {
+        r->crc = ofs_gcs_crc32c(r->crc, buf, n);
         return 0;
     }
+    if (r->crc != r->want_crc)
+        return ofs_error_set(OFS_ECORRUPT, "downloaded bytes do not match the object's crc32c "
+                             "(%s)", base->where);
+    return 0;
 }
 
-static void gcs_reader_free(ofs_reader *base)
+static void gcs_reader_free(ofs_range_reader *base)
 {
-    gcs_reader *r = (gcs_reader *)base;
-
-    if (!r)
-        return;
-    gcs_response_done(r->s, &r->resp);
-    free(r->name);
-    free(r);
+    free(((gcs_reader *)base)->name);
 }
 
-static const struct ofs_reader_ops gcs_reader_ops = { gcs_reader_read, gcs_reader_free };
+static const ofs_range_reader_ops gcs_reader_ops = {
+    gcs_reader_open, gcs_reader_close, gcs_reader_delivered, gcs_reader_free };
 
 int gcs_get(ofs_store *store, const char *key, uint64_t offset, uint64_t length,
             ofs_reader **out)
 {
     gcs_store *s = (gcs_store *)store;
     gcs_reader *r = NULL;
-    const char *cl, *gen;
     int rc;
 
     *out = NULL;
     if (!(r = calloc(1, sizeof(*r))) || !(r->name = gcs_full_name(s, key))) {
-        rc = ofs_error_set(OFS_ERROR, "out of memory");
-        goto cleanup;
+        free(r);
+        return ofs_error_set(OFS_ERROR, "out of memory");
     }
-    r->parent.ops = &gcs_reader_ops;
     r->s = s;
-    r->start = offset;
-    rc = gcs_get_open(r, offset, length);
-    if (rc == OFS_ECORRUPT && length == 0) {
-        /* 416: reading "to the end" from the end or past it: nothing to read */
-        ofs_error_clear();
-        r->expected = 0;
-        *out = &r->parent;
-        return 0;
+    r->whole = offset == 0 && length == 0;
+    if ((rc = ofs_range_reader_init(&r->base, &gcs_reader_ops, s->parent.name, s->bucket,
+                                    "object", r->name)) < 0 ||
+        (rc = ofs_range_reader_start(&r->base, offset, length)) < 0) {
+        ofs_reader_free(&r->base.parent);
+        return rc;
     }
-    if (rc < 0)
-        goto cleanup;
-    cl = ofs_http_header(r->resp.h, "Content-Length");
-    gen = ofs_http_header(r->resp.h, "x-goog-generation");
-    if (gen && strlen(gen) < sizeof(r->generation) && strspn(gen, "0123456789") == strlen(gen))
-        snprintf(r->generation, sizeof(r->generation), "%s", gen);
-    r->expected = cl ? strtoull(cl, NULL, 10) : UINT64_MAX;
-    if (r->resp.status == 200 && offset > 0) {
-        /* the server sent the whole object: drop the bytes before offset */
-        r->skip = offset;
-        if (r->expected != UINT64_MAX)
-            r->expected = r->expected > offset ? r->expected - offset : 0;
-    }
-    if (length && r->expected > length)
-        r->expected = length;
-    *out = &r->parent;
-    r = NULL;
-cleanup:
-    gcs_reader_free(r ? &r->parent : NULL);
-    return rc;
+    *out = &r->base.parent;
+    return 0;
 }

@@ -1,7 +1,7 @@
 /*
- * s3_read.c - the s3 get reader: a streamed GET (ranged if asked) that, when the connection
- * drops mid-body, resumes with a Range request pinned to the object's ETag (If-Match), so a
- * flaky link costs the lost bytes, not the whole object.
+ * s3_read.c - the s3 get reader: a streamed GET (ranged if asked) on the shared resuming
+ * reader (include/offsite/range_reader.h), pinned to the object's ETag (If-Match), so a flaky
+ * link costs the lost bytes, not the whole object.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -9,30 +9,24 @@
 #include <string.h>
 
 #include "offsite/error.h"
-#include "offsite/log.h"
+#include "offsite/range_reader.h"
 #include "s3_internal.h"
 
-#define S3_RESUMES 10
-
 typedef struct {
-    ofs_reader parent;
+    ofs_range_reader base;
     s3_store *s;
     char *key;          /* full key */
     s3_response resp;   /* the open transfer (resp.h), if any */
-    uint64_t start;     /* object offset of the first byte this reader returns */
-    uint64_t expected;  /* bytes this reader returns in all; UINT64_MAX if unknown */
-    uint64_t done;
-    uint64_t skip;      /* bytes to drop: the server ignored the Range */
     char *etag;
-    int resumes;
 } s3_reader;
 
-/* s3_get_open(r, from, length): GET [from, from+length) (length 0: to the end). */
-static int s3_get_open(s3_reader *r, uint64_t from, uint64_t length)
+static int s3_reader_open(ofs_range_reader *base, uint64_t from, uint64_t length)
 {
+    s3_reader *r = (s3_reader *)base;
     char range[80], if_match[300];
-    const char *headers[2];
+    const char *headers[2], *etag;
     size_t n = 0;
+    int rc;
 
     if (length)
         snprintf(range, sizeof(range), "Range: bytes=%" PRIu64 "-%" PRIu64, from,
@@ -47,122 +41,58 @@ static int s3_get_open(s3_reader *r, uint64_t from, uint64_t length)
     }
     s3_request req = { .method = "GET", .key = r->key, .headers = headers, .header_count = n,
                        .stream = 1 };
-    return s3_call(r->s, &req, &r->resp);
-}
-
-static int s3_reader_resume(s3_reader *r)
-{
-    int rc;
-
-    s3_response_done(r->s, &r->resp);
-    r->resumes++;
-    ofs_log_warn("%s: get %s: %s; resuming at byte %" PRIu64, r->s->parent.name, r->key,
-                 ofs_error_last(), r->start + r->done);
-    rc = s3_get_open(r, r->start + r->done,
-                     r->expected == UINT64_MAX ? 0 : r->expected - r->done);
-    if (rc == OFS_EEXISTS)
-        return ofs_error_set(OFS_ECORRUPT, "object changed while it was read (bucket %s, key "
-                             "%s)", r->s->bucket, r->key);
-    if (rc == 0 && r->resp.status != 206)
-        return ofs_error_set(OFS_ERROR, "server ignored the Range of a resumed read (bucket "
-                             "%s, key %s)", r->s->bucket, r->key);
-    return rc;
-}
-
-static int s3_reader_read(ofs_reader *base, void *buf, size_t size, size_t *got)
-{
-    s3_reader *r = (s3_reader *)base;
-    int rc;
-
-    *got = 0;
-    for (;;) {
-        size_t want = size;
-        if (r->expected != UINT64_MAX && r->expected - r->done < want)
-            want = (size_t)(r->expected - r->done);
-        if (want == 0 || !r->resp.h)
-            return 0;
-        rc = ofs_http_read(r->resp.h, buf, want, got);
-        if (rc == 0 && *got == 0 && r->expected != UINT64_MAX && r->done < r->expected)
-            rc = ofs_error_set(OFS_ETRANSIENT, "connection closed after %" PRIu64 " of %"
-                               PRIu64 " bytes", r->done, r->expected);
-        if (rc == OFS_ETRANSIENT && r->resumes < S3_RESUMES && r->etag) {
-            if ((rc = s3_reader_resume(r)) < 0)
-                return rc;
-            continue;
-        }
-        if (rc < 0)
-            return rc;
-        if (r->skip > 0) {
-            size_t drop = *got < r->skip ? *got : (size_t)r->skip;
-            r->skip -= drop;
-            memmove(buf, (char *)buf + drop, *got - drop);
-            *got -= drop;
-            if (*got == 0)
-                continue;
-        }
-        r->done += *got;
-        return 0;
+    rc = s3_call(r->s, &req, &r->resp);
+    base->h = r->resp.h;
+    base->status = r->resp.status;
+    if (rc < 0 || base->pinned)
+        return rc;
+    etag = ofs_http_header(r->resp.h, "ETag");
+    if (etag && *etag) {
+        if (!(r->etag = strdup(etag)))
+            return ofs_error_set(OFS_ERROR, "out of memory");
+        base->pinned = 1;
     }
+    return 0;
 }
 
-static void s3_reader_free(ofs_reader *base)
+static void s3_reader_close(ofs_range_reader *base)
 {
     s3_reader *r = (s3_reader *)base;
 
-    if (!r)
-        return;
     s3_response_done(r->s, &r->resp);
+    base->h = NULL;
+}
+
+static void s3_reader_free(ofs_range_reader *base)
+{
+    s3_reader *r = (s3_reader *)base;
+
     free(r->key);
     free(r->etag);
-    free(r);
 }
 
-static const struct ofs_reader_ops s3_reader_ops = { s3_reader_read, s3_reader_free };
+static const ofs_range_reader_ops s3_reader_ops = { s3_reader_open, s3_reader_close, NULL,
+                                                    s3_reader_free };
 
 int s3_get(ofs_store *store, const char *key, uint64_t offset, uint64_t length,
-                  ofs_reader **out)
+           ofs_reader **out)
 {
     s3_store *s = (s3_store *)store;
     s3_reader *r = NULL;
-    const char *cl, *etag;
     int rc;
 
     *out = NULL;
     if (!(r = calloc(1, sizeof(*r))) || !(r->key = s3_full_key(s, key))) {
-        rc = ofs_error_set(OFS_ERROR, "out of memory");
-        goto cleanup;
+        free(r);
+        return ofs_error_set(OFS_ERROR, "out of memory");
     }
-    r->parent.ops = &s3_reader_ops;
     r->s = s;
-    r->start = offset;
-    rc = s3_get_open(r, offset, length);
-    if (rc == OFS_ECORRUPT && length == 0) {
-        /* 416: reading "to the end" from the end or past it: nothing to read */
-        ofs_error_clear();
-        r->expected = 0;
-        *out = &r->parent;
-        return 0;
+    if ((rc = ofs_range_reader_init(&r->base, &s3_reader_ops, s->parent.name, s->bucket, "key",
+                                    r->key)) < 0 ||
+        (rc = ofs_range_reader_start(&r->base, offset, length)) < 0) {
+        ofs_reader_free(&r->base.parent);
+        return rc;
     }
-    if (rc < 0)
-        goto cleanup;
-    cl = ofs_http_header(r->resp.h, "Content-Length");
-    etag = ofs_http_header(r->resp.h, "ETag");
-    if (etag && *etag && !(r->etag = strdup(etag))) {
-        rc = ofs_error_set(OFS_ERROR, "out of memory");
-        goto cleanup;
-    }
-    r->expected = cl ? strtoull(cl, NULL, 10) : UINT64_MAX;
-    if (r->resp.status == 200 && offset > 0) {
-        /* the server sent the whole object: drop the bytes before offset */
-        r->skip = offset;
-        if (r->expected != UINT64_MAX)
-            r->expected = r->expected > offset ? r->expected - offset : 0;
-    }
-    if (length && r->expected > length)
-        r->expected = length;
-    *out = &r->parent;
-    r = NULL;
-cleanup:
-    s3_reader_free(r ? &r->parent : NULL);
-    return rc;
+    *out = &r->base.parent;
+    return 0;
 }
