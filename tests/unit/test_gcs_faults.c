@@ -28,29 +28,12 @@
 #include "offsite/store.h"
 #include "offsite/store_gcs.h"
 #include "scripted_server.h"
-
-static char scratch[256], log_path[300];
+#include "gcs_test.h"
 
 static int setup(void **state)
 {
     (void)state;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(scratch, sizeof(scratch), "%s/test_gcs_faults.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    assert_non_null(mkdtemp(scratch));
-    snprintf(log_path, sizeof(log_path), "%s/requests.log", scratch);
-    setenv("OFFSITE_GCS_TOKEN", "test-token-XYZ", 1);
-    unsetenv("GOOGLE_APPLICATION_CREDENTIALS");
-    unsetenv("GCE_METADATA_HOST");
-    setenv("OFFSITE_RETRY_BUDGET", "0", 1);
-    ofs_log_set_level(OFS_LOG_ERROR);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    ofs_rm_rf(scratch);
-    return 0;
+    return gcs_test_setup("test_gcs_faults");
 }
 
 static ofs_store *open_store(const char *endpoint, uint64_t part_size)
@@ -71,34 +54,11 @@ static ofs_store *open_store(const char *endpoint, uint64_t part_size)
     return s;
 }
 
-static char *read_log(void)
-{
-    char *log = NULL;
-    size_t size = 0;
-    assert_int_equal(ofs_read_file(log_path, &log, &size, 1 << 24), 0);
-    return log;
-}
-
-/* nth(n): a copy of the n-th logged request (0-based); caller frees */
-static char *nth(int n)
-{
-    char *log = read_log(), *p = log, *end, *copy;
-    for (int i = 0; i < n && p; i++)
-        p = (p = strstr(p, "\n----\n")) ? p + 6 : NULL;
-    assert_non_null(p);
-    end = strstr(p, "\n----\n");
-    copy = strndup(p, end ? (size_t)(end - p) : strlen(p));
-    free(log);
-    assert_non_null(copy);
-    return copy;
-}
-
-static int count_requests(void)
+/* requests(): how many requests the scripted server logged */
+static int requests(void)
 {
     char *log = read_log();
-    int n = 0;
-    for (const char *p = log; (p = strstr(p, "\n----\n")); p += 6)
-        n++;
+    int n = count_requests(log);
     free(log);
     return n;
 }
@@ -115,15 +75,6 @@ static char *text(size_t size)
     }
     p[size] = '\0';
     return p;
-}
-
-/* crc_b64(data, size, out): the crc32c as x-goog-hash carries it */
-static void crc_b64(const char *data, size_t size, char out[9])
-{
-    uint32_t c = ofs_gcs_crc32c(0, data, size);
-    unsigned char be[4] = { (unsigned char)(c >> 24), (unsigned char)(c >> 16),
-                            (unsigned char)(c >> 8), (unsigned char)c };
-    EVP_EncodeBlock((unsigned char *)out, be, 4);
 }
 
 #define OBJ ((size_t)300000)
@@ -160,7 +111,7 @@ static void test_download_cut_resumes_scripted_gcs(void **state)
     assert_memory_equal(got, full, OBJ);
     ofs_reader_free(r);
     script_end(pid);
-    assert_int_equal(count_requests(), 2);
+    assert_int_equal(requests(), 2);
     char *one = nth(0), *two = nth(1);
     assert_non_null(strstr(one, "GET /storage/v1/b/bk/o/h%2Fvol?alt=media "));
     assert_null(strstr(one, "Range:"));
@@ -242,7 +193,7 @@ static void test_download_object_replaced_scripted_gcs(void **state)
                                           "object h/vol)");
     ofs_reader_free(r);
     script_end(pid);
-    assert_int_equal(count_requests(), 2);
+    assert_int_equal(requests(), 2);
     ofs_store_free(s);
     free(got);
     free(part1);
@@ -352,22 +303,6 @@ static void two_runs(const char *data, size_t size, const canned_answer *later, 
     script_end(pid);
 }
 
-/* object_json(data, size): the object resource Google answers a finished upload with */
-static const char *object_json(const char *data, size_t size, char *buf, size_t cap)
-{
-    unsigned char md[16];
-    unsigned int len = 0;
-    char md5[25], crc[9];
-
-    EVP_Digest(data, size, md, &len, EVP_md5(), NULL);
-    EVP_EncodeBlock((unsigned char *)md5, md, 16);
-    crc_b64(data, size, crc);
-    snprintf(buf, cap, "{\"kind\": \"storage#object\", \"name\": \"h/vol\", \"bucket\": \"bk\", "
-             "\"generation\": \"1700000000000001\", \"size\": \"%zu\", \"md5Hash\": \"%s\", "
-             "\"crc32c\": \"%s\", \"updated\": \"2026-03-02T22:00:00.123Z\"}", size, md5, crc);
-    return buf;
-}
-
 /* a session file 8 days old (past Google's week) is not resumed: the old session is
  * cancelled and a new one carries every byte (scripted GCS) */
 static void test_session_past_a_week_restarted_scripted_gcs(void **state)
@@ -383,7 +318,7 @@ static void test_session_past_a_week_restarted_scripted_gcs(void **state)
     };
 
     two_runs(data, size, answers, 4, 8LL * 86400);
-    assert_int_equal(count_requests(), 7);
+    assert_int_equal(requests(), 7);
     char *del = nth(3), *start = nth(4), *chunk = nth(5);
     assert_non_null(strstr(del, "DELETE /upload/storage/v1/b/bk/o?upload_id=S1 "));
     assert_non_null(strstr(start, "POST /upload/storage/v1/b/bk/o?uploadType=resumable&"
@@ -409,7 +344,7 @@ static void test_session_within_limit_resumed_scripted_gcs(void **state)
     };
 
     two_runs(data, size, answers, 2, 5LL * 86400);
-    assert_int_equal(count_requests(), 5);
+    assert_int_equal(requests(), 5);
     char *query = nth(3), *last = nth(4);
     assert_non_null(strstr(query, "PUT /upload/storage/v1/b/bk/o?upload_id=S1 "));
     assert_non_null(strstr(query, "Content-Range: bytes */"));
@@ -478,7 +413,7 @@ static void test_metadata_token_scripted_gce(void **state)
     free(logged);
     ofs_store_free(s);
     script_end(pid);
-    assert_int_equal(count_requests(), 5);
+    assert_int_equal(requests(), 5);
     char *tok = nth(0), *use = nth(1), *again = nth(3), *reuse = nth(4);
     assert_non_null(strstr(tok, "GET /computeMetadata/v1/instance/service-accounts/default/"
                                 "token "));
@@ -523,7 +458,7 @@ static void test_metadata_refused_scripted_gce(void **state)
     free(logged);
     ofs_store_free(s);
     script_end(pid);
-    assert_int_equal(count_requests(), 1);
+    assert_int_equal(requests(), 1);
 
     /* the server is gone now: off Google Cloud, nothing answers */
     s = open_store(endpoint, 0);
@@ -550,5 +485,5 @@ int main(void)
         cmocka_unit_test(test_metadata_token_scripted_gce),
         cmocka_unit_test(test_metadata_refused_scripted_gce),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, gcs_test_teardown);
 }

@@ -25,28 +25,12 @@
 #include "offsite/store.h"
 #include "offsite/store_gcs.h"
 #include "scripted_server.h"
-
-static char scratch[256], log_path[300];
+#include "gcs_test.h"
 
 static int setup(void **state)
 {
     (void)state;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(scratch, sizeof(scratch), "%s/test_gcs_scripted.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    assert_non_null(mkdtemp(scratch));
-    snprintf(log_path, sizeof(log_path), "%s/requests.log", scratch);
-    setenv("OFFSITE_GCS_TOKEN", "test-token-XYZ", 1);
-    unsetenv("GOOGLE_APPLICATION_CREDENTIALS");
-    setenv("OFFSITE_RETRY_BUDGET", "0", 1);
-    ofs_log_set_level(OFS_LOG_ERROR);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    ofs_rm_rf(scratch);
-    return 0;
+    return gcs_test_setup("test_gcs_scripted");
 }
 
 /* target(endpoint, part_size, key_file): bucket bk, prefix h */
@@ -74,55 +58,6 @@ static ofs_store *open_store(const char *endpoint, uint64_t part_size, const cha
     if (ofs_store_gcs_new(&s, &t, scratch) != 0)
         fail_msg("ofs_store_gcs_new: %s", ofs_error_last());
     return s;
-}
-
-static char *read_log(void)
-{
-    char *log = NULL;
-    size_t size = 0;
-    assert_int_equal(ofs_read_file(log_path, &log, &size, 1 << 22), 0);
-    return log;
-}
-
-/* nth(n): a copy of the n-th logged request (0-based); caller frees */
-static char *nth(int n)
-{
-    char *log = read_log(), *p = log, *end, *copy;
-    for (int i = 0; i < n && p; i++)
-        p = (p = strstr(p, "\n----\n")) ? p + 6 : NULL;
-    assert_non_null(p);
-    end = strstr(p, "\n----\n");
-    copy = strndup(p, end ? (size_t)(end - p) : strlen(p));
-    free(log);
-    assert_non_null(copy);
-    return copy;
-}
-
-static int count_requests(const char *log)
-{
-    int n = 0;
-    for (const char *p = log; (p = strstr(p, "\n----\n")); p += 6)
-        n++;
-    return n;
-}
-
-/* object_json(data, size): the object resource Google answers a finished upload with */
-static const char *object_json(const unsigned char *data, size_t size, char *buf, size_t cap)
-{
-    unsigned char md[16];
-    unsigned int len = 0;
-    char md5[25], crc[9];
-    uint32_t c = ofs_gcs_crc32c(0, data, size);
-    unsigned char be[4] = { (unsigned char)(c >> 24), (unsigned char)(c >> 16),
-                            (unsigned char)(c >> 8), (unsigned char)c };
-
-    EVP_Digest(data, size, md, &len, EVP_md5(), NULL);
-    EVP_EncodeBlock((unsigned char *)md5, md, 16);
-    EVP_EncodeBlock((unsigned char *)crc, be, 4);
-    snprintf(buf, cap, "{\"kind\": \"storage#object\", \"name\": \"h/vol\", \"bucket\": \"bk\", "
-             "\"generation\": \"1700000000000001\", \"size\": \"%zu\", \"md5Hash\": \"%s\", "
-             "\"crc32c\": \"%s\", \"updated\": \"2026-03-02T22:00:00.123Z\"}", size, md5, crc);
-    return buf;
 }
 
 static unsigned char *pattern(size_t size)
@@ -686,5 +621,5 @@ int main(void)
         cmocka_unit_test(test_object_retention_in_upload_scripted),
         cmocka_unit_test(test_delete_retention_refused_scripted),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, gcs_test_teardown);
 }
