@@ -9,6 +9,7 @@
  *      "targets": {"nas": {"time": "...", "ok": false, "message": "...", "backups_pushed": 0, ...}},
  *      "backups": {"data": {"time": "...", "ok": true, "id": "...", "bytes": 123, "seconds": 1.5}},
  *      "drills":  {"data": {"time": "...", "ok": true, "rpo_ok": true, ...}},
+ *      "prunes":  {"nas": {"time": "...", "ok": true, "delete_refused": false, "deleted": 2}},
  *      "run":     {"started": "...", "finished": "...", "exit": 15, "outcome": "push failed",
  *                  "invocation_id": "...", "notified": true},
  *      "alerts":  {"push_failed:nas": {"event": "push_failed", "since": "...", "message": "..."}}}

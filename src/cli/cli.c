@@ -208,8 +208,9 @@ static const ofs_cli_command cli_commands[] = {
       "Freshness is counted in scheduled runs missed when the set has a schedule (warn after\n"
       "1, critical after 2; weekends and holidays are no runs), else in hours (warn_after,\n"
       "critical_after). A set whose newest backup is not on a target, or whose last push to\n"
-      "it failed, is at least a warning naming the target. Reads manifests only: works\n"
-      "without the key.\n" },
+      "it failed, is at least a warning naming the target. A write-only target (delete = no,\n"
+      "or deletes refused at its last prune here) gets a note: another host or lifecycle\n"
+      "rules must prune it. Reads manifests only: works without the key.\n" },
     { "schedule", ofs_cmd_schedule, "schedule show [--count N] [--systemd] | schedule check "
       "TIMER [DROP-IN...]",
       "the schedule: next runs and the systemd timer's OnCalendar= lines",

@@ -10,6 +10,7 @@
 #include "offsite/log.h"
 #include "offsite/prune.h"
 #include "offsite/retention.h"
+#include "offsite/runstate.h"
 
 /* an unfinished folder on a target younger than this may be another host's push at work */
 #define PRUNE_TARGET_ORPHAN_GRACE (24 * 3600)
@@ -264,6 +265,17 @@ static void prune_set_policies(ofs_cli *cli, const ofs_config *cfg,
         json_decref(sets);
 }
 
+/* prune_remember(cli, name, rc, r): the last prune of a target, for `status` (runstate.h):
+ * whether the target refused the deletes (a write-only target detected, not configured). */
+static void prune_remember(ofs_cli *cli, const char *name, int rc, const ofs_prune_result *r)
+{
+    json_t *kept = json_pack("{s:o, s:b, s:b, s:I}", "time", ofs_json_time(ofs_clock_now()),
+                             "ok", rc == 0, "delete_refused", r->delete_refused,
+                             "deleted", (json_int_t)r->deleted);
+    if (kept && ofs_runstate_put(cli->cfg->state_dir, "prunes", name, kept) < 0)
+        ofs_log_warn("%s", ofs_error_last());
+}
+
 static int prune_one(ofs_cli *cli, ofs_store *store, const ofs_keyring *ring,
                      const ofs_config_target *target, const prune_pending *pending,
                      const char *host, int dry_run, int show_kept, json_t *stores)
@@ -299,6 +311,9 @@ static int prune_one(ofs_cli *cli, ofs_store *store, const ofs_keyring *ring,
     if (rc < 0)
         ofs_cli_out(cli, "%s: prune FAILED%s\n", name, r ? " (the lines above show what was "
                     "decided; the next prune finishes)" : "");
+    /* status tells which targets another host (or lifecycle rules) must prune */
+    if (is_target && !dry_run && r)
+        prune_remember(cli, name, rc, r);
     json_array_append_new(stores, entry);
     ofs_prune_result_free(r);
     if (rc < 0)

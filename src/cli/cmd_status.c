@@ -250,6 +250,35 @@ static void status_notify(ofs_cli *cli, json_t *sets)
     }
 }
 
+/* status_write_only(cli, from, state, result): a note per write-only target - configured with
+ * `delete = no`, or whose last prune here found its deletes refused - since this host's prune
+ * only plans there and someone else must delete what expires. Tells; changes no state. */
+static void status_write_only(ofs_cli *cli, const char *from, json_t *state, json_t *result)
+{
+    const ofs_config *cfg = cli->cfg;
+    json_t *list = json_array();
+    for (size_t i = 0; i < cfg->target_count; i++) {
+        const ofs_config_target *t = &cfg->targets[i];
+        json_t *prune = ofs_runstate_get(state, "prunes", t->name);
+        char why[160];
+        if (from && strcmp(from, t->name) != 0)
+            continue;
+        if (t->write_only)
+            snprintf(why, sizeof(why), "delete = no");
+        else if (prune && json_is_true(json_object_get(prune, "delete_refused")))
+            snprintf(why, sizeof(why), "its deletes were refused at the last prune, %s",
+                     status_text(prune, "time", "?"));
+        else
+            continue;
+        ofs_cli_out(cli, "note: target %s is write-only (%s): prune on this host only plans; "
+                    "expired backups are deleted by a host that may (offsite prune --target %s "
+                    "--all-hosts, with prune_profile) or by lifecycle rules (offsite retention "
+                    "sync)\n", t->name, why, t->name);
+        json_array_append_new(list, json_pack("{s:s, s:s}", "target", t->name, "why", why));
+    }
+    json_object_set_new(result, "write_only_targets", list);
+}
+
 int ofs_cmd_status(ofs_cli *cli, int argc, char **argv)
 {
     static const struct option options[] = {
@@ -315,6 +344,7 @@ int ofs_cmd_status(ofs_cli *cli, int argc, char **argv)
     json_object_set(result, "sets", sets);
     json_t *pushes = json_object_get(state, "targets");
     json_object_set_new(result, "targets", pushes ? json_incref(pushes) : json_object());
+    status_write_only(cli, from, state, result);
     if (notify)
         status_notify(cli, sets);
     if (prometheus && ofs_cli_status_prometheus(cli, prometheus, result, now) < 0) {

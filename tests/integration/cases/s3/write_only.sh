@@ -139,6 +139,19 @@ run_ok as_nightly "$OFFSITE_BIN" -c "$CONFIG" verify --from cloud
 [ "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["backups"]))' \
     "$SCRATCH/before.json")" = 31 ] || fail "cloud does not hold the 31 nights"
 
+# ---- status tells both write-only targets apart from the others: cloud by its delete = no,
+# vault by the refused deletes of its last prune (the month's auto prune); freshness decides
+# the exit, not this
+run_fails '0|1|2' '*' as_nightly "$OFFSITE_BIN" -c "$CONFIG" status
+expect_glob "$LAST_OUT" "*note: target cloud is write-only (delete = no): prune on this host only plans; expired backups are deleted by a host that may (offsite prune --target cloud --all-hosts, with prune_profile) or by lifecycle rules*note: target vault is write-only (its deletes were refused at the last prune, 2026-11-02T21:30*" "status on the nightly host"
+run_fails '0|1|2' '*' as_nightly "$OFFSITE_BIN" -c "$CONFIG" --json status --from vault
+python3 -c '
+import json, sys
+w = json.load(open(sys.argv[1]))["write_only_targets"]
+assert [t["target"] for t in w] == ["vault"], w
+assert w[0]["why"].startswith("its deletes were refused"), w' "$LAST_OUT" ||
+    fail "status --json --from vault: write_only_targets"
+
 # ---- prune from the admin host: exactly what the policy expires, for every host
 run_ok as_admin "$OFFSITE_BIN" -c "$CONFIG" --json prune --target cloud --all-hosts
 as_nightly "$OFFSITE_BIN" -c "$CONFIG" --json list --from cloud > "$SCRATCH/after-admin.json" ||
