@@ -111,6 +111,14 @@ static int decode_load_catalog(ofs_decode *d)
     d->pack_size = 0;
     if (rc == 0)
         rc = ofs_spool_finish(d->spool);
+    if (rc == OFS_ENOSPC) {
+        char *message = ofs_error_save();
+        rc = ofs_error_set(rc, "%s\nHINT: restore and verify --read-data keep a catalog past "
+                           "8 MiB there (STATE_DIR/cache; 88 bytes a file and its path): free "
+                           "space there, or set state_dir to a larger disk",
+                           message ? message : "");
+        free(message);
+    }
     if (rc < 0)
         return ofs_error_wrap(rc, "catalog");
     return 0;

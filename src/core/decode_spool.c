@@ -166,6 +166,25 @@ void ofs_decode_cursor_free(ofs_decode_cursor *c)
     free(c);
 }
 
+/* Reads spool bytes [from, to) into c's window. */
+static int decode_cursor_load(ofs_decode_cursor *c, uint64_t from, uint64_t to)
+{
+    int rc;
+    if (to - from > c->cap) {
+        uint8_t *bigger = realloc(c->buf, (size_t)(to - from));
+        if (!bigger)
+            return ofs_error_set(OFS_ERROR, "out of memory");
+        c->buf = bigger;
+        c->cap = (size_t)(to - from);
+    }
+    c->len = 0;
+    if ((rc = ofs_spool_read(c->d->spool, from, c->buf, (size_t)(to - from))) < 0)
+        return ofs_error_wrap(rc, "catalog");
+    c->start = from;
+    c->len = (size_t)(to - from);
+    return 0;
+}
+
 int ofs_decode_entry(ofs_decode_cursor *c, size_t i, const ofs_catalog_entry **out)
 {
     const ofs_decode *d = c->d;
@@ -189,18 +208,8 @@ int ofs_decode_entry(ofs_decode_cursor *c, size_t i, const ofs_catalog_entry **o
             to = end;
         if (from > at)
             from = at;
-        if (to - from > c->cap) {
-            uint8_t *bigger = realloc(c->buf, (size_t)(to - from));
-            if (!bigger)
-                return ofs_error_set(OFS_ERROR, "out of memory");
-            c->buf = bigger;
-            c->cap = (size_t)(to - from);
-        }
-        c->len = 0;
-        if ((rc = ofs_spool_read(d->spool, from, c->buf, (size_t)(to - from))) < 0)
-            return ofs_error_wrap(rc, "catalog");
-        c->start = from;
-        c->len = (size_t)(to - from);
+        if ((rc = decode_cursor_load(c, from, to)) < 0)
+            return rc;
     }
     if ((rc = decode_unpack(c, i, c->buf + (at - c->start), (size_t)(end - at))) < 0)
         return rc;
@@ -211,12 +220,18 @@ int ofs_decode_entry(ofs_decode_cursor *c, size_t i, const ofs_catalog_entry **o
 
 int ofs_decode_find(ofs_decode_cursor *c, const char *path, size_t *index)
 {
+    const uint64_t *offsets = c->d->offsets;
     size_t lo = 0, hi = c->d->count;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         const ofs_catalog_entry *e = NULL;
-        int rc = ofs_decode_entry(c, mid, &e);
-        if (rc < 0)
+        int rc;
+        /* the last steps stay within one window: one read for them all, not one each */
+        if (offsets[hi] - offsets[lo] <= DECODE_WINDOW &&
+            (offsets[lo] < c->start || offsets[hi] > c->start + c->len) &&
+            (rc = decode_cursor_load(c, offsets[lo], offsets[hi])) < 0)
+            return rc;
+        if ((rc = ofs_decode_entry(c, mid, &e)) < 0)
             return rc;
         int cmp = ofs_path_compare(e->path, path);
         if (cmp == 0) {
