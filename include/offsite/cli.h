@@ -155,6 +155,10 @@ int ofs_cli_lock(ofs_cli *cli);
  */
 int ofs_cli_open_staging(ofs_cli *cli, int create, ofs_store **out);
 
+/* ofs_cli_cache_dir(cfg): STATE_DIR/cache, malloc'd (NULL: out of memory): where drivers
+ * (rsync) and restore's catalog spool keep their temporary files, not in /tmp. */
+char *ofs_cli_cache_dir(const ofs_config *cfg);
+
 /* ofs_cli_open_target(cli, name, &store): a configured target; OFS_ENOTFOUND with the list of
  * configured targets if there is no [target NAME]. */
 int ofs_cli_open_target(ofs_cli *cli, const char *name, ofs_store **out);

@@ -47,6 +47,11 @@
  * Directories are made when met (dir) and get their metadata last, deepest first
  * (dir_metadata); hard links come after every volume, when their target exists; finish runs
  * once after everything (restore makes the files durable there).
+ *
+ * The entry `e` a call is given is the decoder's, read back from its spool of the catalog
+ * (below): it is valid until the call that ends its file (file_commit, file_abort or
+ * prefix_stage; staged_discard and tail_begin: that call), or for the other types during the
+ * call. A sink copies what it keeps longer.
  */
 typedef struct ofs_sink_ops {
     int (*worker_new)(void *sink, void **worker);
@@ -95,6 +100,11 @@ typedef struct ofs_decode_options {
     int keep_going;
     void (*report)(void *ctx, const ofs_decode_problem *problem); /* called one at a time */
     void *ctx;
+    /* where the catalog spills once past spool_memory (an unlinked file of mode 0600, 88
+       bytes an entry plus its paths; the directory is made 0700 if missing); NULL =
+       $TMPDIR, else /tmp */
+    const char *spool_dir;
+    size_t spool_memory;     /* 0 = 8 MiB (tests spill at once with 1) */
 } ofs_decode_options;
 
 typedef struct ofs_decode_stats {
@@ -116,20 +126,37 @@ typedef struct ofs_decode ofs_decode;
  * volumes will be read. Nothing is written anywhere. Errors: the catalog's (OFS_EAUTH,
  * OFS_ENOTFOUND, OFS_ECORRUPT "catalog: ..." for a broken reader's rule, docs/format.md 5.2),
  * OFS_ENOTFOUND naming a base that is not in the store, OFS_ECORRUPT for a base that is a
- * differential or of another set. store, ring and rec must outlive d.
+ * differential or of another set, OFS_ECORRUPT for a catalog of more than 2^31 - 1 entries,
+ * the spool's errors (a full disk: OFS_ENOSPC). store, ring and rec must outlive d.
  */
 int ofs_decode_open(ofs_decode **out, ofs_store *store, const ofs_keyring *ring,
                     const ofs_record *rec, const ofs_decode_options *opts);
 
-/* The catalog as loaded, in catalog order: count, entry i (user and group are NULL), and
- * whether i is selected; ofs_decode_matched: whether a pattern selected i itself or a
- * directory above it (not only as a directory above a match, nor as a hard link's first
- * path); every entry when there are no patterns. ofs_decode_selected_bytes: the content bytes
- * of the selected files. */
+/*
+ * The catalog as loaded, in catalog order. It is not held as structs: memory would grow by
+ * ~390 bytes a file. Each entry is packed into a spool (spool.h; past opts.spool_memory, an
+ * unlinked file in opts.spool_dir) and read back through a cursor, one per thread:
+ * ofs_decode_cursor_new(d, &c) (OFS_ERROR out of memory), freed with ofs_decode_cursor_free
+ * (NULL: a no-op) before d. ofs_decode_entry(c, i, &e) points e at entry i (user, group,
+ * ctime, ino and dev are NULL or 0): e and its strings are valid until the cursor's next
+ * call, so a caller that keeps one entry while reading another uses a second cursor. Reads in
+ * order (ascending or descending) go through the cursor's 64 KiB window, a jump reads the
+ * one entry. OFS_ERROR for i out of range or the spool's read error.
+ * ofs_decode_find(c, path, &i): a binary search through c: 1 and *i when path is in the
+ * catalog (sorted by path), 0 when not, or a read error.
+ * ofs_decode_count: entries; ofs_decode_type: entry i's type, without a read;
+ * ofs_decode_selected: whether i is decoded; ofs_decode_matched: whether a pattern selected i
+ * itself or a directory above it (not only as a directory above a match, nor as a hard link's
+ * first path); every entry when there are no patterns. ofs_decode_selected_bytes: the content
+ * bytes of the selected files.
+ */
+typedef struct ofs_decode_cursor ofs_decode_cursor;
+int ofs_decode_cursor_new(const ofs_decode *d, ofs_decode_cursor **out);
+void ofs_decode_cursor_free(ofs_decode_cursor *c);
+int ofs_decode_entry(ofs_decode_cursor *c, size_t i, const ofs_catalog_entry **e);
+int ofs_decode_find(ofs_decode_cursor *c, const char *path, size_t *index);
 size_t ofs_decode_count(const ofs_decode *d);
-const ofs_catalog_entry *ofs_decode_entry(const ofs_decode *d, size_t i);
-/* ofs_decode_find(d, path): the index of path in the catalog (sorted by path), or -1. */
-long ofs_decode_find(const ofs_decode *d, const char *path);
+ofs_entry_type ofs_decode_type(const ofs_decode *d, size_t i);
 int ofs_decode_selected(const ofs_decode *d, size_t i);
 int ofs_decode_matched(const ofs_decode *d, size_t i);
 uint64_t ofs_decode_selected_bytes(const ofs_decode *d);

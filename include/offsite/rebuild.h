@@ -31,13 +31,14 @@ typedef struct ofs_rebuild_counts {
 } ofs_rebuild_counts;
 
 /*
- * ofs_rebuild_preview(store, ring, rec, target_dir, parallel, &counts): a dry run of
- * restoring rec into target_dir (ofs_restore_run with dry_run: reads the catalog, writes
- * nothing), counting each entry's action. The restore's errors (OFS_EWRONGKEY, OFS_EAUTH,
- * OFS_ENOTFOUND for a missing base ...).
+ * ofs_rebuild_preview(store, ring, rec, target_dir, parallel, spool_dir, &counts): a dry run
+ * of restoring rec into target_dir (ofs_restore_run with dry_run: reads the catalog, spooled
+ * in spool_dir as restore.h says, writes nothing else), counting each entry's action. The
+ * restore's errors (OFS_EWRONGKEY, OFS_EAUTH, OFS_ENOTFOUND for a missing base ...).
  */
 int ofs_rebuild_preview(ofs_store *store, const ofs_keyring *ring, const ofs_record *rec,
-                        const char *target_dir, int parallel, ofs_rebuild_counts *counts);
+                        const char *target_dir, int parallel, const char *spool_dir,
+                        ofs_rebuild_counts *counts);
 
 /* ofs_rebuild_counts_add(sum, c): add c's counts to sum. */
 void ofs_rebuild_counts_add(ofs_rebuild_counts *sum, const ofs_rebuild_counts *c);

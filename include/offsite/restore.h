@@ -57,6 +57,8 @@ typedef struct ofs_restore_options {
      */
     int mirror;
     int parallel;            /* volume workers; 0 = 2 */
+    const char *spool_dir;   /* where the catalog spills past 8 MiB (decode.h); NULL = $TMPDIR,
+                                else /tmp */
     int show_progress;
     /* dry-run and verbose listing: called for each selected entry with an action
        ("create", "replace", "unchanged", "skip", "remove"); may be NULL */

@@ -24,13 +24,16 @@ typedef struct ofs_verify_stats {
 } ofs_verify_stats;
 
 /*
- * ofs_verify_backup(store, ring, id, read_data, report, ctx, &stats): verify one backup,
- * reporting every problem (not only the first: a file that fails its check does not stop its
- * volume, a volume that fails does not stop the others). Returns 0 if none, else the code of
+ * ofs_verify_backup(store, ring, id, read_data, spool_dir, report, ctx, &stats): verify one
+ * backup (read_data: every byte, through the decoder, whose catalog spool goes to spool_dir
+ * as decode.h says; NULL: $TMPDIR or /tmp), reporting every problem (not only the first: a
+ * file that fails its check does not stop its volume, a volume that fails does not stop the
+ * others). Returns 0 if none, else the code of
  * the first. A problem in a base's volume names the base as its backup.
  */
 int ofs_verify_backup(ofs_store *store, const ofs_keyring *ring, const char *id, int read_data,
-                      ofs_verify_report_fn report, void *ctx, ofs_verify_stats *stats);
+                      const char *spool_dir, ofs_verify_report_fn report, void *ctx,
+                      ofs_verify_stats *stats);
 
 /*
  * ofs_verify_manifest(store, ring, report, ctx, &stats): compare manifest.json with the

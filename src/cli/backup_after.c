@@ -129,7 +129,7 @@ int ofs_cli_verify_after(ofs_cli *cli, const ofs_keyring *ring, ofs_store *stagi
             ofs_verify_stats stats = { 0 };
             if (!id)
                 continue;
-            rc = ofs_verify_backup(store, ring, id, 0, backup_verify_problem,
+            rc = ofs_verify_backup(store, ring, id, 0, NULL, backup_verify_problem,
                                    (void *)ofs_store_name(store), &stats);
             checked++;
             if (rc < 0)

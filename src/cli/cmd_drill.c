@@ -61,7 +61,7 @@ static int drill_one(ofs_cli *cli, const char *set, const char *from, const ofs_
     ofs_restore_stats stats = { 0 };
     ofs_store *store = NULL;
     ofs_record *rec = NULL;
-    char *dir = NULL;
+    char *dir = NULL, *spool = NULL;
     double t0 = ofs_clock_monotonic();
     int rc;
 
@@ -77,6 +77,11 @@ static int drill_one(ofs_cli *cli, const char *set, const char *from, const ofs_
     opts.show_progress = cli->show_progress;
     opts.overwrite = 1; /* a fresh scratch directory: nothing to keep */
     opts.parallel = parallel;
+    if (!(spool = ofs_cli_cache_dir(cli->cfg))) {
+        rc = ofs_error_set(OFS_ERROR, "out of memory");
+        goto cleanup;
+    }
+    opts.spool_dir = spool;
     double t_find = ofs_clock_monotonic() - t0;
     if ((rc = ofs_restore_run(store, ring, rec, &opts, &stats)) < 0) {
         rc = ofs_error_wrap(rc, "drill of set '%s': restore of '%s' from %s", set, rec->id,
@@ -103,6 +108,7 @@ cleanup:
     if (dir && !keep)
         ofs_rm_rf(dir);
     free(dir);
+    free(spool);
     ofs_record_free(rec);
     ofs_store_free(store);
     return rc;

@@ -43,6 +43,7 @@ typedef struct rebuild_run {
     rebuild_set *sets;         /* one per configured set, in configuration order */
     ofs_store **stores;        /* the stores some set is read from */
     size_t store_count;
+    char *spool_dir;           /* STATE_DIR/cache: restore's catalog spool */
 } rebuild_run;
 
 /* rebuild_fail(set, rc): the set cannot be restored; keep the current message. Returns rc. */
@@ -214,7 +215,7 @@ static int rebuild_plan(rebuild_run *run, ofs_rebuild_counts *total, size_t *rea
         if (!set->rec)
             continue;
         rc = ofs_rebuild_preview(set->store, run->ring, set->rec, run->target,
-                                 run->cfg->parallel, &set->counts);
+                                 run->cfg->parallel, run->spool_dir, &set->counts);
         if (rc == OFS_EWRONGKEY) {
             json_decref(plan);
             return rc;
@@ -300,6 +301,7 @@ static void rebuild_restore(rebuild_run *run, rebuild_set *set, size_t n, size_t
     char label[300];
     /* what is in the way goes into the safety area, as with restore ([agent] safety_dir) */
     ofs_restore_options opts = { .target_dir = run->target, .parallel = run->cfg->parallel,
+                                 .spool_dir = run->spool_dir,
                                  .show_progress = cli->show_progress,
                                  .safety_dir = run->cfg->safety_dir, .label = label,
                                  .roots = cset ? cset->paths : NULL,
@@ -458,8 +460,11 @@ int ofs_cmd_rebuild(ofs_cli *cli, int argc, char **argv)
     if (run.cfg->set_count == 0)
         return ofs_error_set(OFS_ENOTFOUND, "'%s' configures no set: nothing to rebuild",
                              run.cfg->path);
-    if (!(run.sets = calloc(run.cfg->set_count, sizeof(*run.sets))))
+    if (!(run.sets = calloc(run.cfg->set_count, sizeof(*run.sets))) ||
+        !(run.spool_dir = ofs_cli_cache_dir(run.cfg))) {
+        free(run.sets);
         return ofs_error_set(OFS_ERROR, "out of memory");
+    }
     for (size_t i = 0; i < run.cfg->set_count; i++)
         run.sets[i].name = run.cfg->sets[i].name;
     json_t *result = ofs_cli_result(cli);
@@ -504,5 +509,6 @@ cleanup:
     for (size_t i = 0; i < run.store_count; i++)
         ofs_store_free(run.stores[i]);
     free(run.stores);
+    free(run.spool_dir);
     return rc;
 }

@@ -127,7 +127,7 @@ int ofs_cmd_restore(ofs_cli *cli, int argc, char **argv)
     ofs_store *store = NULL;
     ofs_record *rec = NULL;
     int64_t before = INT64_MAX;
-    char label[300];
+    char label[300], *spool = NULL;
     int index = 0, opt, rc, latest = 0, files = 0;
 
     while ((rc = ofs_cli_parse(cli, argc, argv, options, &index, &opt, &arg)) == 1) {
@@ -207,6 +207,11 @@ int ofs_cmd_restore(ofs_cli *cli, int argc, char **argv)
     snprintf(label, sizeof(label), "backup %s", rec->id);
     opts.label = label;
     opts.parallel = cfg->parallel; /* volumes extracted at once */
+    if (!(spool = ofs_cli_cache_dir(cfg))) {
+        rc = ofs_error_set(OFS_ERROR, "out of memory");
+        goto cleanup;
+    }
+    opts.spool_dir = spool;
     listing.entries = json_array();
     opts.show_progress = cli->show_progress;
     if (opts.dry_run || cli->verbose)
@@ -290,6 +295,7 @@ int ofs_cmd_restore(ofs_cli *cli, int argc, char **argv)
                     (unsigned long long)stats.backups_kept,
                     ofs_text_plural(stats.backups_kept, "copy", "copies"));
 cleanup:
+    free(spool);
     ofs_text_buf_free(&listing.name);
     json_decref(listing.entries);
     ofs_record_free(rec);

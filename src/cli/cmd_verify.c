@@ -137,7 +137,7 @@ int ofs_cmd_verify(ofs_cli *cli, int argc, char **argv)
     ofs_store *store = NULL;
     ofs_verify_stats stats = { 0 };
     verify_report report = { .cli = cli };
-    char **ids = NULL;
+    char **ids = NULL, *spool = NULL;
     size_t count = 0;
     int index = 0, opt, rc, all = 0, read_data = 0, repair = 0, first_code = 0;
     int64_t run_start = (int64_t)time(NULL);
@@ -166,6 +166,10 @@ int ofs_cmd_verify(ofs_cli *cli, int argc, char **argv)
     if ((rc = ofs_cli_key(cli, 1, &ring)) < 0 || (repair && (rc = ofs_cli_lock(cli)) < 0) ||
         (rc = ofs_cli_open_source(cli, from, &store)) < 0)
         return rc;
+    if (read_data && cli->cfg && !(spool = ofs_cli_cache_dir(cli->cfg))) {
+        rc = ofs_error_set(OFS_ERROR, "out of memory");
+        goto cleanup;
+    }
     report.problems = json_array();
     /* repaired first, so what follows verifies the repaired store */
     if (repair) {
@@ -175,8 +179,8 @@ int ofs_cmd_verify(ofs_cli *cli, int argc, char **argv)
     }
 
     if (id) {
-        if ((rc = ofs_verify_backup(store, ring, id, read_data, verify_on_problem, &report,
-                                    &stats)) < 0)
+        if ((rc = ofs_verify_backup(store, ring, id, read_data, spool, verify_on_problem,
+                                    &report, &stats)) < 0)
             first_code = rc;
     } else {
         ofs_object_info info;
@@ -189,8 +193,8 @@ int ofs_cmd_verify(ofs_cli *cli, int argc, char **argv)
             (ofs_cli_lock(cli) < 0 || verify_repair(cli, store, ring, &report) < 0))
             ofs_log_warn("%s; the manifest is not rebuilt now", ofs_error_last());
         for (size_t i = 0; i < count; i++) {
-            if ((rc = ofs_verify_backup(store, ring, ids[i], read_data, verify_on_problem,
-                                        &report, &stats)) < 0 && !first_code)
+            if ((rc = ofs_verify_backup(store, ring, ids[i], read_data, spool,
+                                        verify_on_problem, &report, &stats)) < 0 && !first_code)
                 first_code = rc;
         }
         /* an empty store without a manifest is new, not damaged */
@@ -226,6 +230,7 @@ int ofs_cmd_verify(ofs_cli *cli, int argc, char **argv)
                            ofs_store_name(store), (unsigned long long)stats.problems,
                            stats.problems == 1 ? "" : "s", ofs_error_name(first_code));
 cleanup:
+    free(spool);
     ofs_cli_free_ids(ids, count);
     json_decref(report.problems);
     json_decref(report.changes);

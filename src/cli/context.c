@@ -138,6 +138,13 @@ int ofs_cli_open_staging(ofs_cli *cli, int create, ofs_store **out)
     return ofs_store_file_new(out, "staging", cfg->staging_dir);
 }
 
+/* drivers that spool (rsync), and restore's catalog, do it under the state directory: /tmp
+ * may be a small tmpfs */
+char *ofs_cli_cache_dir(const ofs_config *cfg)
+{
+    return ofs_path_join(cfg->state_dir, "cache");
+}
+
 int ofs_cli_open_target(ofs_cli *cli, const char *name, ofs_store **out)
 {
     const ofs_config *cfg = NULL;
@@ -159,8 +166,7 @@ int ofs_cli_open_target(ofs_cli *cli, const char *name, ofs_store **out)
         return ofs_error_set(OFS_ENOTFOUND, "no target '%s' in '%s'\nHINT: configured targets: %s",
                              name, cfg->path, names);
     }
-    /* drivers that spool (rsync) do it under the state directory, not in /tmp */
-    char *cache = ofs_path_join(cfg->state_dir, "cache");
+    char *cache = ofs_cli_cache_dir(cfg);
     if (!cache)
         return ofs_error_set(OFS_ERROR, "out of memory");
     rc = ofs_store_open(out, target, ofs_config_target_retention(cfg, target), cache);
@@ -180,7 +186,7 @@ int ofs_cli_open_target_for_prune(ofs_cli *cli, const char *name, ofs_store **ou
     target = ofs_config_find_target(cfg, name);
     if (target && target->prune_profile && *target->prune_profile) {
         ofs_config_target as_admin = *target; /* shallow: borrows every string */
-        char *cache = ofs_path_join(cfg->state_dir, "cache");
+        char *cache = ofs_cli_cache_dir(cfg);
         if (!cache)
             return ofs_error_set(OFS_ERROR, "out of memory");
         as_admin.profile = target->prune_profile;

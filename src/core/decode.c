@@ -11,21 +11,27 @@
 
 /* ---- catalog ---- */
 
-const char *decode_intern_id(ofs_decode *d, const char *id)
+int decode_intern_index(ofs_decode *d, const char *id)
 {
     if (!id)
-        return d->bases[0].id;
+        return 0;
     for (size_t i = 0; i < d->base_count; i++)
-        if (strcmp(d->bases[i].id, id) == 0)
-            return d->bases[i].id;
+        if (d->bases[i].id == id || strcmp(d->bases[i].id, id) == 0)
+            return (int)i;
     decode_base *bigger = realloc(d->bases, (d->base_count + 1) * sizeof(*bigger));
     if (!bigger)
-        return NULL;
+        return -1;
     d->bases = bigger;
     if (!(d->bases[d->base_count].id = strdup(id)))
-        return NULL;
+        return -1;
     d->bases[d->base_count].rec = NULL;
-    return d->bases[d->base_count++].id;
+    return (int)d->base_count++;
+}
+
+const char *decode_intern_id(ofs_decode *d, const char *id)
+{
+    int i = decode_intern_index(d, id);
+    return i < 0 ? NULL : d->bases[i].id;
 }
 
 /* A catalog points at this backup and, for a differential, its base: never a third. */
@@ -42,50 +48,77 @@ static int decode_check_ids(const ofs_decode *d, const ofs_catalog_entry *e)
     return 0;
 }
 
+/* Grows offsets (one more than entries: the end) and flags for entry d->count. */
+static int decode_grow(ofs_decode *d)
+{
+    size_t capacity = d->capacity ? d->capacity * 2 : 1024;
+    uint64_t *offsets;
+    uint8_t *flags;
+    if (d->count < d->capacity)
+        return 0;
+    if (d->count >= DECODE_MAX_ENTRIES)
+        return ofs_error_set(OFS_ECORRUPT, "more than %u entries: restore reads at most that "
+                             "many", DECODE_MAX_ENTRIES);
+    if (!(offsets = realloc(d->offsets, (capacity + 1) * sizeof(*offsets))))
+        return ofs_error_set(OFS_ERROR, "out of memory");
+    d->offsets = offsets;
+    if (!(flags = realloc(d->flags, capacity)))
+        return ofs_error_set(OFS_ERROR, "out of memory");
+    d->flags = flags;
+    d->capacity = capacity;
+    return 0;
+}
+
+/* Reads the catalog into the spool; each entry's ids and path are checked on the way (the
+ * rest of the reader's rules need the base's record: decode_check.c). */
 static int decode_load_catalog(ofs_decode *d)
 {
     ofs_catalog_reader *cr = NULL;
     const ofs_catalog_entry *e = NULL;
     int rc;
 
-    if (!(d->bases = calloc(1, sizeof(*d->bases))) || !(d->bases[0].id = strdup(d->rec->id)))
+    if (!(d->bases = calloc(1, sizeof(*d->bases))) || !(d->bases[0].id = strdup(d->rec->id)) ||
+        !(d->offsets = calloc(1, sizeof(*d->offsets))))
         return ofs_error_set(OFS_ERROR, "out of memory");
     d->base_count = 1;
-    if ((rc = ofs_repo_open_catalog(d->store, d->ring, d->rec, &cr)) < 0)
+    size_t memory = d->opts.spool_memory ? d->opts.spool_memory : DECODE_SPOOL_MEMORY;
+    if ((rc = ofs_spool_new(&d->spool, d->opts.spool_dir, memory)) < 0 ||
+        (rc = ofs_repo_open_catalog(d->store, d->ring, d->rec, &cr)) < 0)
         return rc;
     while ((rc = ofs_catalog_reader_next(cr, &e)) == 1) {
-        if (d->count == d->capacity) {
-            size_t capacity = d->capacity ? d->capacity * 2 : 1024;
-            ofs_catalog_entry *bigger = realloc(d->entries, capacity * sizeof(*bigger));
-            if (!bigger) {
-                rc = ofs_error_set(OFS_ERROR, "out of memory");
-                break;
-            }
-            d->entries = bigger;
-            d->capacity = capacity;
-        }
-        ofs_catalog_entry *copy = &d->entries[d->count];
-        if ((rc = ofs_catalog_entry_copy_paths(copy, e)) < 0)
-            break;
-        copy->user = copy->group = NULL;
-        copy->backup_id = (char *)decode_intern_id(d, e->backup_id);
-        copy->base_backup = e->base_size > 0 ? (char *)decode_intern_id(d, e->base_backup)
-                                              : NULL;
-        d->count++;
-        if (!copy->backup_id || (e->base_size > 0 && !copy->base_backup)) {
+        ofs_catalog_entry ids = *e;
+        ids.backup_id = (char *)decode_intern_id(d, e->backup_id);
+        ids.base_backup = e->base_size > 0 ? (char *)decode_intern_id(d, e->base_backup) : NULL;
+        if (!ids.backup_id || (e->base_size > 0 && !ids.base_backup)) {
             rc = ofs_error_set(OFS_ERROR, "out of memory");
             break;
         }
-        if ((rc = decode_check_ids(d, copy)) < 0)
+        if ((rc = decode_check_ids(d, &ids)) < 0)
             break;
         /* every path is checked before anything is planned: a catalog is authenticated, but
          * a bug that wrote a bad one must not reach the file system */
-        if (!ofs_path_is_safe(copy->path)) {
-            rc = ofs_error_set(OFS_ECORRUPT, "unsafe path '%s'", copy->path);
+        if (!ofs_path_is_safe(e->path)) {
+            rc = ofs_error_set(OFS_ECORRUPT, "unsafe path '%s'", e->path);
             break;
         }
+        if ((rc = decode_grow(d)) < 0 || (rc = decode_spool_add(d, &ids)) < 0)
+            break;
+        d->flags[d->count++] = (uint8_t)(e->type << DECODE_TYPE_SHIFT);
     }
     ofs_catalog_reader_free(cr);
+    free(d->pack);
+    d->pack = NULL;
+    d->pack_size = 0;
+    if (rc == 0)
+        rc = ofs_spool_finish(d->spool);
+    if (rc == OFS_ENOSPC) {
+        char *message = ofs_error_save();
+        rc = ofs_error_set(rc, "%s\nHINT: restore and verify --read-data keep a catalog past "
+                           "8 MiB there (STATE_DIR/cache; 88 bytes a file and its path): free "
+                           "space there, or set state_dir to a larger disk",
+                           message ? message : "");
+        free(message);
+    }
     if (rc < 0)
         return ofs_error_wrap(rc, "catalog");
     return 0;
@@ -141,47 +174,57 @@ static int decode_match(char *const *patterns, size_t count, const char *path)
 static int decode_select(ofs_decode *d)
 {
     const ofs_decode_options *o = &d->opts;
-    size_t *stack = NULL, depth = 0;
+    ofs_decode_cursor *c = NULL, *find = NULL;
+    const ofs_catalog_entry *e = NULL;
+    decode_stack stack = { 0 };
+    int rc;
 
-    if (!(d->selected = calloc(d->count ? d->count : 1, 1)))
-        return ofs_error_set(OFS_ERROR, "out of memory");
+    if ((rc = ofs_decode_cursor_new(d, &c)) < 0 || (rc = ofs_decode_cursor_new(d, &find)) < 0)
+        goto cleanup;
+    /* hard links point at earlier files (decode_check.c): their first path is marked before
+     * the walk below gives it its directories */
     for (size_t i = 0; i < d->count; i++) {
-        int m = decode_match(o->patterns, o->patterns ? o->pattern_count : 0, d->entries[i].path);
-        if (m < 0)
-            return ofs_error_set(OFS_ERROR, "out of memory");
-        d->selected[i] = m ? DECODE_MATCHED | DECODE_SELECTED : 0;
-    }
-    for (size_t i = 0; i < d->count; i++) {
-        const ofs_catalog_entry *e = &d->entries[i];
-        if (!d->selected[i] || e->type != OFS_ENTRY_HARDLINK)
+        if ((rc = ofs_decode_entry(c, i, &e)) < 0)
+            goto cleanup;
+        int m = decode_match(o->patterns, o->patterns ? o->pattern_count : 0, e->path);
+        if (m < 0) {
+            rc = ofs_error_set(OFS_ERROR, "out of memory");
+            goto cleanup;
+        }
+        if (m)
+            d->flags[i] |= DECODE_MATCHED | DECODE_SELECTED;
+        if (!m || e->type != OFS_ENTRY_HARDLINK)
             continue;
-        long first = e->link_target ? ofs_decode_find(d, e->link_target) : -1;
-        if (first < 0 || d->entries[first].type != OFS_ENTRY_FILE)
-            return ofs_error_set(OFS_ECORRUPT, "catalog: hard link '%s' points at '%s', which "
-                                 "is not a file of the backup", e->path,
-                                 e->link_target ? e->link_target : "");
-        d->selected[first] |= DECODE_SELECTED;
+        size_t first = 0;
+        int found = e->link_target ? ofs_decode_find(find, e->link_target, &first) : 0;
+        if (found < 0) {
+            rc = found;
+            goto cleanup;
+        }
+        if (!found || DECODE_TYPE(d->flags[first]) != OFS_ENTRY_FILE) {
+            rc = ofs_error_set(OFS_ECORRUPT, "catalog: hard link '%s' points at '%s', which "
+                               "is not a file of the backup", e->path,
+                               e->link_target ? e->link_target : "");
+            goto cleanup;
+        }
+        d->flags[first] |= DECODE_SELECTED;
     }
-    if (!(stack = malloc((d->count ? d->count : 1) * sizeof(*stack))))
-        return ofs_error_set(OFS_ERROR, "out of memory");
     /* catalog order is a depth-first walk: the open directories form a stack */
     for (size_t i = 0; i < d->count; i++) {
-        const char *path = d->entries[i].path;
-        while (depth > 0) {
-            const char *dir = d->entries[stack[depth - 1]].path;
-            size_t n = strlen(dir);
-            if (strncmp(path, dir, n) == 0 && path[n] == '/')
-                break;
-            depth--;
-        }
-        if (d->selected[i])
-            for (size_t k = 0; k < depth; k++)
-                d->selected[stack[k]] |= DECODE_SELECTED;
-        if (d->entries[i].type == OFS_ENTRY_DIR)
-            stack[depth++] = i;
+        if ((rc = ofs_decode_entry(c, i, &e)) < 0)
+            goto cleanup;
+        decode_stack_enter(&stack, e->path);
+        if (d->flags[i] & DECODE_SELECTED)
+            for (size_t k = 0; k < stack.depth; k++)
+                d->flags[stack.index[k]] |= DECODE_SELECTED;
+        if (e->type == OFS_ENTRY_DIR && (rc = decode_stack_push(&stack, e->path, i, e->type)) < 0)
+            goto cleanup;
     }
-    free(stack);
-    return 0;
+cleanup:
+    decode_stack_free(&stack);
+    ofs_decode_cursor_free(find);
+    ofs_decode_cursor_free(c);
+    return rc;
 }
 
 /* ---- the plan ---- */
@@ -214,48 +257,72 @@ static int decode_volume_get(ofs_decode *d, const char *backup_id, uint32_t numb
     return 0;
 }
 
-static int decode_volume_add(decode_volume *v, size_t index, int prefix, int wanted)
+static int decode_volume_add(decode_volume *v, uint32_t ref, int wanted)
 {
     if (v->count == v->capacity) {
         size_t capacity = v->capacity ? v->capacity * 2 : 256;
-        decode_ref *bigger = realloc(v->refs, capacity * sizeof(*bigger));
+        uint32_t *bigger = realloc(v->refs, capacity * sizeof(*bigger));
         if (!bigger)
             return ofs_error_set(OFS_ERROR, "out of memory");
         v->refs = bigger;
         v->capacity = capacity;
     }
-    v->refs[v->count++] = (decode_ref){ index, prefix };
+    v->refs[v->count++] = ref;
     v->wanted |= wanted;
+    return 0;
+}
+
+static int decode_tail_add(ofs_decode *d, size_t index, size_t *capacity)
+{
+    if (d->tail_count == *capacity) {
+        *capacity = *capacity ? *capacity * 2 : 64;
+        uint32_t *bigger = realloc(d->tail_index, *capacity * sizeof(*bigger));
+        if (!bigger)
+            return ofs_error_set(OFS_ERROR, "out of memory");
+        d->tail_index = bigger;
+    }
+    d->tail_index[d->tail_count++] = (uint32_t)index;
     return 0;
 }
 
 /*
  * Groups entries by the volume holding them (a tail's prefix also by the base's volume that
- * holds it); volumes without a selected entry are not read.
+ * holds it); volumes without a selected entry are not read. The tails get their slots for
+ * the prefixes staged between the base's volumes and the differential's.
  */
 static int decode_plan(ofs_decode *d)
 {
-    size_t own = 0, base = 0;
+    ofs_decode_cursor *c = NULL;
+    const ofs_catalog_entry *e = NULL;
+    size_t own = 0, base = 0, tail_capacity = 0;
     decode_volume *v = NULL;
     int rc;
+    if ((rc = ofs_decode_cursor_new(d, &c)) < 0)
+        return rc;
     for (size_t i = 0; i < d->count; i++) {
-        const ofs_catalog_entry *e = &d->entries[i];
-        int wanted = d->selected[i] && e->type != OFS_ENTRY_HARDLINK;
+        if ((rc = ofs_decode_entry(c, i, &e)) < 0)
+            goto cleanup;
+        int wanted = (d->flags[i] & DECODE_SELECTED) && e->type != OFS_ENTRY_HARDLINK;
+        if (wanted && e->type == OFS_ENTRY_FILE)
+            d->selected_bytes += e->size;
         if (e->volume == 0)
             continue;
         if ((rc = decode_volume_get(d, e->backup_id, e->volume, &own, &v)) < 0 ||
-            (rc = decode_volume_add(v, i, 0, wanted)) < 0)
-            return rc;
+            (rc = decode_volume_add(v, (uint32_t)i, wanted)) < 0)
+            goto cleanup;
         if (e->type != OFS_ENTRY_FILE || e->base_size == 0)
             continue;
         if ((rc = decode_volume_get(d, e->base_backup, e->base_volume, &base, &v)) < 0 ||
-            (rc = decode_volume_add(v, i, 1, wanted)) < 0)
-            return rc;
+            (rc = decode_volume_add(v, (uint32_t)i | DECODE_PREFIX, wanted)) < 0 ||
+            (rc = decode_tail_add(d, i, &tail_capacity)) < 0)
+            goto cleanup;
         d->tails |= wanted;
     }
-    if (d->tails && !(d->staged = calloc(d->count, sizeof(*d->staged))))
-        return ofs_error_set(OFS_ERROR, "out of memory");
-    return 0;
+    if (d->tails && !(d->staged = calloc(d->tail_count, sizeof(*d->staged))))
+        rc = ofs_error_set(OFS_ERROR, "out of memory");
+cleanup:
+    ofs_decode_cursor_free(c);
+    return rc;
 }
 
 int decode_volume_record(ofs_decode *d, const char *backup_id, const ofs_record **out)
@@ -331,41 +398,38 @@ size_t ofs_decode_count(const ofs_decode *d)
     return d->count;
 }
 
-const ofs_catalog_entry *ofs_decode_entry(const ofs_decode *d, size_t i)
+ofs_entry_type ofs_decode_type(const ofs_decode *d, size_t i)
 {
-    return i < d->count ? &d->entries[i] : NULL;
+    return i < d->count ? DECODE_TYPE(d->flags[i]) : OFS_ENTRY_FILE;
 }
 
 int ofs_decode_selected(const ofs_decode *d, size_t i)
 {
-    return i < d->count && d->selected[i];
+    return i < d->count && (d->flags[i] & DECODE_SELECTED);
 }
 
 int ofs_decode_matched(const ofs_decode *d, size_t i)
 {
-    return i < d->count && (d->selected[i] & DECODE_MATCHED);
+    return i < d->count && (d->flags[i] & DECODE_MATCHED);
 }
 
 uint64_t ofs_decode_selected_bytes(const ofs_decode *d)
 {
-    uint64_t total = 0;
-    for (size_t i = 0; i < d->count; i++)
-        if (d->selected[i] && d->entries[i].type == OFS_ENTRY_FILE)
-            total += d->entries[i].size;
-    return total;
+    return d->selected_bytes;
 }
 
 void ofs_decode_free(ofs_decode *d)
 {
     if (!d)
         return;
-    for (size_t i = 0; d->staged && i < d->count; i++)
+    for (size_t i = 0; d->staged && i < d->tail_count; i++)
         ofs_sha256_free(d->staged[i].sha);
     free(d->staged);
-    for (size_t i = 0; i < d->count; i++)
-        ofs_catalog_entry_free_paths(&d->entries[i]);
-    free(d->entries);
-    free(d->selected);
+    free(d->tail_index);
+    ofs_spool_free(d->spool);
+    free(d->offsets);
+    free(d->flags);
+    free(d->pack);
     for (size_t i = 0; i < d->base_count; i++) {
         free(d->bases[i].id);
         ofs_record_free(d->bases[i].rec);

@@ -7,22 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-long ofs_decode_find(const ofs_decode *d, const char *path)
-{
-    size_t lo = 0, hi = d->count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = ofs_path_compare(d->entries[mid].path, path);
-        if (c == 0)
-            return (long)mid;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return -1;
-}
-
 /* A differential's base is a full of the same set (5.3): loaded now, even when no entry
  * points at it, so that every reader of the differential judges it the same way. */
 int decode_check_base(ofs_decode *d)
@@ -84,50 +68,73 @@ static int decode_check_place(const ofs_decode *d, const ofs_catalog_entry *e)
  * Every entry's parent is an earlier directory entry (a set path's ancestors are listed, so
  * nothing hangs below a symlink, a file or nothing); a hard link points at an earlier regular
  * file; every place is a volume the backup has; and the record's counts are the catalog's.
+ * One pass in catalog order: the catalog reader refused paths out of order, so an entry's
+ * parent, if listed, is the top of the stack of the entries above it (decode_stack); a hard
+ * link's first path (few of them) is looked up.
  */
 static int decode_check_entries(ofs_decode *d)
 {
+    ofs_decode_cursor *c = NULL, *find = NULL;
+    const ofs_catalog_entry *e = NULL;
+    decode_stack stack = { 0 };
     uint64_t bytes = 0;
     int rc;
+    if ((rc = ofs_decode_cursor_new(d, &c)) < 0 || (rc = ofs_decode_cursor_new(d, &find)) < 0)
+        goto cleanup;
     for (size_t i = 0; i < d->count; i++) {
-        const ofs_catalog_entry *e = &d->entries[i];
+        if ((rc = ofs_decode_entry(c, i, &e)) < 0)
+            goto cleanup;
         const char *slash = strrchr(e->path, '/');
+        decode_stack_enter(&stack, e->path);
         if (slash) {
             size_t n = (size_t)(slash - e->path);
-            long parent = -1;
-            char *dir = strndup(e->path, n);
-            if (!dir)
-                return ofs_error_set(OFS_ERROR, "out of memory");
-            parent = ofs_decode_find(d, dir);
-            free(dir);
-            if (parent < 0)
-                return ofs_error_set(OFS_ECORRUPT, "'%s': its parent '%.*s' is not in the "
-                                     "catalog", e->path, (int)n, e->path);
-            if (d->entries[parent].type != OFS_ENTRY_DIR)
-                return ofs_error_set(OFS_ECORRUPT, "'%s' is below '%.*s', which is a %s, not a "
-                                     "directory", e->path, (int)n, e->path,
-                                     ofs_entry_type_name(d->entries[parent].type));
+            if (stack.depth == 0 || stack.len[stack.depth - 1] != n) {
+                rc = ofs_error_set(OFS_ECORRUPT, "'%s': its parent '%.*s' is not in the "
+                                   "catalog", e->path, (int)n, e->path);
+                goto cleanup;
+            }
+            if (stack.type[stack.depth - 1] != OFS_ENTRY_DIR) {
+                rc = ofs_error_set(OFS_ECORRUPT, "'%s' is below '%.*s', which is a %s, not a "
+                                   "directory", e->path, (int)n, e->path,
+                                   ofs_entry_type_name(stack.type[stack.depth - 1]));
+                goto cleanup;
+            }
         }
         if (e->type == OFS_ENTRY_HARDLINK) {
-            long first = e->link_target ? ofs_decode_find(d, e->link_target) : -1;
-            if (first < 0 || (size_t)first >= i || d->entries[first].type != OFS_ENTRY_FILE)
-                return ofs_error_set(OFS_ECORRUPT, "hard link '%s' points at '%s', which is "
-                                     "not an earlier file of the backup", e->path,
-                                     e->link_target ? e->link_target : "");
+            size_t first = 0;
+            int found = e->link_target ? ofs_decode_find(find, e->link_target, &first) : 0;
+            if (found < 0) {
+                rc = found;
+                goto cleanup;
+            }
+            if (!found || first >= i || DECODE_TYPE(d->flags[first]) != OFS_ENTRY_FILE) {
+                rc = ofs_error_set(OFS_ECORRUPT, "hard link '%s' points at '%s', which is "
+                                   "not an earlier file of the backup", e->path,
+                                   e->link_target ? e->link_target : "");
+                goto cleanup;
+            }
         }
-        if (e->type == OFS_ENTRY_SYMLINK && !e->link_target)
-            return ofs_error_set(OFS_ECORRUPT, "symlink '%s' has no target", e->path);
+        if (e->type == OFS_ENTRY_SYMLINK && !e->link_target) {
+            rc = ofs_error_set(OFS_ECORRUPT, "symlink '%s' has no target", e->path);
+            goto cleanup;
+        }
         if ((rc = decode_check_place(d, e)) < 0)
-            return rc;
+            goto cleanup;
         if (e->type == OFS_ENTRY_FILE)
             bytes += e->size;
+        if ((rc = decode_stack_push(&stack, e->path, i, e->type)) < 0)
+            goto cleanup;
     }
     if (d->count != d->rec->files || bytes != d->rec->bytes)
-        return ofs_error_set(OFS_ECORRUPT, "the record counts %llu entries of %llu bytes, the "
-                             "catalog %llu of %llu", (unsigned long long)d->rec->files,
-                             (unsigned long long)d->rec->bytes, (unsigned long long)d->count,
-                             (unsigned long long)bytes);
-    return 0;
+        rc = ofs_error_set(OFS_ECORRUPT, "the record counts %llu entries of %llu bytes, the "
+                           "catalog %llu of %llu", (unsigned long long)d->rec->files,
+                           (unsigned long long)d->rec->bytes, (unsigned long long)d->count,
+                           (unsigned long long)bytes);
+cleanup:
+    decode_stack_free(&stack);
+    ofs_decode_cursor_free(find);
+    ofs_decode_cursor_free(c);
+    return rc;
 }
 
 int decode_check_catalog(ofs_decode *d)

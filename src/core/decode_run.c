@@ -19,6 +19,7 @@ typedef struct decode_worker {
     void *sink;
     ofs_sha256 *sha;            /* the whole file (or a tail's prefix) */
     ofs_sha256 *part;           /* a tail's own bytes */
+    ofs_decode_cursor *cursor;  /* this thread's reader of the catalog */
     int check_failed;           /* the last failure was a check of one entry, not the stream */
     double fetch_busy, sink_busy; /* seconds waiting for data, and in the sink */
 } decode_worker;
@@ -217,18 +218,21 @@ static int decode_prefix(decode_worker *w, ofs_tar_reader *tar, const ofs_catalo
 
 /* ---- one volume ---- */
 
-static int decode_entry(decode_worker *w, ofs_tar_reader *tar, const decode_ref *ref,
-                        const ofs_tar_entry *te)
+static int decode_entry(decode_worker *w, ofs_tar_reader *tar, const ofs_catalog_entry *e,
+                        uint32_t ref, const ofs_tar_entry *te)
 {
     ofs_decode *d = w->d;
-    const ofs_catalog_entry *e = &d->entries[ref->index];
     int rc = 0;
     switch (e->type) {
     case OFS_ENTRY_FILE:
-        if (ref->prefix)
-            return decode_prefix(w, tar, e, &d->staged[ref->index]);
+        if (ref & DECODE_PREFIX) {
+            decode_staged *s = decode_staged_of(d, ref & ~DECODE_PREFIX);
+            if (!s)
+                return ofs_error_set(OFS_ERROR, "%s: no place to stage the base's part", e->path);
+            return decode_prefix(w, tar, e, s);
+        }
         if (e->base_size > 0) {
-            decode_staged *s = d->staged ? &d->staged[ref->index] : NULL;
+            decode_staged *s = decode_staged_of(d, ref);
             if (s && s->failed)
                 return 0; /* keep_going: its prefix failed, and said so */
             if (!s || !s->ready)
@@ -258,12 +262,11 @@ static int decode_entry(decode_worker *w, ofs_tar_reader *tar, const decode_ref 
     return 0;
 }
 
-/* What the archive must hold for ref: its name and content size. */
-static int decode_ref_expect(const ofs_decode *d, const decode_ref *ref, char **name,
+/* What the archive must hold for e as ref has it: its name and content size. */
+static int decode_ref_expect(const ofs_catalog_entry *e, uint32_t ref, char **name,
                              uint64_t *size)
 {
-    const ofs_catalog_entry *e = &d->entries[ref->index];
-    if (ref->prefix) {
+    if (ref & DECODE_PREFIX) {
         *size = e->base_size;
         return (*name = strdup(e->path)) ? 0 : ofs_error_set(OFS_ERROR, "out of memory");
     }
@@ -274,9 +277,9 @@ static int decode_ref_expect(const ofs_decode *d, const decode_ref *ref, char **
 /* A tar header against its catalog entry: type, content size, offset (where the catalog says
  * it is: the prefix's at base_offset) and link name. */
 static int decode_header_check(const ofs_tar_entry *te, const ofs_catalog_entry *e,
-                               const decode_ref *ref, uint64_t size)
+                               uint32_t ref, uint64_t size)
 {
-    uint64_t offset = ref->prefix ? e->base_offset : e->offset;
+    uint64_t offset = (ref & DECODE_PREFIX) ? e->base_offset : e->offset;
     if (te->type != e->type || (e->type == OFS_ENTRY_FILE && te->size != size))
         return ofs_error_set(OFS_ECORRUPT, "'%s' is a %s of %llu bytes in the archive, a %s "
                              "of %llu bytes in the catalog", te->path,
@@ -298,9 +301,12 @@ static int decode_header_check(const ofs_tar_entry *te, const ofs_catalog_entry 
  * skipped rather than reported again). */
 static void decode_volume_failed(ofs_decode *d, const decode_volume *v, size_t next)
 {
-    for (size_t i = next; d->staged && i < v->count; i++)
-        if (v->refs[i].prefix)
-            d->staged[v->refs[i].index].failed = 1;
+    for (size_t i = next; d->staged && i < v->count; i++) {
+        decode_staged *s = (v->refs[i] & DECODE_PREFIX)
+                               ? decode_staged_of(d, v->refs[i] & ~DECODE_PREFIX) : NULL;
+        if (s)
+            s->failed = 1;
+    }
 }
 
 static int decode_volume_run(decode_worker *w, decode_volume *v)
@@ -338,35 +344,40 @@ static int decode_volume_run(decode_worker *w, decode_volume *v)
             rc = ofs_error_set(OFS_ECANCELED, "restore canceled");
             goto cleanup;
         }
-        const decode_ref *ref = next < v->count ? &v->refs[next] : NULL;
+        int have = next < v->count;
+        uint32_t ref = have ? v->refs[next] : 0;
+        const ofs_catalog_entry *e = NULL;
         free(expected);
         expected = NULL;
-        if (ref && (rc = decode_ref_expect(d, ref, &expected, &size)) < 0)
+        /* e stays valid until the cursor's next read: through every sink call for it */
+        if (have && ((rc = ofs_decode_entry(w->cursor, ref & ~DECODE_PREFIX, &e)) < 0 ||
+                     (rc = decode_ref_expect(e, ref, &expected, &size)) < 0))
             goto cleanup;
-        if (!strict && !ref) {
+        if (!strict && !have) {
             rc = 0;
             break; /* nothing more of this backup's in the base's volume */
         }
-        if (!ofs_path_is_safe(te.path) || !ref || strcmp(te.path, expected) != 0) {
+        if (!ofs_path_is_safe(te.path) || !have || strcmp(te.path, expected) != 0) {
             if (!strict && ofs_path_is_safe(te.path) && ofs_path_compare(te.path, expected) < 0)
                 continue;
             rc = ofs_error_set(OFS_ECORRUPT, "unexpected entry '%s' in archive", te.path);
             goto cleanup;
         }
         next++;
-        const ofs_catalog_entry *e = &d->entries[ref->index];
         w->check_failed = 0;
         if ((rc = decode_header_check(&te, e, ref, size)) < 0) {
             w->check_failed = 1;
-        } else if (d->selected[ref->index]) {
-            rc = decode_entry(w, tar, ref, &te);
+        } else if (d->flags[ref & ~DECODE_PREFIX] & DECODE_SELECTED) {
+            rc = decode_entry(w, tar, e, ref, &te);
         } else {
             continue; /* its data is skipped by the next header read */
         }
         if (rc < 0 && d->opts.keep_going && w->check_failed) {
+            decode_staged *s = (ref & DECODE_PREFIX) ? decode_staged_of(d, ref & ~DECODE_PREFIX)
+                                                     : NULL;
             decode_fail(d, rc, v->backup_id, v->number, e->path);
-            if (ref->prefix)
-                d->staged[ref->index].failed = 1;
+            if (s)
+                s->failed = 1;
             continue;
         }
         if (rc < 0)
@@ -375,8 +386,10 @@ static int decode_volume_run(decode_worker *w, decode_volume *v)
     if (rc < 0)
         goto cleanup;
     if (next < v->count) {
-        rc = ofs_error_set(OFS_ECORRUPT, "entry '%s' is missing from the archive",
-                           d->entries[v->refs[next].index].path);
+        const ofs_catalog_entry *e = NULL;
+        if ((rc = ofs_decode_entry(w->cursor, v->refs[next] & ~DECODE_PREFIX, &e)) == 0)
+            rc = ofs_error_set(OFS_ECORRUPT, "entry '%s' is missing from the archive",
+                               e->path);
         goto cleanup;
     }
 cleanup:
@@ -402,7 +415,8 @@ static int decode_worker_new(ofs_decode *d, decode_worker *w)
     int rc;
     memset(w, 0, sizeof(*w));
     w->d = d;
-    if ((rc = ofs_sha256_new(&w->sha)) < 0 || (rc = ofs_sha256_new(&w->part)) < 0)
+    if ((rc = ofs_sha256_new(&w->sha)) < 0 || (rc = ofs_sha256_new(&w->part)) < 0 ||
+        (rc = ofs_decode_cursor_new(d, &w->cursor)) < 0)
         return rc;
     return d->ops->worker_new(d->sink, &w->sink);
 }
@@ -419,6 +433,7 @@ static void decode_worker_free(decode_worker *w)
         w->d->ops->worker_free(w->sink);
     ofs_sha256_free(w->sha);
     ofs_sha256_free(w->part);
+    ofs_decode_cursor_free(w->cursor);
 }
 
 static void *decode_thread(void *arg)
@@ -482,17 +497,23 @@ static int decode_volumes(ofs_decode *d, int phase)
 static int decode_last(decode_worker *w, double *finish)
 {
     ofs_decode *d = w->d;
+    const ofs_catalog_entry *e = NULL;
+    const uint8_t link = DECODE_SELECTED | (OFS_ENTRY_HARDLINK << DECODE_TYPE_SHIFT);
+    const uint8_t dir = DECODE_SELECTED | (OFS_ENTRY_DIR << DECODE_TYPE_SHIFT);
     int rc;
+    /* the flags name the few entries to read back; the rest of the spool is not read */
     for (size_t i = 0; i < d->count; i++) {
-        if (!d->selected[i] || d->entries[i].type != OFS_ENTRY_HARDLINK)
+        if ((d->flags[i] & ~DECODE_MATCHED) != link)
             continue;
-        if ((rc = d->ops->hardlink(w->sink, &d->entries[i])) < 0)
+        if ((rc = ofs_decode_entry(w->cursor, i, &e)) < 0 ||
+            (rc = d->ops->hardlink(w->sink, e)) < 0)
             return rc;
         atomic_fetch_add(&d->hardlinks, 1);
     }
     for (size_t i = d->count; i-- > 0;)
-        if (d->selected[i] && d->entries[i].type == OFS_ENTRY_DIR &&
-            (rc = d->ops->dir_metadata(w->sink, &d->entries[i])) < 0)
+        if ((d->flags[i] & ~DECODE_MATCHED) == dir &&
+            ((rc = ofs_decode_entry(w->cursor, i, &e)) < 0 ||
+             (rc = d->ops->dir_metadata(w->sink, e)) < 0))
             return rc;
     *finish = ofs_clock_monotonic();
     rc = d->ops->finish(d->sink);
@@ -531,9 +552,12 @@ fail: /* this thread's own step failed: stored (or reported) like a worker's fai
 failed:
     rc = d->opts.keep_going ? d->error_code : ofs_error_restore(d->error_code, d->error_message);
 cleanup:
-    for (size_t i = 0; d->staged && i < d->count; i++)
-        if (d->staged[i].token && w.sink)
-            ops->staged_discard(w.sink, &d->entries[i], d->staged[i].token);
+    for (size_t k = 0; d->staged && k < d->tail_count; k++) {
+        const ofs_catalog_entry *e = NULL;
+        /* the entry names the staged part's directory; unreadable, the part stays behind */
+        if (d->staged[k].token && w.sink && ofs_decode_entry(w.cursor, d->tail_index[k], &e) == 0)
+            ops->staged_discard(w.sink, e, d->staged[k].token);
+    }
     decode_worker_free(&w);
     if (stats) {
         stats->files = atomic_load(&d->files);

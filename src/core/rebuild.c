@@ -51,10 +51,12 @@ static void rebuild_on_entry(void *ctx, const char *path, const char *action)
 }
 
 int ofs_rebuild_preview(ofs_store *store, const ofs_keyring *ring, const ofs_record *rec,
-                        const char *target_dir, int parallel, ofs_rebuild_counts *counts)
+                        const char *target_dir, int parallel, const char *spool_dir,
+                        ofs_rebuild_counts *counts)
 {
     rebuild_tally tally = { .counts = counts, .lock = PTHREAD_MUTEX_INITIALIZER };
     ofs_restore_options opts = { .target_dir = target_dir, .dry_run = 1, .parallel = parallel,
+                                 .spool_dir = spool_dir,
                                  .on_entry = rebuild_on_entry, .ctx = &tally };
     memset(counts, 0, sizeof(*counts));
     return ofs_restore_run(store, ring, rec, &opts, NULL);

@@ -51,22 +51,22 @@ static int restore_below_roots(const ofs_restore_options *o, const char *path)
     return 0;
 }
 
-/* entry i is a directory mirror empties of what the backup lacks */
-static int restore_mirrored(const ofs_decode *d, const ofs_restore_options *o, size_t i)
+/* entry i (e) is a directory mirror empties of what the backup lacks */
+static int restore_mirrored(const ofs_decode *d, const ofs_restore_options *o, size_t i,
+                            const ofs_catalog_entry *e)
 {
-    const ofs_catalog_entry *e = ofs_decode_entry(d, i);
     return o->mirror && e->type == OFS_ENTRY_DIR && ofs_decode_matched(d, i) &&
            restore_below_roots(o, e->path);
 }
 
 /*
- * restore_extras(d, w, i, fn, ctx): fn(ctx, path) for each name in the target's copy of
- * directory i that the backup does not have. A missing directory has none.
+ * restore_extras(find, w, dir, fn, ctx): fn(ctx, path) for each name in the target's copy of
+ * the catalog's directory dir that the backup does not have (looked up through find, a
+ * cursor of its own: dir may be another cursor's). A missing directory has none.
  */
-static int restore_extras(const ofs_decode *d, ofs_extract_worker *w, size_t i,
+static int restore_extras(ofs_decode_cursor *find, ofs_extract_worker *w, const char *dir,
                           int (*fn)(void *ctx, const char *path), void *ctx)
 {
-    const char *dir = ofs_decode_entry(d, i)->path;
     char **names = NULL;
     size_t count = 0;
     int rc = ofs_extract_names(w, dir, &names, &count);
@@ -80,8 +80,12 @@ static int restore_extras(const ofs_decode *d, ofs_extract_worker *w, size_t i,
             break;
         }
         snprintf(path, n, "%s/%s", dir, names[k]);
-        if (ofs_decode_find(d, path) < 0)
+        size_t index = 0;
+        rc = ofs_decode_find(find, path, &index);
+        if (rc == 0)
             rc = fn(ctx, path);
+        else if (rc == 1)
+            rc = 0;
         free(path);
     }
     ofs_extract_names_free(names, count);
@@ -116,6 +120,9 @@ static int restore_check_matches(const ofs_decode *d, const ofs_restore_options 
 static int restore_check_safety(const ofs_decode *d, const ofs_restore_options *o)
 {
     char target[PATH_MAX], safety[PATH_MAX];
+    ofs_decode_cursor *c = NULL;
+    const ofs_catalog_entry *e = NULL;
+    int rc;
     if (!o->safety_dir || o->root_count == 0)
         return 0;
     if (!realpath(o->target_dir, target))
@@ -133,16 +140,23 @@ static int restore_check_safety(const ofs_decode *d, const ofs_restore_options *
     }
     while (*rel == '/')
         rel++;
+    if ((rc = ofs_decode_cursor_new(d, &c)) < 0)
+        return rc;
     for (size_t i = 0; i < ofs_decode_count(d); i++) {
-        const ofs_catalog_entry *e = ofs_decode_entry(d, i);
-        if (e->type == OFS_ENTRY_DIR && ofs_decode_selected(d, i) &&
-            restore_below_roots(o, e->path) && restore_below(rel, e->path, strlen(e->path)))
-            return ofs_error_set(OFS_ECONFIG, "safety_dir '%s' is inside '%s', which this "
-                                 "restore writes\nHINT: choose a safety_dir outside the "
-                                 "restored data (the default is the top of --target)",
-                                 o->safety_dir, e->path);
+        if (ofs_decode_type(d, i) != OFS_ENTRY_DIR || !ofs_decode_selected(d, i))
+            continue;
+        if ((rc = ofs_decode_entry(c, i, &e)) < 0)
+            break;
+        if (restore_below_roots(o, e->path) && restore_below(rel, e->path, strlen(e->path))) {
+            rc = ofs_error_set(OFS_ECONFIG, "safety_dir '%s' is inside '%s', which this "
+                               "restore writes\nHINT: choose a safety_dir outside the "
+                               "restored data (the default is the top of --target)",
+                               o->safety_dir, e->path);
+            break;
+        }
     }
-    return 0;
+    ofs_decode_cursor_free(c);
+    return rc;
 }
 
 /* ---- the plan (dry run, confirmation) ---- */
@@ -181,20 +195,24 @@ static int restore_plan_run(ofs_decode *d, const ofs_restore_options *o, ofs_res
     ofs_extract_options xo = { .target_dir = o->target_dir };
     ofs_extract *x = NULL;
     ofs_extract_worker *w = NULL;
+    ofs_decode_cursor *c = NULL, *find = NULL;
     restore_planner planner = { o, plan, list };
     int rc = ofs_extract_open(&x, &xo);
     if (rc < 0 && rc != OFS_ENOTFOUND)
         return rc;
-    if (x && (rc = ofs_extract_worker_new(&w, x)) < 0)
+    if ((x && (rc = ofs_extract_worker_new(&w, x)) < 0) ||
+        (rc = ofs_decode_cursor_new(d, &c)) < 0 || (rc = ofs_decode_cursor_new(d, &find)) < 0)
         goto cleanup;
     rc = 0;
     memset(plan, 0, sizeof(*plan));
     for (size_t i = 0; i < ofs_decode_count(d); i++) {
-        const ofs_catalog_entry *e = ofs_decode_entry(d, i);
+        const ofs_catalog_entry *e = NULL;
         const char *action = "create";
         struct stat st;
         if (!ofs_decode_selected(d, i))
             continue;
+        if ((rc = ofs_decode_entry(c, i, &e)) < 0)
+            goto cleanup;
         if (w) {
             int found = ofs_extract_lookup(w, e->path, &st);
             if (found == 0) {
@@ -220,11 +238,13 @@ static int restore_plan_run(ofs_decode *d, const ofs_restore_options *o, ofs_res
         (*count)++;
         if (list && o->on_entry)
             o->on_entry(o->ctx, e->path, action);
-        if (w && restore_mirrored(d, o, i) &&
-            (rc = restore_extras(d, w, i, restore_plan_remove, &planner)) < 0)
+        if (w && restore_mirrored(d, o, i, e) &&
+            (rc = restore_extras(find, w, e->path, restore_plan_remove, &planner)) < 0)
             goto cleanup;
     }
 cleanup:
+    ofs_decode_cursor_free(find);
+    ofs_decode_cursor_free(c);
     ofs_extract_worker_free(w);
     ofs_extract_free(x);
     return rc;
@@ -249,10 +269,23 @@ static int restore_remove(void *ctx, const char *path)
 static int restore_mirror(ofs_decode *d, const ofs_restore_options *o, ofs_extract *x)
 {
     restore_remover r = { o, NULL };
-    int rc = ofs_extract_worker_new(&r.w, x);
-    for (size_t i = 0; rc == 0 && i < ofs_decode_count(d); i++)
-        if (ofs_decode_selected(d, i) && restore_mirrored(d, o, i))
-            rc = restore_extras(d, r.w, i, restore_remove, &r);
+    ofs_decode_cursor *c = NULL, *find = NULL;
+    const ofs_catalog_entry *e = NULL;
+    int rc;
+    if ((rc = ofs_extract_worker_new(&r.w, x)) < 0 || (rc = ofs_decode_cursor_new(d, &c)) < 0 ||
+        (rc = ofs_decode_cursor_new(d, &find)) < 0)
+        goto cleanup;
+    for (size_t i = 0; rc == 0 && i < ofs_decode_count(d); i++) {
+        /* only matched directories can be mirrored: the others are not read back */
+        if (!ofs_decode_selected(d, i) || !ofs_decode_matched(d, i) ||
+            ofs_decode_type(d, i) != OFS_ENTRY_DIR)
+            continue;
+        if ((rc = ofs_decode_entry(c, i, &e)) == 0 && restore_mirrored(d, o, i, e))
+            rc = restore_extras(find, r.w, e->path, restore_remove, &r);
+    }
+cleanup:
+    ofs_decode_cursor_free(find);
+    ofs_decode_cursor_free(c);
     ofs_extract_worker_free(r.w);
     return rc;
 }
@@ -274,7 +307,8 @@ int ofs_restore_run(ofs_store *store, const ofs_keyring *ring, const ofs_record 
     memset(stats, 0, sizeof(*stats));
     ofs_decode_options dopts = { .patterns = opts->patterns,
                                  .pattern_count = opts->pattern_count,
-                                 .parallel = opts->parallel };
+                                 .parallel = opts->parallel,
+                                 .spool_dir = opts->spool_dir };
     /* the catalog is read and checked, and a differential's base found, before anything is
      * written */
     if (opts->mirror && opts->root_count == 0)

@@ -19,6 +19,7 @@ typedef struct verify_run {
     ofs_verify_report_fn report;
     void *ctx;
     ofs_verify_stats *stats;
+    const char *spool_dir;      /* the decoder's catalog spool (read_data) */
     int first_code;
     uint64_t problems;          /* found by this call */
     uint8_t *buf;
@@ -107,7 +108,8 @@ static void verify_on_decode(void *ctx, const ofs_decode_problem *p)
 static void verify_read_data(verify_run *v, ofs_store *store, const ofs_keyring *ring,
                              const ofs_record *rec)
 {
-    ofs_decode_options o = { .keep_going = 1, .report = verify_on_decode, .ctx = v };
+    ofs_decode_options o = { .keep_going = 1, .report = verify_on_decode, .ctx = v,
+                             .spool_dir = v->spool_dir };
     ofs_decode *d = NULL;
     ofs_decode_stats ds = { 0 };
     int rc;
@@ -124,9 +126,11 @@ static void verify_read_data(verify_run *v, ofs_store *store, const ofs_keyring 
 }
 
 int ofs_verify_backup(ofs_store *store, const ofs_keyring *ring, const char *id, int read_data,
-                      ofs_verify_report_fn report, void *ctx, ofs_verify_stats *stats)
+                      const char *spool_dir, ofs_verify_report_fn report, void *ctx,
+                      ofs_verify_stats *stats)
 {
-    verify_run v = { .id = id, .report = report, .ctx = ctx, .stats = stats };
+    verify_run v = { .id = id, .report = report, .ctx = ctx, .stats = stats,
+                     .spool_dir = spool_dir };
     ofs_verify_stats local = { 0 };
     ofs_record *rec = NULL;
     uint8_t *object_ok = NULL;

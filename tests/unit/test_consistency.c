@@ -570,7 +570,7 @@ static void run_case(void **state)
     char target[300], *restore_message = NULL;
 
     c->build(f);
-    int verify_rc = ofs_verify_backup(f->store, f->ring, c->id, 1, on_problem, &v, NULL);
+    int verify_rc = ofs_verify_backup(f->store, f->ring, c->id, 1, NULL, on_problem, &v, NULL);
     assert_int_equal(ofs_repo_load_record(f->store, f->ring, c->id, &rec, NULL, NULL), 0);
     snprintf(target, sizeof(target), "%s/target", f->base);
     ofs_restore_options o = { .target_dir = target };

@@ -103,7 +103,7 @@ static void test_preview(void **state)
     assert_int_equal(ofs_backup_run(&cfg, &set, store, ring, NULL, &rec, NULL), 0);
 
     /* into a directory that does not exist: every entry created, nothing written */
-    assert_int_equal(ofs_rebuild_preview(store, ring, rec, target, 2, &c), 0);
+    assert_int_equal(ofs_rebuild_preview(store, ring, rec, target, 2, NULL, &c), 0);
     assert_int_equal(c.create, rec->files);
     assert_int_equal(c.replace + c.unchanged + c.remove + c.other, 0);
     assert_int_equal(access(target, F_OK), -1);
@@ -111,7 +111,7 @@ static void test_preview(void **state)
     /* after the restore: nothing to change */
     ofs_restore_options opts = { .target_dir = target, .parallel = 2 };
     assert_int_equal(ofs_restore_run(store, ring, rec, &opts, NULL), 0);
-    assert_int_equal(ofs_rebuild_preview(store, ring, rec, target, 2, &c), 0);
+    assert_int_equal(ofs_rebuild_preview(store, ring, rec, target, 2, NULL, &c), 0);
     assert_int_equal(c.create + c.replace, 0);
     assert_int_equal(c.unchanged, rec->files);
 
@@ -121,7 +121,7 @@ static void test_preview(void **state)
     write_text(path, "{\"AAPL\": 0, \"changed\": true}\n");
     snprintf(path, sizeof(path), "%s%s/fills.csv", target, src);
     assert_int_equal(unlink(path), 0);
-    assert_int_equal(ofs_rebuild_preview(store, ring, rec, target, 2, &c), 0);
+    assert_int_equal(ofs_rebuild_preview(store, ring, rec, target, 2, NULL, &c), 0);
     assert_int_equal(c.replace, 1);
     assert_int_equal(c.create, 1);
     assert_int_equal(c.unchanged, rec->files - 2);

@@ -23,23 +23,7 @@
 #include "offsite/log.h"
 #include "offsite/progress.h"
 #include "offsite/retry.h"
-
-static int setup_dir(void **state)
-{
-    char tmpl[] = "/tmp/ofs-util.XXXXXX";
-    char *dir = mkdtemp(tmpl);
-    if (!dir)
-        return -1;
-    *state = strdup(dir);
-    return 0;
-}
-
-static int teardown_dir(void **state)
-{
-    ofs_rm_rf(*state);
-    free(*state);
-    return 0;
-}
+#include "unit_fixture.h"
 
 static int count_entries(const char *dir)
 {
@@ -425,11 +409,14 @@ static void test_bwlimit_pace(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_write_atomic_and_read, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_write_atomic_failure_leaves_nothing, setup_dir,
-                                        teardown_dir),
-        cmocka_unit_test_setup_teardown(test_read_missing, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_mkdir_p_and_rm_rf, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_write_atomic_and_read, unit_tmpdir_setup,
+                                        unit_tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_write_atomic_failure_leaves_nothing,
+                                        unit_tmpdir_setup, unit_tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_read_missing, unit_tmpdir_setup,
+                                        unit_tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_mkdir_p_and_rm_rf, unit_tmpdir_setup,
+                                        unit_tmpdir_teardown),
         cmocka_unit_test(test_path_join),
         cmocka_unit_test(test_clock_formats),
         cmocka_unit_test(test_clock_override),

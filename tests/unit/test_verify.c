@@ -28,15 +28,10 @@
 #include "offsite/store.h"
 #include "offsite/verify.h"
 #include "offsite/zstdstream.h"
+#include "unit_fixture.h"
 
 typedef struct fixture {
-    char base[64];
-    char src[128], staging[128], key[128];
-    char *paths[1];
-    ofs_keyring *ring;
-    ofs_store *store;
-    ofs_config cfg;
-    ofs_config_set set;
+    unit_repo r;
     ofs_record *rec;
 } fixture;
 
@@ -60,49 +55,17 @@ static void on_problem(void *ctx, const ofs_verify_problem *p)
     s->count++;
 }
 
-static void write_random(const char *path, size_t size, unsigned seed)
-{
-    unsigned char *buf = malloc(size ? size : 1);
-    uint32_t x = seed * 2654435761u + 1;
-    for (size_t i = 0; i < size; i++) {
-        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
-        buf[i] = (unsigned char)x;
-    }
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, buf, size), (ssize_t)size);
-    close(fd);
-    free(buf);
-}
-
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
     char path[256];
-    strcpy(f->base, "/tmp/test_verify.XXXXXX");
-    if (!mkdtemp(f->base))
+    if (!f || unit_repo_init(&f->r, "test_verify") < 0)
         return -1;
-    snprintf(f->src, sizeof(f->src), "%s/src", f->base);
-    snprintf(f->staging, sizeof(f->staging), "%s/staging", f->base);
-    snprintf(f->key, sizeof(f->key), "%s/offsite.key", f->base);
-    mkdir(f->src, 0755);
     for (unsigned i = 0; i < 6; i++) {
-        snprintf(path, sizeof(path), "%s/file-%u", f->src, i);
-        write_random(path, 40000, i + 1);
+        snprintf(path, sizeof(path), "%s/file-%u", f->r.src, i);
+        unit_write_random(path, 40000, i + 1, 0);
     }
-    if (ofs_keyring_generate(f->key, NULL) < 0 || ofs_keyring_load(&f->ring, f->key) < 0 ||
-        ofs_store_file_new(&f->store, "staging", f->staging) < 0)
-        return -1;
-    f->paths[0] = f->src;
-    f->set.name = "t";
-    f->set.paths = f->paths;
-    f->set.path_count = 1;
-    f->set.volume_size = 64 * 1024;
-    f->set.compression_level = 3;
-    f->cfg.parallel = 2;
-    f->cfg.host = "testhost";
-    f->cfg.time_zone = "UTC";
-    if (ofs_backup_run(&f->cfg, &f->set, f->store, f->ring, NULL, &f->rec, NULL) < 0)
+    if (ofs_backup_run(&f->r.cfg, &f->r.set, f->r.store, f->r.ring, NULL, &f->rec, NULL) < 0)
         return -1;
     *state = f;
     return 0;
@@ -111,12 +74,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    char cmd[256];
     ofs_record_free(f->rec);
-    ofs_store_free(f->store);
-    ofs_keyring_free(f->ring);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->base);
-    if (system(cmd) != 0)
+    if (unit_repo_free(&f->r) < 0)
         return -1;
     free(f);
     return 0;
@@ -127,7 +86,7 @@ static char *object_path(const fixture *f, const char *name)
     static char buf[2][1024];
     static int n;
     char *out = buf[n++ % 2];
-    snprintf(out, 1024, "%s/data/%s/%s/%s", f->staging, f->rec->class_name, f->rec->id, name);
+    snprintf(out, 1024, "%s/data/%s/%s/%s", f->r.staging, f->rec->class_name, f->rec->id, name);
     return out;
 }
 
@@ -154,7 +113,8 @@ static void test_clean(void **state)
     fixture *f = *state;
     found s = { 0 };
     ofs_verify_stats stats = { 0 };
-    assert_int_equal(ofs_verify_backup(f->store, f->ring, f->rec->id, 0, on_problem, &s, &stats),
+    assert_int_equal(ofs_verify_backup(f->r.store, f->r.ring, f->rec->id, 0, NULL,
+                                       on_problem, &s, &stats),
                      0);
     assert_int_equal(s.count, 0);
     assert_int_equal(stats.backups, 1);
@@ -162,12 +122,13 @@ static void test_clean(void **state)
     assert_int_equal(stats.bytes, f->rec->stored_bytes);
     assert_int_equal(stats.files, 0);
     memset(&stats, 0, sizeof(stats));
-    assert_int_equal(ofs_verify_backup(f->store, f->ring, f->rec->id, 1, on_problem, &s, &stats),
+    assert_int_equal(ofs_verify_backup(f->r.store, f->r.ring, f->rec->id, 1, NULL,
+                                       on_problem, &s, &stats),
                      0);
     assert_int_equal(s.count, 0);
     assert_int_equal(stats.files, 6);
     assert_int_equal(stats.problems, 0);
-    assert_int_equal(ofs_verify_manifest(f->store, f->ring, on_problem, &s, NULL), 0);
+    assert_int_equal(ofs_verify_manifest(f->r.store, f->r.ring, on_problem, &s, NULL), 0);
     assert_int_equal(s.count, 0);
 }
 
@@ -176,7 +137,8 @@ static void test_flipped_byte(void **state)
     fixture *f = *state;
     found s = { 0 };
     flip_byte(object_path(f, "vol-0002.ofs"), 200);
-    assert_int_equal(ofs_verify_backup(f->store, f->ring, f->rec->id, 1, on_problem, &s, NULL),
+    assert_int_equal(ofs_verify_backup(f->r.store, f->r.ring, f->rec->id, 1, NULL,
+                                       on_problem, &s, NULL),
                      OFS_ECORRUPT);
     assert_int_equal(s.count, 1);
     assert_int_equal(s.codes[0], OFS_ECORRUPT);
@@ -199,7 +161,8 @@ static void test_every_problem_reported(void **state)
     assert_int_equal(truncate(object_path(f, "vol-0001.ofs"), st.st_size - 10), 0);
     assert_int_equal(unlink(object_path(f, "vol-0002.ofs")), 0);
     flip_byte(object_path(f, "vol-0003.ofs"), 60);
-    assert_int_equal(ofs_verify_backup(f->store, f->ring, f->rec->id, 1, on_problem, &s, NULL),
+    assert_int_equal(ofs_verify_backup(f->r.store, f->r.ring, f->rec->id, 1, NULL,
+                                       on_problem, &s, NULL),
                      OFS_ECORRUPT);
     assert_int_equal(s.count, 3);
     assert_int_equal(s.codes[0], OFS_ECORRUPT);
@@ -223,7 +186,8 @@ static void test_swapped_volumes(void **state)
     assert_int_equal(rename(object_path(f, "vol-0001.ofs"), tmp), 0);
     assert_int_equal(rename(object_path(f, "vol-0002.ofs"), object_path(f, "vol-0001.ofs")), 0);
     assert_int_equal(rename(tmp, object_path(f, "vol-0002.ofs")), 0);
-    assert_int_equal(ofs_verify_backup(f->store, f->ring, f->rec->id, 0, on_problem, &s, NULL),
+    assert_int_equal(ofs_verify_backup(f->r.store, f->r.ring, f->rec->id, 0, NULL,
+                                       on_problem, &s, NULL),
                      OFS_ECORRUPT);
     assert_int_equal(s.count, 2);
     assert_string_equal(s.objects[0], "vol-0001.ofs");
@@ -236,10 +200,10 @@ static void test_wrong_key_and_edited_record(void **state)
     found s = { 0 };
     char other_key[200];
     ofs_keyring *other = NULL;
-    snprintf(other_key, sizeof(other_key), "%s/other.key", f->base);
+    snprintf(other_key, sizeof(other_key), "%s/other.key", f->r.base);
     assert_int_equal(ofs_keyring_generate(other_key, NULL), 0);
     assert_int_equal(ofs_keyring_load(&other, other_key), 0);
-    int rc = ofs_verify_backup(f->store, other, f->rec->id, 1, on_problem, &s, NULL);
+    int rc = ofs_verify_backup(f->r.store, other, f->rec->id, 1, NULL, on_problem, &s, NULL);
     assert_int_equal(rc, OFS_EWRONGKEY);
     assert_int_equal(s.count, 1);
     assert_int_equal(s.codes[0], rc);
@@ -249,23 +213,24 @@ static void test_wrong_key_and_edited_record(void **state)
     /* a record whose description was edited no longer authenticates */
     char *json = NULL;
     size_t size = 0;
-    assert_int_equal(ofs_store_get_buffer(f->store, object_key(f, OFS_RECORD_NAME), &json, &size,
+    assert_int_equal(ofs_store_get_buffer(f->r.store, object_key(f, OFS_RECORD_NAME), &json, &size,
                                           OFS_RECORD_MAX), 0);
     char *host = strstr(json, "testhost");
     assert_non_null(host);
     host[0] = 'b';
     assert_int_equal(unlink(object_path(f, OFS_RECORD_NAME)), 0);
-    assert_int_equal(ofs_store_put_buffer(f->store, object_key(f, OFS_RECORD_NAME), 0, json,
+    assert_int_equal(ofs_store_put_buffer(f->r.store, object_key(f, OFS_RECORD_NAME), 0, json,
                                           size), 0);
     free(json);
     memset(&s, 0, sizeof(s));
-    assert_int_equal(ofs_verify_backup(f->store, f->ring, f->rec->id, 0, on_problem, &s, NULL),
+    assert_int_equal(ofs_verify_backup(f->r.store, f->r.ring, f->rec->id, 0, NULL,
+                                       on_problem, &s, NULL),
                      OFS_EAUTH);
     assert_int_equal(s.count, 1);
     assert_int_equal(s.codes[0], OFS_EAUTH);
     /* and the manifest's hash of it differs */
     memset(&s, 0, sizeof(s));
-    assert_int_equal(ofs_verify_manifest(f->store, f->ring, on_problem, &s, NULL), OFS_ECORRUPT);
+    assert_int_equal(ofs_verify_manifest(f->r.store, f->r.ring, on_problem, &s, NULL), OFS_ECORRUPT);
     assert_int_equal(s.count, 1);
     char expected[300];
     snprintf(expected, sizeof(expected),
@@ -277,14 +242,15 @@ static void test_missing_backup(void **state)
 {
     fixture *f = *state;
     found s = { 0 };
-    assert_int_equal(ofs_verify_backup(f->store, f->ring, "t_20000101_000000", 0, on_problem, &s,
+    assert_int_equal(ofs_verify_backup(f->r.store, f->r.ring, "t_20000101_000000", 0, NULL,
+                                       on_problem, &s,
                                        NULL), OFS_ENOTFOUND);
     assert_int_equal(s.count, 1);
     assert_int_equal(s.codes[0], OFS_ENOTFOUND);
     /* a record gone: the manifest lists a backup without one */
     assert_int_equal(unlink(object_path(f, OFS_RECORD_NAME)), 0);
     memset(&s, 0, sizeof(s));
-    assert_int_equal(ofs_verify_manifest(f->store, f->ring, on_problem, &s, NULL), OFS_ENOTFOUND);
+    assert_int_equal(ofs_verify_manifest(f->r.store, f->r.ring, on_problem, &s, NULL), OFS_ENOTFOUND);
     assert_int_equal(s.count, 1);
     char expected[300];
     snprintf(expected, sizeof(expected), "the manifest lists backup '%s', which has no record",
@@ -299,10 +265,10 @@ static void lose_next_manifest_update(fixture *f, ofs_record **second)
     char path[512], *old = NULL;
     size_t size = 0;
 
-    snprintf(path, sizeof(path), "%s/%s", f->staging, OFS_MANIFEST_KEY);
+    snprintf(path, sizeof(path), "%s/%s", f->r.staging, OFS_MANIFEST_KEY);
     assert_int_equal(ofs_read_file(path, &old, &size, 1 << 20), 0);
     setenv("OFFSITE_NOW", "2030-01-01T00:00:00Z", 1);
-    assert_int_equal(ofs_backup_run(&f->cfg, &f->set, f->store, f->ring, NULL, second, NULL), 0);
+    assert_int_equal(ofs_backup_run(&f->r.cfg, &f->r.set, f->r.store, f->r.ring, NULL, second, NULL), 0);
     unsetenv("OFFSITE_NOW");
     assert_int_equal(ofs_write_file_atomic(path, old, size, 0600), 0);
     free(old);
@@ -315,7 +281,7 @@ static void test_record_missing_from_manifest(void **state)
     found s = { 0 };
     ofs_record *second = NULL;
     lose_next_manifest_update(f, &second);
-    assert_int_equal(ofs_verify_manifest(f->store, f->ring, on_problem, &s, NULL), OFS_ECORRUPT);
+    assert_int_equal(ofs_verify_manifest(f->r.store, f->r.ring, on_problem, &s, NULL), OFS_ECORRUPT);
     assert_int_equal(s.count, 1);
     char expected[300];
     snprintf(expected, sizeof(expected), "backup '%s' is missing from the manifest", second->id);
@@ -334,7 +300,7 @@ static void test_read_data_catalog_mismatch(void **state)
     ofs_catalog_writer *cw = NULL;
     char changed[512] = "";
     /* rewrite the catalog with one file's SHA-256 altered */
-    assert_int_equal(ofs_repo_open_catalog(f->store, f->ring, f->rec, &cr), 0);
+    assert_int_equal(ofs_repo_open_catalog(f->r.store, f->r.ring, f->rec, &cr), 0);
     assert_int_equal(ofs_memory_writer_new(&mem), 0);
     assert_int_equal(ofs_catalog_writer_new(&cw, mem), 0);
     while (ofs_catalog_reader_next(cr, &e) == 1) {
@@ -355,10 +321,10 @@ static void test_read_data_catalog_mismatch(void **state)
     assert_int_equal(ofs_repo_seal_name(seal_name, sizeof(seal_name), f->rec->id,
                                         OFS_CATALOG_NAME), 0);
     assert_int_equal(unlink(object_path(f, OFS_CATALOG_NAME)), 0);
-    assert_int_equal(ofs_store_put(f->store, object_key(f, OFS_CATALOG_NAME), 0, &w), 0);
+    assert_int_equal(ofs_store_put(f->r.store, object_key(f, OFS_CATALOG_NAME), 0, &w), 0);
     assert_int_equal(ofs_hash_writer_new(&w, w), 0);
     hash = w;
-    assert_int_equal(ofs_seal_writer_new(&w, w, ofs_keyring_current(f->ring), seal_name, 0), 0);
+    assert_int_equal(ofs_seal_writer_new(&w, w, ofs_keyring_current(f->r.ring), seal_name, 0), 0);
     assert_int_equal(ofs_zstd_writer_new(&w, w, 3, 0), 0);
     assert_int_equal(ofs_writer_write(w, lines, size), 0);
     assert_int_equal(ofs_writer_finish(w), 0);
@@ -377,17 +343,19 @@ static void test_read_data_catalog_mismatch(void **state)
     memcpy(o->sha256, digest, sizeof(digest));
     char *json = NULL;
     size_t json_size = 0;
-    assert_int_equal(ofs_record_serialize(f->rec, f->ring, &json, &json_size), 0);
+    assert_int_equal(ofs_record_serialize(f->rec, f->r.ring, &json, &json_size), 0);
     assert_int_equal(unlink(object_path(f, OFS_RECORD_NAME)), 0);
-    assert_int_equal(ofs_store_put_buffer(f->store, object_key(f, OFS_RECORD_NAME), 0, json,
+    assert_int_equal(ofs_store_put_buffer(f->r.store, object_key(f, OFS_RECORD_NAME), 0, json,
                                           json_size), 0);
     free(json);
 
     found s = { 0 };
-    assert_int_equal(ofs_verify_backup(f->store, f->ring, f->rec->id, 0, on_problem, &s, NULL),
+    assert_int_equal(ofs_verify_backup(f->r.store, f->r.ring, f->rec->id, 0, NULL,
+                                       on_problem, &s, NULL),
                      0);
     assert_int_equal(s.count, 0);
-    assert_int_equal(ofs_verify_backup(f->store, f->ring, f->rec->id, 1, on_problem, &s, NULL),
+    assert_int_equal(ofs_verify_backup(f->r.store, f->r.ring, f->rec->id, 1, NULL,
+                                       on_problem, &s, NULL),
                      OFS_ECORRUPT);
     assert_int_equal(s.count, 1);
     assert_int_equal(s.codes[0], OFS_ECORRUPT);
@@ -427,15 +395,15 @@ static void test_repair(void **state)
     size_t n = 99;
     struct stat before, after;
     char manifest[256];
-    snprintf(manifest, sizeof(manifest), "%s/%s", f->staging, OFS_MANIFEST_KEY);
+    snprintf(manifest, sizeof(manifest), "%s/%s", f->r.staging, OFS_MANIFEST_KEY);
 
     /* a second backup the manifest does not list, and the first backup's record gone */
     lose_next_manifest_update(f, &second);
     assert_int_equal(unlink(object_path(f, OFS_RECORD_NAME)), 0);
-    assert_int_equal(ofs_verify_manifest(f->store, f->ring, on_problem, &s, NULL), OFS_ECORRUPT);
+    assert_int_equal(ofs_verify_manifest(f->r.store, f->r.ring, on_problem, &s, NULL), OFS_ECORRUPT);
     assert_int_equal(s.count, 2);
 
-    assert_int_equal(ofs_verify_repair(f->store, f->ring, on_change, &ch, &n), 0);
+    assert_int_equal(ofs_verify_repair(f->r.store, f->r.ring, on_change, &ch, &n), 0);
     assert_int_equal(n, 2);
     assert_int_equal(ch.count, 2);
     assert_string_equal(ch.kinds[0], "added");
@@ -445,9 +413,9 @@ static void test_repair(void **state)
     assert_string_equal(ch.ids[1], f->rec->id);
     assert_string_equal(ch.messages[1], "listed, but its record is gone or fails its MAC");
     memset(&s, 0, sizeof(s));
-    assert_int_equal(ofs_verify_manifest(f->store, f->ring, on_problem, &s, NULL), 0);
+    assert_int_equal(ofs_verify_manifest(f->r.store, f->r.ring, on_problem, &s, NULL), 0);
     assert_int_equal(s.count, 0);
-    assert_int_equal(ofs_manifest_load(&m, f->store, f->ring), 0);
+    assert_int_equal(ofs_manifest_load(&m, f->r.store, f->r.ring), 0);
     assert_int_equal(m->count, 1);
     assert_string_equal(m->entries[0].id, second->id);
     ofs_manifest_free(m);
@@ -455,7 +423,7 @@ static void test_repair(void **state)
     /* nothing left to repair: the manifest is not rewritten */
     assert_int_equal(stat(manifest, &before), 0);
     memset(&ch, 0, sizeof(ch));
-    assert_int_equal(ofs_verify_repair(f->store, f->ring, on_change, &ch, &n), 0);
+    assert_int_equal(ofs_verify_repair(f->r.store, f->r.ring, on_change, &ch, &n), 0);
     assert_int_equal(n, 0);
     assert_int_equal(ch.count, 0);
     assert_int_equal(stat(manifest, &after), 0);
@@ -465,17 +433,17 @@ static void test_repair(void **state)
     char cmd[512];
     snprintf(cmd, sizeof(cmd), "sed -i 's/testhost/evilhost/' '%s'", manifest);
     assert_int_equal(system(cmd), 0);
-    assert_int_equal(ofs_verify_repair(f->store, f->ring, on_change, &ch, &n), 0);
+    assert_int_equal(ofs_verify_repair(f->r.store, f->r.ring, on_change, &ch, &n), 0);
     assert_int_equal(n, 1);
     assert_string_equal(ch.kinds[0], "replaced");
     assert_string_equal(ch.ids[0], "");
     assert_non_null(strstr(ch.messages[0], "MAC mismatch"));
-    assert_int_equal(ofs_verify_manifest(f->store, f->ring, on_problem, &s, NULL), 0);
+    assert_int_equal(ofs_verify_manifest(f->r.store, f->r.ring, on_problem, &s, NULL), 0);
 
     /* no manifest at all */
     assert_int_equal(unlink(manifest), 0);
     memset(&ch, 0, sizeof(ch));
-    assert_int_equal(ofs_verify_repair(f->store, f->ring, on_change, &ch, &n), 0);
+    assert_int_equal(ofs_verify_repair(f->r.store, f->r.ring, on_change, &ch, &n), 0);
     assert_int_equal(n, 1);
     assert_string_equal(ch.kinds[0], "replaced");
     assert_int_equal(stat(manifest, &after), 0);
@@ -483,11 +451,11 @@ static void test_repair(void **state)
     /* an empty new store: nothing to repair, nothing written */
     ofs_store *empty = NULL;
     char path[256];
-    snprintf(path, sizeof(path), "%s/empty", f->base);
+    snprintf(path, sizeof(path), "%s/empty", f->r.base);
     assert_int_equal(ofs_store_file_new(&empty, "empty", path), 0);
-    assert_int_equal(ofs_verify_repair(empty, f->ring, NULL, NULL, &n), 0);
+    assert_int_equal(ofs_verify_repair(empty, f->r.ring, NULL, NULL, &n), 0);
     assert_int_equal(n, 0);
-    assert_int_equal(ofs_manifest_load(&m, empty, f->ring), OFS_ENOTFOUND);
+    assert_int_equal(ofs_manifest_load(&m, empty, f->r.ring), OFS_ENOTFOUND);
     ofs_store_free(empty);
     ofs_record_free(second);
 }
