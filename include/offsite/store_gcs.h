@@ -132,4 +132,8 @@ int ofs_gcs_jwt(const ofs_gcs_key *key, int64_t now, char **jwt);
 /* ofs_gcs_crc32c(crc, data, size): CRC-32C (Castagnoli) continued from crc (0 to start). */
 uint32_t ofs_gcs_crc32c(uint32_t crc, const void *data, size_t size);
 
+/* ofs_gcs_crc32c_portable(crc, data, size): the same without the CPU's crc32 instruction (the
+ * tables ofs_gcs_crc32c falls back to; for tests). */
+uint32_t ofs_gcs_crc32c_portable(uint32_t crc, const void *data, size_t size);
+
 #endif

@@ -270,6 +270,56 @@ static void test_crc32c(void **state)
     assert_int_equal(ofs_gcs_crc32c(0, "hello", 5), 0x9A71BB4Cu);
     assert_int_equal(ofs_gcs_crc32c(ofs_gcs_crc32c(0, "hel", 3), "lo", 2), 0x9A71BB4Cu);
     assert_int_equal(ofs_gcs_crc32c(0, "", 0), 0);
+    assert_int_equal(ofs_gcs_crc32c_portable(0, "123456789", 9), 0xE3069283u);
+
+    /* RFC 3720 B.4: 32 zeros, 32 0xff, 0..31 */
+    unsigned char block[32];
+    memset(block, 0, sizeof(block));
+    assert_int_equal(ofs_gcs_crc32c(0, block, 32), 0x8A9136AAu);
+    assert_int_equal(ofs_gcs_crc32c_portable(0, block, 32), 0x8A9136AAu);
+    memset(block, 0xff, sizeof(block));
+    assert_int_equal(ofs_gcs_crc32c(0, block, 32), 0x62A8AB43u);
+    for (int i = 0; i < 32; i++)
+        block[i] = (unsigned char)i;
+    assert_int_equal(ofs_gcs_crc32c(0, block, 32), 0x46DD794Eu);
+    assert_int_equal(ofs_gcs_crc32c_portable(0, block, 32), 0x46DD794Eu);
+}
+
+/* a bit at a time, straight from the polynomial: the reference both fast paths must match */
+static uint32_t crc32c_bitwise(uint32_t crc, const unsigned char *p, size_t size)
+{
+    crc = ~crc;
+    while (size--) {
+        crc ^= *p++;
+        for (int k = 0; k < 8; k++)
+            crc = crc & 1 ? (crc >> 1) ^ 0x82F63B78u : crc >> 1;
+    }
+    return ~crc;
+}
+
+static void test_crc32c_every_alignment(void **state)
+{
+    (void)state;
+    unsigned char buf[4096 + 16];
+    uint32_t seed = 12345;
+
+    for (size_t i = 0; i < sizeof(buf); i++) {
+        seed = seed * 1103515245u + 12345u;
+        buf[i] = (unsigned char)(seed >> 16);
+    }
+    /* every start within a word and lengths around the 8-byte steps, continued in two calls */
+    for (size_t start = 0; start < 16; start++) {
+        for (size_t len = 0; len < 80; len++) {
+            uint32_t want = crc32c_bitwise(0, buf + start, len);
+            assert_int_equal(ofs_gcs_crc32c(0, buf + start, len), want);
+            assert_int_equal(ofs_gcs_crc32c_portable(0, buf + start, len), want);
+            uint32_t half = ofs_gcs_crc32c(0, buf + start, len / 3);
+            assert_int_equal(ofs_gcs_crc32c(half, buf + start + len / 3, len - len / 3), want);
+        }
+        uint32_t want = crc32c_bitwise(0, buf + start, 4096);
+        assert_int_equal(ofs_gcs_crc32c(0, buf + start, 4096), want);
+        assert_int_equal(ofs_gcs_crc32c_portable(0, buf + start, 4096), want);
+    }
 }
 
 static void test_url_encode(void **state)
@@ -292,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_key_file_errors),
         cmocka_unit_test(test_jwt_verified),
         cmocka_unit_test(test_crc32c),
+        cmocka_unit_test(test_crc32c_every_alignment),
         cmocka_unit_test(test_url_encode),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

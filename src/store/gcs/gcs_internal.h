@@ -106,11 +106,18 @@ int gcs_get(ofs_store *store, const char *key, uint64_t offset, uint64_t length,
 int gcs_replace(ofs_store *store, const char *key, const char *version, const void *data,
                 size_t size, char new_version[OFS_STORE_VERSION_MAX]);
 
-/* gcs_media_upload(s, full_name, data, size, if_generation, &info): one uploadType=media
- * POST; if_generation NULL (none), "0" (only if absent) or a generation. Checks the md5 and
- * crc32c reported. A failed condition is OFS_EEXISTS (412). info may be NULL. */
+/* an object's hashes as GCS reports them: base64 MD5 and big-endian base64 CRC-32C */
+typedef struct {
+    char md5[25];
+    char crc32c[9];
+} gcs_hashes;
+
+/* gcs_media_upload(s, full_name, data, size, known, if_generation, &info): one uploadType=media
+ * POST; known the body's hashes if the caller has them already (NULL: computed here);
+ * if_generation NULL (none), "0" (only if absent) or a generation. Checks the md5 and crc32c
+ * reported. A failed condition is OFS_EEXISTS (412). info may be NULL. */
 int gcs_media_upload(gcs_store *s, const char *full_name, const void *data, size_t size,
-                     const char *if_generation, ofs_object_info *info);
+                     const gcs_hashes *known, const char *if_generation, ofs_object_info *info);
 
 /* gcs_preconditions_probe(s): whether ifGenerationMatch is honoured (sets s->preconditions
  * once; gcs_replace.c). */

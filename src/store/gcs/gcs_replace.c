@@ -38,11 +38,11 @@ int gcs_preconditions_probe(gcs_store *s)
         rc = ofs_error_set(OFS_ERROR, "out of memory");
         goto cleanup;
     }
-    if ((rc = gcs_media_upload(s, name, "probe 1\n", 8, "0", NULL)) < 0) {
+    if ((rc = gcs_media_upload(s, name, "probe 1\n", 8, NULL, "0", NULL)) < 0) {
         ofs_error_wrap(rc, "checking whether the server honours ifGenerationMatch");
         goto cleanup;
     }
-    second = gcs_media_upload(s, name, "probe 2\n", 8, "0", NULL);
+    second = gcs_media_upload(s, name, "probe 2\n", 8, NULL, "0", NULL);
     if (second == OFS_EEXISTS) {
         s->preconditions = 1;
     } else if (second == 0) {
@@ -105,7 +105,7 @@ int gcs_replace(ofs_store *store, const char *key, const char *version, const vo
         return ofs_error_set(OFS_ECONFLICT, "version '%s' is not a generation", version);
     if (!(full = gcs_full_name(s, key)))
         return ofs_error_set(OFS_ERROR, "out of memory");
-    rc = gcs_media_upload(s, full, data, size, *version ? version : "0", &info);
+    rc = gcs_media_upload(s, full, data, size, NULL, *version ? version : "0", &info);
     /* 412: someone else wrote - unless it was this very write, landed by an attempt whose
      * answer was lost */
     if (rc == OFS_EEXISTS) {

@@ -102,16 +102,21 @@ cleanup:
 }
 
 int gcs_media_upload(gcs_store *s, const char *full_name, const void *data, size_t size,
-                     const char *if_generation, ofs_object_info *info)
+                     const gcs_hashes *known, const char *if_generation, ofs_object_info *info)
 {
-    char md5[25], crc[9], *enc = NULL, *query = NULL, *url = NULL, *md5_header = NULL;
+    char *enc = NULL, *query = NULL, *url = NULL, *md5_header = NULL;
+    gcs_hashes computed;
     gcs_response resp;
     int rc;
 
     memset(&resp, 0, sizeof(resp));
-    if ((rc = gcs_md5_base64(data, size, md5)) < 0)
-        return rc;
-    gcs_crc32c_base64(ofs_gcs_crc32c(0, data, size), crc);
+    if (!known) {
+        if ((rc = gcs_md5_base64(data, size, computed.md5)) < 0)
+            return rc;
+        gcs_crc32c_base64(ofs_gcs_crc32c(0, data, size), computed.crc32c);
+        known = &computed;
+    }
+    const char *md5 = known->md5, *crc = known->crc32c;
     if ((rc = ofs_http_url_encode(full_name, 0, &enc)) < 0)
         return rc;
     if (asprintf(&query, "uploadType=media&name=%s%s%s", enc,
@@ -544,7 +549,7 @@ static int gcs_writer_finish(ofs_writer *base)
     gcs_writer *w = (gcs_writer *)base;
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int md_len = 0;
-    char md5[25], crc[9];
+    gcs_hashes hashes;
     int rc;
 
     if (w->rc < 0)
@@ -558,19 +563,19 @@ static int gcs_writer_finish(ofs_writer *base)
     }
     if (EVP_DigestFinal_ex(w->md5, md, &md_len) != 1 || md_len != 16)
         return gcs_writer_fail(w, ofs_error_set(OFS_ERROR, "openssl: MD5 failed"));
-    EVP_EncodeBlock((unsigned char *)md5, md, 16);
-    gcs_crc32c_base64(w->crc, crc);
+    EVP_EncodeBlock((unsigned char *)hashes.md5, md, 16);
+    gcs_crc32c_base64(w->crc, hashes.crc32c);
     /* a locked object needs metadata, which only a resumable upload's first request takes */
     if (!w->session && w->retention && (rc = session_start(w)) < 0)
         return gcs_writer_fail(w, rc);
     if (!w->session) {
         const char *cond = (w->flags & OFS_PUT_IF_ABSENT) ? "0" : NULL;
-        if ((rc = gcs_media_upload(w->s, w->name, w->buf, w->len, cond, NULL)) < 0)
+        if ((rc = gcs_media_upload(w->s, w->name, w->buf, w->len, &hashes, cond, NULL)) < 0)
             return gcs_writer_fail(w, rc);
         w->committed = 1;
         return 0;
     }
-    if ((rc = flush_chunks(w, 1, md5, crc)) < 0)
+    if ((rc = flush_chunks(w, 1, hashes.md5, hashes.crc32c)) < 0)
         return gcs_writer_fail(w, rc);
     session_forget(w);
     return 0;
