@@ -55,22 +55,31 @@ void keyring_format_time(int64_t t, char out[32])
         snprintf(out, 32, "1970-01-01T00:00:00Z");
 }
 
-/* Only the exact form "YYYY-mm-ddTHH:MM:SSZ" is accepted: one spelling, one meaning. */
+/* Only the exact form "YYYY-mm-ddTHH:MM:SSZ" is accepted, digits where digits go, of a real
+ * moment from 1970 on that formats back to the same text: one spelling, one meaning (a fuzzed
+ * paper copy's "0971-..." imported, then written as "971-..." that no load accepted). */
 int keyring_parse_time(const char *s, int64_t *out)
 {
+    static const char pattern[] = "dddd-dd-ddTdd:dd:ddZ";
     struct tm tm;
-    int consumed = 0;
-    memset(&tm, 0, sizeof(tm));
-    if (strlen(s) != 20 ||
-        sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-               &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6 || consumed != 20)
+    char again[32];
+
+    if (strlen(s) != sizeof(pattern) - 1)
         return -1;
-    if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
-        tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+    for (size_t i = 0; pattern[i]; i++)
+        if (pattern[i] == 'd' ? !isdigit((unsigned char)s[i]) : s[i] != pattern[i])
+            return -1;
+    memset(&tm, 0, sizeof(tm));
+    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+               &tm.tm_min, &tm.tm_sec) != 6 || tm.tm_year < 1970)
         return -1;
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
-    *out = (int64_t)timegm(&tm);
+    int64_t t = (int64_t)timegm(&tm);
+    keyring_format_time(t, again);
+    if (strcmp(again, s) != 0)
+        return -1; /* out of range fields (a 31st of February, 25:00) that timegm moved */
+    *out = t;
     return 0;
 }
 

@@ -174,6 +174,20 @@ static void test_load_bad_lines(void **state)
                       "%s:1: invalid key id 'f64ccdbd673cb30': expected 16 hex digits");
     expect_load_error(f, "offsite-key v1 " GOLDEN_ID " 2026-01-01 " GOLDEN_KEY "\n", OFS_ECORRUPT,
                       "%s:1: invalid creation time '2026-01-01': expected YYYY-mm-ddTHH:MM:SSZ");
+    /* digits where digits go, from 1970 on, and a moment that exists (it would be written back
+     * differently, and that file would not load) */
+    expect_load_error(f, "offsite-key v1 " GOLDEN_ID " 0971-12-02T13:38:50Z " GOLDEN_KEY "\n",
+                      OFS_ECORRUPT,
+                      "%s:1: invalid creation time '0971-12-02T13:38:50Z': expected "
+                      "YYYY-mm-ddTHH:MM:SSZ");
+    expect_load_error(f, "offsite-key v1 " GOLDEN_ID " 2026-02-31T00:00:00Z " GOLDEN_KEY "\n",
+                      OFS_ECORRUPT,
+                      "%s:1: invalid creation time '2026-02-31T00:00:00Z': expected "
+                      "YYYY-mm-ddTHH:MM:SSZ");
+    expect_load_error(f, "offsite-key v1 " GOLDEN_ID " +026-01-01T00:00:00Z " GOLDEN_KEY "\n",
+                      OFS_ECORRUPT,
+                      "%s:1: invalid creation time '+026-01-01T00:00:00Z': expected "
+                      "YYYY-mm-ddTHH:MM:SSZ");
     expect_load_error(f, "offsite-key v1 " GOLDEN_ID " 2026-01-01T00:00:00Z " GOLDEN_KEY "0\n",
                       OFS_ECORRUPT, "%s:1: invalid key: expected 64 hex digits");
     /* one flipped digit in the key: the id no longer matches */
