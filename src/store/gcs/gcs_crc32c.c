@@ -52,7 +52,6 @@ __attribute__((target("sse4.2"))) static uint32_t crc_sse42(uint32_t crc, const 
 /* slicing-by-8: eight table lookups per 8 bytes; the word is read little-endian byte by byte */
 static uint32_t crc_tables(uint32_t crc, const unsigned char *p, size_t size)
 {
-    pthread_once(&crc_once, crc_init);
     for (; size >= 8; size -= 8, p += 8) {
         uint32_t low = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
                               (uint32_t)p[3] << 24);
@@ -77,5 +76,6 @@ uint32_t ofs_gcs_crc32c(uint32_t crc, const void *data, size_t size)
 
 uint32_t ofs_gcs_crc32c_portable(uint32_t crc, const void *data, size_t size)
 {
+    pthread_once(&crc_once, crc_init);
     return ~crc_tables(~crc, data, size);
 }
