@@ -32,18 +32,12 @@ ofs init > /dev/null && ofs backup > /dev/null || { echo "backup and push failed
 staged=$(du -sb "$SCRATCH/staging/data" | cut -f1)
 rm -rf "$SCRATCH/staging"/* # a clean machine: the restore must come from the target
 
-# fresh_fs DIR: an empty ext4 of 3 GiB mounted at DIR (a plain directory unless root)
-fresh_fs() {
-    mkdir -p "$1"
-    [ "$(id -u)" = 0 ] && command -v mkfs.ext4 > /dev/null || return 0
-    truncate -s 3G "$1.img" && mkfs.ext4 -q -F "$1.img" && mount -o loop "$1.img" "$1" ||
-        { echo "cannot mount a fresh ext4 at $1" >&2; exit 1; }
-}
+. "$root/tests/bench/fresh-fs.sh"
 # fresh_fs_drop DIR...: unmount and remove what fresh_fs made
 fresh_fs_drop() {
     local d
     for d in "$@"; do
-        mountpoint -q "$d" 2> /dev/null && umount "$d"
+        fresh_fs_umount "$d"
         rm -rf "$d" "$d.img"
     done
 }
@@ -64,12 +58,12 @@ timed() {
 echo "# $(git -C "$root" rev-parse --short HEAD 2>/dev/null) $bin; $staged bytes in $(find "$data" -type f | wc -l) files' backup; load $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 for r in 1 2 3; do
     fresh_fs_drop "$out/restore" "$out/download" "$out/local"
-    fresh_fs "$out/restore"
+    fresh_fs "$out/restore" 3G || true
     timed "offsite restore (S3)" "$bin" -c "$CONFIG" --json restore --latest --from cloud \
         --target "$out/restore/r" &&
         python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print("  first byte %.2f s, sync wait %.2f s" % (d["first_byte_seconds"], d["sync_wait_seconds"]))' "$out/stdout"
     fresh_fs_drop "$out/restore"
-    fresh_fs "$out/download"
+    fresh_fs "$out/download" 3G || true
     aws=aws
     [ -x /usr/bin/aws ] && aws=/usr/bin/aws # as s3cli does (a shell function: time needs a program)
     timed "aws s3 cp --recursive" "$aws" --endpoint-url "$S3_ENDPOINT" --no-cli-pager s3 cp \
@@ -78,7 +72,7 @@ for r in 1 2 3; do
     # restore (never falling back to the gateway)
     sed -e "s|^staging_dir = .*|staging_dir = $out/download/s|" -e '/^\[target /,$d' "$CONFIG" \
         > "$out/local.ini"
-    fresh_fs "$out/local"
+    fresh_fs "$out/local" 3G || true
     timed "offsite restore (local)" "$bin" -c "$out/local.ini" restore --latest \
         --target "$out/local/r" && echo
 done

@@ -37,8 +37,9 @@ work=${work:-$(mktemp -d /var/tmp/offsite-scale.XXXXXX)}
 mkdir -p "$work"
 work=$(realpath "$work")
 mnt=""
+. "$here/fresh-fs.sh"
 cleanup() {
-    if [ -n "$mnt" ] && mountpoint -q "$mnt"; then umount "$mnt"; fi
+    [ -z "$mnt" ] || fresh_fs_umount "$mnt"
     [ "$keep" = 1 ] || rm -rf "${work:?}"
 }
 trap cleanup EXIT
@@ -81,11 +82,9 @@ phase backup_full "${ofs[@]}" backup --no-push
 phase backup_diff "${ofs[@]}" backup --no-push
 grep -o "([a-z]*, [a-z]*)" "$work/backup_diff.out" | sed 's/^/# second backup: /' || true
 dest=$work/restore
-mkdir -p "$dest"
-if [ "$(id -u)" = 0 ] && command -v mkfs.ext4 > /dev/null; then
-    truncate -s $((bytes * 3 + (2 << 30))) "$work/fs.img"
-    mkfs.ext4 -q -F -N $((files + files / 4 + 100000)) "$work/fs.img" && mount -o loop "$work/fs.img" "$dest" && mnt=$dest
+if fresh_fs "$dest" $((bytes * 3 + (2 << 30))) $((files + files / 4 + 100000)); then
+    mnt=$dest
 fi
 phase restore "${ofs[@]}" restore --latest --target "$dest"
-echo "# staging: $(du -sb "$work/staging" | cut -f1) bytes; restore into ${mnt:+a fresh ext4}${mnt:-a plain directory}"
+echo "# staging: $(du -sb "$work/staging" | cut -f1) bytes; restore into ${mnt:+a fresh ext4 at }${mnt:-a plain directory}"
 echo "# restore: $(grep -o "restored.*" "$work/restore.out")"
